@@ -1,0 +1,241 @@
+//! The ingest routes: `POST /api/telemetry` (NTA / APIClarity) and `POST /api/ingestData`
+//! (Akto). Both answer only after the accepted records are committed.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::exchange::SourceFormat;
+use crate::ingest::writer::WriteError;
+use crate::ingest::{DecodeError, Decoded, Rejection, TelemetryEncoding};
+
+/// Bodies above this size are decoded on the blocking pool so that a large batch does not
+/// stall the other requests sharing its worker thread.
+const INLINE_DECODE_LIMIT: usize = 256 * 1024;
+
+/// Content codings the ingest routes can undo (see the decompression layer in the router).
+const SUPPORTED_ENCODINGS: &[&str] = &["identity", "gzip", "x-gzip", "deflate", "br", "zstd"];
+
+#[derive(Debug, Serialize)]
+pub(super) struct TelemetryAck {
+    message: &'static str,
+    accepted: usize,
+    rejected: Vec<Rejection>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct IngestDataAck {
+    success: bool,
+    accepted: usize,
+    rejected: Vec<Rejection>,
+}
+
+/// `POST /api/telemetry`: one telemetry object, a JSON array of them, or NDJSON.
+pub(super) async fn telemetry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<TelemetryAck>, ApiError> {
+    let encoding = match media_type(&headers).as_deref() {
+        Some("application/x-ndjson" | "application/jsonl" | "application/x-jsonlines") => {
+            TelemetryEncoding::NdJson
+        }
+        media => {
+            accept_json_media(media)?;
+            TelemetryEncoding::Json
+        }
+    };
+    let body = read_body(&state, &headers, body).await?;
+    let ingestor = state.ingestor.clone();
+    let decoded = decode(body, move |bytes| {
+        ingestor.decode_telemetry(bytes, encoding, Utc::now())
+    })
+    .await?;
+    let (accepted, rejected) = commit(&state, SourceFormat::Nta, decoded).await?;
+    Ok(Json(TelemetryAck {
+        message: "ok",
+        accepted,
+        rejected,
+    }))
+}
+
+/// `POST /api/ingestData`: Akto's `{"batchData": [...]}`.
+pub(super) async fn ingest_data(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestDataAck>, ApiError> {
+    accept_json_media(media_type(&headers).as_deref())?;
+    let body = read_body(&state, &headers, body).await?;
+    let ingestor = state.ingestor.clone();
+    let decoded = decode(body, move |bytes| ingestor.decode_ingest_data(bytes, Utc::now())).await?;
+    let (accepted, rejected) = commit(&state, SourceFormat::Akto, decoded).await?;
+    Ok(Json(IngestDataAck {
+        success: true,
+        accepted,
+        rejected,
+    }))
+}
+
+/// The media type without parameters, lower-cased.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next()?.trim().to_ascii_lowercase()).filter(|m| !m.is_empty())
+}
+
+/// JSON, or something a producer that forgot its Content-Type ends up sending (a missing
+/// header, `text/plain` from `fetch` with a string body, `application/octet-stream`).
+fn accept_json_media(media: Option<&str>) -> Result<(), ApiError> {
+    match media {
+        None
+        | Some("application/json" | "text/json" | "text/plain" | "application/octet-stream") => {
+            Ok(())
+        }
+        Some(m) if m.starts_with("application/") && m.ends_with("+json") => Ok(()),
+        Some(other) => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type {other} is not supported: send application/json (or \
+             application/x-ndjson on /api/telemetry)"
+        ))),
+    }
+}
+
+/// Middleware in front of the decompression layer: answers unsupported codings with a JSON 415
+/// that says which codings work.
+pub(super) async fn check_content_encoding(request: Request, next: Next) -> Response {
+    for value in request.headers().get_all(header::CONTENT_ENCODING) {
+        let supported = value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .all(|c| c.is_empty() || SUPPORTED_ENCODINGS.contains(&c.as_str()))
+        });
+        if !supported {
+            return ApiError::UnsupportedMediaType(format!(
+                "Content-Encoding {:?} is not supported: use gzip, deflate, br or zstd",
+                String::from_utf8_lossy(value.as_bytes())
+            ))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Reads the (already decompressed) body, never buffering more than the configured limit.
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the request body exceeds the limit of {limit} bytes (after decompression)"
+        ))
+    };
+    // Refuse early when the client announced an oversized uncompressed body.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) && !headers.contains_key(header::CONTENT_ENCODING)
+    {
+        return Err(too_large());
+    }
+    let collected = Limited::new(body, limit).collect().await.map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            too_large()
+        } else if headers.contains_key(header::CONTENT_ENCODING) {
+            ApiError::BadRequest {
+                code: "invalid_encoding",
+                message: format!("the request body could not be decompressed: {e}"),
+            }
+        } else {
+            ApiError::BadRequest {
+                code: "incomplete_body",
+                message: format!("the request body could not be read: {e}"),
+            }
+        }
+    })?;
+    let bytes = collected.to_bytes();
+    metrics::histogram!("ingest_request_bytes").record(bytes.len() as f64);
+    Ok(bytes)
+}
+
+/// Runs a decoder inline for small bodies and on the blocking pool for large ones.
+async fn decode(
+    body: bytes::Bytes,
+    decoder: impl FnOnce(&[u8]) -> Result<Decoded, DecodeError> + Send + 'static,
+) -> Result<Decoded, ApiError> {
+    let result = if body.len() <= INLINE_DECODE_LIMIT {
+        decoder(&body)
+    } else {
+        tokio::task::spawn_blocking(move || decoder(&body))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    result.map_err(|e| match e {
+        DecodeError::TooManyRecords { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        DecodeError::Syntax { .. } => ApiError::BadRequest {
+            code: "invalid_json",
+            message: e.to_string(),
+        },
+        DecodeError::Shape(_) | DecodeError::Empty => ApiError::BadRequest {
+            code: "invalid_shape",
+            message: e.to_string(),
+        },
+    })
+}
+
+/// Commits the valid records; with none, answers 422 listing why.
+async fn commit(
+    state: &AppState,
+    format: SourceFormat,
+    decoded: Decoded,
+) -> Result<(usize, Vec<Rejection>), ApiError> {
+    if decoded.exchanges.is_empty() {
+        return Err(ApiError::NoValidRecords(decoded.rejected));
+    }
+    let accepted = decoded.exchanges.len();
+    state
+        .ingestor
+        .commit(decoded.exchanges)
+        .await
+        .map_err(ApiError::from)?;
+    tracing::debug!(
+        format = format.as_str(),
+        accepted,
+        rejected = decoded.rejected.len(),
+        "committed"
+    );
+    Ok((accepted, decoded.rejected))
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Store(e) => ApiError::from(e),
+            WriteError::QueueFull => ApiError::Unavailable(
+                "the server is receiving faster than it can commit; nothing was stored, retry \
+                 later"
+                    .to_owned(),
+            ),
+            WriteError::Closed => {
+                ApiError::Unavailable("the server is shutting down; nothing was stored".to_owned())
+            }
+            WriteError::Timeout(after) => {
+                tracing::warn!(?after, "commit timed out");
+                ApiError::Unavailable(format!(
+                    "the database did not commit within {}s; retry later",
+                    after.as_secs()
+                ))
+            }
+        }
+    }
+}

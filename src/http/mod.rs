@@ -1,0 +1,108 @@
+//! The HTTP surface: the router and the state its handlers share.
+
+pub mod auth;
+pub mod error;
+mod exchanges;
+mod health;
+mod ingest;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::ingest::Ingestor;
+use crate::store::Store;
+use auth::Tokens;
+
+/// Everything handlers need; cheap to clone (every field is shared).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Decodes, normalises, redacts and commits incoming records.
+    pub ingestor: Ingestor,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Cancelled when shutdown begins, so readiness turns 503 and load balancers drain us.
+    pub shutdown: CancellationToken,
+}
+
+/// Request bodies larger than this never reach a handler (the ingest routes read their bodies
+/// against their own, configurable limit; other routes take no body).
+const READ_ROUTES_BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the application router. Kept apart from serving so tests can drive it in-process.
+pub fn router(state: AppState) -> Router {
+    let ingest_tokens = Tokens::new(&state.config.ingest_tokens);
+    let read_tokens = Tokens::new(&state.config.read_tokens);
+
+    let ingest = Router::new()
+        .route("/api/telemetry", post(ingest::telemetry))
+        .route("/api/ingestData", post(ingest::ingest_data))
+        // Innermost first: undo Content-Encoding (gzip, deflate, br, zstd; the body limit is
+        // applied to the decompressed stream), refuse codings we cannot undo with a JSON 415,
+        // and check the token before doing any of that work.
+        .route_layer(RequestDecompressionLayer::new())
+        .route_layer(middleware::from_fn(ingest::check_content_encoding))
+        .route_layer(middleware::from_fn_with_state(ingest_tokens, auth::require_token))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+
+    let read = Router::new()
+        .route("/api/exchanges", get(exchanges::list))
+        .route_layer(middleware::from_fn_with_state(read_tokens, auth::require_token))
+        .layer(axum::extract::DefaultBodyLimit::max(READ_ROUTES_BODY_LIMIT));
+
+    let operational = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
+
+    Router::new()
+        .merge(ingest)
+        .merge(read)
+        .merge(operational)
+        .fallback(|| async { error::ApiError::NotFound })
+        .with_state(state)
+        .layer(middleware::from_fn(crate::telemetry::track_requests))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str)
+                        .unwrap_or("unmatched");
+                    tracing::info_span!("request", http.route = route, http.method = %request.method())
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::response::Response, latency: Duration, _: &tracing::Span| {
+                        tracing::debug!(
+                            status = response.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1000.0,
+                            "response"
+                        );
+                    },
+                ),
+        )
+        .layer(CatchPanicLayer::custom(|_panic| {
+            error::ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
+        }))
+}
+
+impl error::ApiError {
+    fn into_response_owned(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,324 @@
+//! Ingest: decode a request body in either wire format, normalise and validate each record,
+//! redact it, and commit the valid ones (group commit, see [`writer`]).
+//!
+//! Only an unreadable body fails a whole request; a bad record is reported by index and costs
+//! its siblings nothing.
+
+pub mod body;
+mod formats;
+pub mod normalize;
+pub mod redact;
+pub mod writer;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::config::Config;
+use crate::exchange::{Exchange, SourceFormat};
+use crate::store::Store;
+use normalize::{Context, Limits, RecordError};
+use redact::Redactor;
+use writer::{WriteError, Writer, WriterTasks};
+
+/// One record that could not be accepted, reported by its position in the request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rejection {
+    /// Zero-based position of the record (the element of the array or `batchData`, or the
+    /// non-blank line of NDJSON).
+    pub index: usize,
+    /// Why, naming the field.
+    pub error: String,
+}
+
+/// Why a whole request body was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not valid JSON.
+    #[error("the body is not valid JSON: {message} at line {line}, column {column}")]
+    Syntax {
+        /// What the parser found.
+        message: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// Valid JSON, but not the shape this route takes.
+    #[error("{0}")]
+    Shape(String),
+    /// Nothing at all.
+    #[error("the body is empty")]
+    Empty,
+    /// More records than allowed in one request.
+    #[error("{count} records exceed the limit of {limit} per request")]
+    TooManyRecords {
+        /// Records in the request.
+        count: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+impl DecodeError {
+    fn syntax(e: &serde_json::Error) -> Self {
+        // serde_json's message ends with " at line L column C"; keep only the description.
+        let text = e.to_string();
+        let message = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(m, _)| m)
+            .to_owned();
+        DecodeError::Syntax {
+            message,
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+/// The outcome of decoding one request body.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Valid records, normalised and redacted, ready to commit.
+    pub exchanges: Vec<Exchange>,
+    /// Invalid records, by index.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Shapes a body can come in on `/api/telemetry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelemetryEncoding {
+    /// One JSON object, or a JSON array of them.
+    Json,
+    /// One JSON object per line.
+    NdJson,
+}
+
+/// Decodes, normalises, redacts and commits. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    writer: Writer,
+    redactor: Redactor,
+    limits: Limits,
+    max_records: usize,
+}
+
+impl Ingestor {
+    /// Starts the writer tasks over `store`.
+    pub fn start(config: &Config, store: Arc<dyn Store>) -> (Ingestor, WriterTasks) {
+        let (writer, tasks) = Writer::start(store, config.writer_settings());
+        let ingestor = Ingestor {
+            inner: Arc::new(Inner {
+                writer,
+                redactor: Redactor::new(&config.redaction),
+                limits: Limits {
+                    max_stored_body_bytes: config.max_stored_body_bytes,
+                    ..Limits::default()
+                },
+                max_records: config.max_records,
+            }),
+        };
+        (ingestor, tasks)
+    }
+
+    /// The writer, for its counters.
+    pub fn writer(&self) -> &Writer {
+        &self.inner.writer
+    }
+
+    fn context(&self, received_at: DateTime<Utc>) -> Context<'_> {
+        Context {
+            received_at,
+            limits: self.inner.limits,
+            redactor: &self.inner.redactor,
+        }
+    }
+
+    /// Decodes a `/api/telemetry` body.
+    pub fn decode_telemetry(
+        &self,
+        body: &[u8],
+        encoding: TelemetryEncoding,
+        received_at: DateTime<Utc>,
+    ) -> Result<Decoded, DecodeError> {
+        let cx = self.context(received_at);
+        let body = strip_bom(body);
+        let decode_one = |raw: &str| -> Result<Exchange, RecordError> {
+            let telemetry: wire::nta::Telemetry = decode_record(raw)?;
+            normalize::normalize(formats::nta(&telemetry)?, &cx)
+        };
+        match encoding {
+            TelemetryEncoding::NdJson => {
+                let text = std::str::from_utf8(body).map_err(|e| {
+                    DecodeError::Shape(format!("the body is not UTF-8 (at byte {})", e.valid_up_to()))
+                })?;
+                let lines: Vec<(usize, &str)> = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, line)| !line.trim().is_empty())
+                    .collect();
+                if lines.is_empty() {
+                    return Err(DecodeError::Empty);
+                }
+                self.check_count(lines.len())?;
+                Ok(collect(SourceFormat::Nta, lines.into_iter().map(|(number, line)| {
+                    decode_one(line).map_err(|mut e| {
+                        e.message = format!("line {}: {}", number + 1, e.message);
+                        e
+                    })
+                })))
+            }
+            TelemetryEncoding::Json => match first_byte(body) {
+                None => Err(DecodeError::Empty),
+                Some(b'[') => {
+                    let records: Vec<&RawValue> =
+                        serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
+                    self.check_count(records.len())?;
+                    Ok(collect(SourceFormat::Nta, records.into_iter().map(|raw| decode_one(raw.get()))))
+                }
+                Some(b'{') => {
+                    let raw: &RawValue =
+                        serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
+                    Ok(collect(SourceFormat::Nta, std::iter::once(decode_one(raw.get()))))
+                }
+                Some(_) => {
+                    let value: serde_json::Value =
+                        serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
+                    Err(DecodeError::Shape(format!(
+                        "expected a telemetry object or an array of them, found {}",
+                        json_kind(&value)
+                    )))
+                }
+            },
+        }
+    }
+
+    /// Decodes a `/api/ingestData` body (`{"batchData": [...]}`).
+    pub fn decode_ingest_data(
+        &self,
+        body: &[u8],
+        received_at: DateTime<Utc>,
+    ) -> Result<Decoded, DecodeError> {
+        let cx = self.context(received_at);
+        let body = strip_bom(body);
+        match first_byte(body) {
+            None => return Err(DecodeError::Empty),
+            Some(b'{') => {}
+            Some(_) => {
+                let value: serde_json::Value =
+                    serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
+                return Err(DecodeError::Shape(format!(
+                    "expected an object with a `batchData` array, found {}",
+                    json_kind(&value)
+                )));
+            }
+        }
+        let envelope: wire::akto::BatchEnvelope<'_> =
+            serde_json::from_slice(body).map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => DecodeError::Shape(format!(
+                    "`batchData` must be an array of records: {}",
+                    DecodeError::syntax(&e)
+                        .to_string()
+                        .trim_start_matches("the body is not valid JSON: ")
+                )),
+                _ => DecodeError::syntax(&e),
+            })?;
+        let Some(records) = envelope.batch_data else {
+            return Err(DecodeError::Shape(
+                "`batchData` is missing: expected {\"batchData\": [ ... ]}".to_owned(),
+            ));
+        };
+        self.check_count(records.len())?;
+        Ok(collect(SourceFormat::Akto, records.into_iter().map(|raw| {
+            let record: wire::akto::Record = decode_record(raw.get())?;
+            normalize::normalize(formats::akto(&record)?, &cx)
+        })))
+    }
+
+    fn check_count(&self, count: usize) -> Result<(), DecodeError> {
+        if count > self.inner.max_records {
+            return Err(DecodeError::TooManyRecords {
+                count,
+                limit: self.inner.max_records,
+            });
+        }
+        Ok(())
+    }
+
+    /// Commits exchanges; returns once they are durable.
+    pub async fn commit(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
+        self.inner.writer.write(exchanges).await
+    }
+}
+
+/// Decodes one record, naming the JSON path of a type error (`request.method: invalid type…`).
+fn decode_record<'de, T: serde::Deserialize<'de>>(raw: &'de str) -> Result<T, RecordError> {
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+        let message = if path == "." || path.is_empty() {
+            message.to_owned()
+        } else {
+            format!("{path}: {message}")
+        };
+        RecordError::new("invalid_record", message)
+    })
+}
+
+fn collect(
+    format: SourceFormat,
+    results: impl Iterator<Item = Result<Exchange, RecordError>>,
+) -> Decoded {
+    let mut decoded = Decoded::default();
+    for (index, result) in results.enumerate() {
+        match result {
+            Ok(exchange) => decoded.exchanges.push(exchange),
+            Err(e) => {
+                metrics::counter!(
+                    "ingest_records_rejected_total",
+                    "format" => format.as_str(),
+                    "reason" => e.reason
+                )
+                .increment(1);
+                decoded.rejected.push(Rejection {
+                    index,
+                    error: e.message,
+                });
+            }
+        }
+    }
+    metrics::counter!("ingest_records_accepted_total", "format" => format.as_str())
+        .increment(decoded.exchanges.len() as u64);
+    decoded
+}
+
+/// Some Windows tools start JSON with a UTF-8 byte-order mark, which JSON parsers refuse.
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// The first significant byte.
+fn first_byte(body: &[u8]) -> Option<u8> {
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

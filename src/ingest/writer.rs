@@ -1,0 +1,301 @@
+//! Group commit: records from concurrent requests share one transaction.
+//!
+//! Handlers hand their records to a queue and wait; writer tasks take everything queued (up to
+//! a size limit, lingering a moment for more), commit it in one transaction, and only then
+//! answer each waiting request. A request is therefore acknowledged only after the commit that
+//! holds its records, and when that commit fails exactly the requests in it are told so.
+//!
+//! The database work runs in tasks that a client disconnect cannot cancel: dropping a handler
+//! mid-transaction would return a broken connection to the pool.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::exchange::Exchange;
+use crate::store::{Store, StoreError};
+
+/// Limits of the queue in front of the writers and of each commit.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterSettings {
+    /// Writer tasks committing concurrently (more than one helps Postgres, not SQLite).
+    pub writers: usize,
+    /// Largest number of records in one commit.
+    pub max_batch_records: usize,
+    /// How long a writer waits for more records before committing a partial batch.
+    pub max_batch_delay: Duration,
+    /// Records waiting or being committed, beyond which requests are refused with 503.
+    pub max_queue_records: usize,
+    /// Approximate bytes waiting or being committed, beyond which requests are refused.
+    pub max_queue_bytes: usize,
+    /// Longest a request waits for its commit before answering 503.
+    pub commit_timeout: Duration,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self {
+            writers: 2,
+            max_batch_records: 2000,
+            max_batch_delay: Duration::from_millis(2),
+            max_queue_records: 50_000,
+            max_queue_bytes: 256 * 1024 * 1024,
+            commit_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Why records were not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The queue is full: the server is receiving faster than the database commits.
+    #[error("the write queue is full; retry later")]
+    QueueFull,
+    /// The writers are gone (shutdown).
+    #[error("the server is shutting down")]
+    Closed,
+    /// The commit did not finish in time; the records may or may not have been stored.
+    #[error("the database did not commit within {0:?}")]
+    Timeout(Duration),
+    /// The commit failed; nothing of the request was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Job {
+    exchanges: Vec<Exchange>,
+    bytes: usize,
+    done: oneshot::Sender<Result<(), Arc<StoreError>>>,
+}
+
+/// The handle requests use to have their records committed. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    sender: mpsc::UnboundedSender<Job>,
+    queued: Arc<Queued>,
+    settings: WriterSettings,
+}
+
+/// What is queued or being committed, for the backpressure limits. The channel itself is
+/// unbounded because these counters bound it, by records and by bytes at once.
+#[derive(Debug, Default)]
+struct Queued {
+    records: AtomicUsize,
+    bytes: AtomicUsize,
+    commits: AtomicU64,
+}
+
+impl Queued {
+    fn release(&self, records: usize, bytes: usize) {
+        self.records.fetch_sub(records, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// The writer tasks; awaiting [`WriterTasks::join`] after every [`Writer`] is dropped drains the
+/// queue.
+#[derive(Debug)]
+pub struct WriterTasks(JoinSet<()>);
+
+impl WriterTasks {
+    /// Waits until the writers have committed everything queued and stopped.
+    pub async fn join(mut self) {
+        while self.0.join_next().await.is_some() {}
+    }
+}
+
+impl Writer {
+    /// Starts the writer tasks.
+    pub fn start(store: Arc<dyn Store>, settings: WriterSettings) -> (Writer, WriterTasks) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let queued = Arc::new(Queued::default());
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let mut tasks = JoinSet::new();
+        for _ in 0..settings.writers.max(1) {
+            tasks.spawn(run_writer(
+                store.clone(),
+                receiver.clone(),
+                queued.clone(),
+                settings,
+            ));
+        }
+        let writer = Writer {
+            sender,
+            queued,
+            settings,
+        };
+        (writer, WriterTasks(tasks))
+    }
+
+    /// Commits `exchanges` (all or nothing) and returns once they are durable.
+    pub async fn write(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
+        if exchanges.is_empty() {
+            return Ok(());
+        }
+        let records = exchanges.len();
+        let bytes = exchanges.iter().map(approximate_size).sum();
+        self.reserve(records, bytes)?;
+        let (done, result) = oneshot::channel();
+        let job = Job {
+            exchanges,
+            bytes,
+            done,
+        };
+        if self.sender.send(job).is_err() {
+            self.queued.release(records, bytes);
+            return Err(WriteError::Closed);
+        }
+        match tokio::time::timeout(self.settings.commit_timeout, result).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(WriteError::Store(Arc::try_unwrap(e).unwrap_or_else(|e| {
+                // Shared by every request of a failed commit: keep its kind and message.
+                if e.is_unavailable() {
+                    StoreError::Unavailable(sqlx::Error::Protocol(e.to_string()))
+                } else {
+                    StoreError::Other(sqlx::Error::Protocol(e.to_string()))
+                }
+            }))),
+            Ok(Err(_)) => Err(WriteError::Closed),
+            Err(_) => Err(WriteError::Timeout(self.settings.commit_timeout)),
+        }
+    }
+
+    /// Claims queue room for a request, or refuses at once when there is none.
+    fn reserve(&self, records: usize, bytes: usize) -> Result<(), WriteError> {
+        let previous_records = self.queued.records.fetch_add(records, Ordering::AcqRel);
+        let previous_bytes = self.queued.bytes.fetch_add(bytes, Ordering::AcqRel);
+        // A request larger than the whole queue is still let in when the queue is empty, so
+        // that a single big (but within the body limit) batch is never refused forever.
+        let over = (previous_records > 0 || previous_bytes > 0)
+            && (previous_records + records > self.settings.max_queue_records
+                || previous_bytes + bytes > self.settings.max_queue_bytes);
+        if over {
+            self.queued.release(records, bytes);
+            metrics::counter!("ingest_queue_full_total").increment(1);
+            return Err(WriteError::QueueFull);
+        }
+        Ok(())
+    }
+
+    /// Transactions committed since start (each may hold many requests).
+    pub fn commits(&self) -> u64 {
+        self.queued.commits.load(Ordering::Relaxed)
+    }
+
+    /// Records currently queued or being committed.
+    pub fn queued_records(&self) -> usize {
+        self.queued.records.load(Ordering::Relaxed)
+    }
+}
+
+/// Rough in-memory size of an exchange, for the byte limit of the queue.
+fn approximate_size(exchange: &Exchange) -> usize {
+    let headers = |h: &[(String, String)]| -> usize { h.iter().map(|(n, v)| n.len() + v.len() + 16).sum() };
+    let response = exchange
+        .response
+        .as_ref()
+        .map(|r| headers(&r.headers) + r.body.bytes.len())
+        .unwrap_or(0);
+    256 + exchange.raw_path.len()
+        + exchange.path.len()
+        + exchange.query.as_deref().map_or(0, str::len)
+        + headers(&exchange.request.headers)
+        + exchange.request.body.bytes.len()
+        + response
+}
+
+async fn run_writer(
+    store: Arc<dyn Store>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
+    queued: Arc<Queued>,
+    settings: WriterSettings,
+) {
+    loop {
+        let batch = {
+            // One writer gathers at a time; the others commit meanwhile.
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            gather(&mut receiver, first, &settings).await
+        };
+        commit(&*store, batch, &queued).await;
+    }
+}
+
+/// Takes what is queued behind `first`, waiting at most `max_batch_delay` for more, up to
+/// `max_batch_records`.
+async fn gather(
+    receiver: &mut mpsc::UnboundedReceiver<Job>,
+    first: Job,
+    settings: &WriterSettings,
+) -> Vec<Job> {
+    let mut records = first.exchanges.len();
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + settings.max_batch_delay;
+    while records < settings.max_batch_records {
+        let job = match receiver.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(job)) => job,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        };
+        records += job.exchanges.len();
+        batch.push(job);
+    }
+    batch
+}
+
+async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
+    let records: usize = batch.iter().map(|j| j.exchanges.len()).sum();
+    let bytes: usize = batch.iter().map(|j| j.bytes).sum();
+    let start = Instant::now();
+    let all: Vec<&Exchange> = batch.iter().flat_map(|j| j.exchanges.iter()).collect();
+    let result = store.append_exchanges(Utc::now(), &all).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    match result {
+        Ok(()) => {
+            queued.commits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("ingest_commits_total", "outcome" => "ok").increment(1);
+            metrics::histogram!("ingest_commit_duration_seconds").record(elapsed);
+            metrics::histogram!("ingest_commit_records").record(records as f64);
+            queued.release(records, bytes);
+            for job in batch {
+                let _ = job.done.send(Ok(()));
+            }
+        }
+        Err(e) if !e.is_unavailable() && batch.len() > 1 => {
+            // One request's records broke the shared transaction (a bug, or data the database
+            // refuses): commit the requests one by one so that only the guilty one fails.
+            tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying per request");
+            metrics::counter!("ingest_commits_total", "outcome" => "split").increment(1);
+            for job in batch {
+                let records = job.exchanges.len();
+                let bytes = job.bytes;
+                let refs: Vec<&Exchange> = job.exchanges.iter().collect();
+                let result = store.append_exchanges(Utc::now(), &refs).await;
+                if result.is_ok() {
+                    queued.commits.fetch_add(1, Ordering::Relaxed);
+                }
+                queued.release(records, bytes);
+                let _ = job.done.send(result.map_err(Arc::new));
+            }
+        }
+        Err(e) => {
+            metrics::counter!("ingest_commits_total", "outcome" => "failed").increment(1);
+            queued.release(records, bytes);
+            let e = Arc::new(e);
+            for job in batch {
+                let _ = job.done.send(Err(e.clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Wiring: connect the store, migrate, bind, serve (HTTP or in-process HTTPS), shut down
+//! gracefully.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{AppState, router};
+use crate::ingest::Ingestor;
+use crate::store::{self, Store};
+
+/// How often housekeeping (upcoming partitions) runs.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// `reconstructor serve`: runs until SIGTERM or ctrl-c.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    app.run_until(shutdown_signal()).await
+}
+
+/// `reconstructor migrate`: applies pending migrations and exits.
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = store::connect(&config).await.context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    tracing::info!(database = %config.effective_database_url(), "migrations applied");
+    store.close().await;
+    Ok(())
+}
+
+/// A bound, ready-to-run server. Tests build it with port 0, read [`Application::local_addr`]
+/// and stop it with their own shutdown future.
+#[derive(Debug)]
+pub struct Application {
+    listener: std::net::TcpListener,
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    tls: Option<RustlsConfig>,
+}
+
+impl Application {
+    /// Connects to the database (migrating it unless disabled) and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = store::connect(&config).await.with_context(|| {
+            format!("connecting to the database at {}", config.effective_database_url())
+        })?;
+        Self::build_with_store(config, store).await
+    }
+
+    /// Like [`Application::build`] with a store the caller already opened.
+    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        if config.migrate_on_start {
+            store.migrate().await.context("applying migrations")?;
+        }
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some({
+                // Several crypto backends may be compiled in (test clients bring their own);
+                // choose ours explicitly. An error only means one was already chosen.
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| format!("loading TLS certificate {}", cert.display()))?
+            }),
+            _ => None,
+        };
+        let listener = std::net::TcpListener::bind(config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            listener,
+            config: Arc::new(config),
+            store,
+            tls,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
+    /// (up to the configured deadline), commits what is queued and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let config = self.config.clone();
+        warn_if_open(&config);
+        let cancel = CancellationToken::new();
+        let (ingestor, writer_tasks) = Ingestor::start(&config, self.store.clone());
+        let state = AppState {
+            config: config.clone(),
+            store: self.store.clone(),
+            ingestor,
+            metrics: crate::telemetry::metrics_handle(),
+            shutdown: cancel.clone(),
+        };
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+
+        let handle = Handle::new();
+        tokio::spawn({
+            let handle = handle.clone();
+            let cancel = cancel.clone();
+            let deadline = config.shutdown_timeout;
+            async move {
+                shutdown.await;
+                tracing::info!(deadline = ?deadline, "shutting down");
+                cancel.cancel();
+                handle.graceful_shutdown(Some(deadline));
+            }
+        });
+        tokio::spawn(maintain(self.store.clone(), cancel.clone()));
+
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!(
+            address = %self.local_addr(),
+            scheme,
+            database = %config.effective_database_url(),
+            "listening"
+        );
+        let served = match self.tls {
+            Some(tls) => {
+                tokio::spawn(reload_certificates_on_hangup(tls.clone(), config.clone(), cancel.clone()));
+                axum_server::from_tcp_rustls(self.listener, tls)?
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            }
+            None => axum_server::from_tcp(self.listener)?.handle(handle).serve(app).await,
+        };
+        cancel.cancel();
+        // Every handler (and so every Writer handle in the router) is gone: the writers commit
+        // what is still queued and stop.
+        writer_tasks.join().await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        served.context("serving HTTP")
+    }
+}
+
+fn warn_if_open(config: &Config) {
+    if config.ingest_tokens.is_empty() {
+        tracing::warn!("no ingest token configured: anyone who can reach this server can post traffic (set --ingest-token)");
+    }
+    if config.read_tokens.is_empty() {
+        tracing::warn!("no read token configured: stored traffic is readable by anyone who can reach this server (set --read-token)");
+    }
+    if !config.redaction.enabled {
+        tracing::warn!("redaction is disabled: credentials in mirrored traffic are stored as received");
+    }
+}
+
+/// Keeps upcoming partitions ready; failures are logged and retried next round.
+async fn maintain(store: Arc<dyn Store>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
+        }
+        if let Err(e) = store.maintain().await {
+            tracing::warn!(error = %e, "database maintenance failed");
+        }
+    }
+}
+
+/// Re-reads the certificate and key on SIGHUP. Established connections keep their session;
+/// new handshakes use the new certificate. A bad file is logged and the old one stays.
+async fn reload_certificates_on_hangup(tls: RustlsConfig, config: Arc<Config>, cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Some(cert), Some(key)) = (config.tls_cert.clone(), config.tls_key.clone()) else {
+            return;
+        };
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; certificates will not reload");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                got = hangups.recv() => if got.is_none() { return },
+            }
+            match tls.reload_from_pem_file(&cert, &key).await {
+                Ok(()) => tracing::info!(cert = %cert.display(), "TLS certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (tls, config, cancel);
+    }
+}
+
+/// Completes on SIGTERM (what orchestrators send) or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

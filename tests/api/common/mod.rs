@@ -1,0 +1,214 @@
+//! Shared test harness: a real server on port 0 over a fresh database per test.
+//!
+//! SQLite tests always run. Postgres tests run when `TEST_DATABASE_URL` points at a server
+//! whose role may create databases; each test gets a database of its own. When `CI` is set and
+//! `TEST_DATABASE_URL` is not, Postgres tests fail instead of skipping.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reconstructor::config::{Config, DatabaseUrl, LogFormat};
+use reconstructor::startup::Application;
+use tokio::sync::oneshot;
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Db)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::common::postgres_admin_url().is_none() {
+                        return;
+                    }
+                    super::$name($crate::common::Db::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+
+/// The admin URL for Postgres tests, or `None` (with a loud message) when they cannot run.
+/// Panics under CI, where skipping would hide a broken setup.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but TEST_DATABASE_URL is not: the Postgres suite must run in CI")
+        }
+        _ => {
+            eprintln!("SKIPPED: Postgres test (set TEST_DATABASE_URL to run it)");
+            None
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "reconstructor_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// A database of its own for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    pub db: Db,
+    /// Holds the SQLite file (and the data directory) until the test ends.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub async fn new(db: Db) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Db::Postgres => {
+                let admin = postgres_admin_url().expect("Postgres tests need TEST_DATABASE_URL");
+                let name = unique_name();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                url.to_string()
+            }
+        };
+        Self {
+            url: DatabaseUrl::new(url),
+            db,
+            dir,
+        }
+    }
+
+    /// A configuration for a server on 127.0.0.1:0 over this database.
+    pub fn config(&self) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: self.dir.path().to_path_buf(),
+            database_url: Some(self.url.clone()),
+            log_format: LogFormat::Text,
+            log_level: std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()),
+            ..Config::default()
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Starts a server over a fresh database of kind `db`, with `tweak` applied to its config.
+    pub async fn spawn(db: Db, tweak: impl FnOnce(&mut Config)) -> Self {
+        let database = TestDatabase::new(db).await;
+        let mut config = database.config();
+        tweak(&mut config);
+        Self::spawn_with(database, config).await
+    }
+
+    pub async fn spawn_with(database: TestDatabase, config: Config) -> Self {
+        reconstructor::telemetry::init_logging(&config);
+        let app = Application::build(config).await.expect("application starts");
+        let addr = app.local_addr();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            database,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Posts a JSON body (given as text, sent byte for byte).
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.client.get(self.url(path)).send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let json = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server exits cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The shared sample payloads (beside the repository, in `../shared/reference/samples`).
+pub fn sample(name: &str) -> String {
+    let path = samples_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+pub fn samples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/samples")
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests over real HTTP (port 0) and real databases.
+
+mod common;
+
+mod binary;
+mod health;
+mod ingest;
+mod store;
+mod tls;
