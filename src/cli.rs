@@ -34,7 +34,13 @@ enum Command {
 #[derive(Debug, Args, Serialize)]
 struct Settings {
     /// TOML configuration file (the layer between built-in defaults and the environment).
-    #[arg(long, short = 'c', global = true, env = "RECONSTRUCTOR_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "RECONSTRUCTOR_CONFIG",
+        value_name = "FILE"
+    )]
     #[serde(skip)]
     config: Option<PathBuf>,
 
@@ -44,122 +50,238 @@ struct Settings {
     listen: Option<SocketAddr>,
 
     /// Directory for the embedded SQLite database [default: ./data].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_DATA_DIR",
+        value_name = "DIR"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
 
     /// postgres:// or sqlite:// URL (also read from DATABASE_URL) [default: sqlite file in the
     /// data directory].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_DATABASE_URL", value_name = "URL",
-          hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
 
     /// Maximum pooled database connections [default: 10].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_DATABASE_MAX_CONNECTIONS", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_MAX_CONNECTIONS",
+        value_name = "N"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     database_max_connections: Option<u32>,
 
     /// Connections kept open when idle [default: 0].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_DATABASE_MIN_CONNECTIONS", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_MIN_CONNECTIONS",
+        value_name = "N"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     database_min_connections: Option<u32>,
 
     /// How long to wait for a database connection before answering 503 [default: 5s].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_DATABASE_ACQUIRE_TIMEOUT",
-          value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_ACQUIRE_TIMEOUT",
+        value_name = "DURATION"
+    )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     database_acquire_timeout: Option<humantime::Duration>,
 
     /// Apply migrations when `serve` starts [default: true].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_MIGRATE_ON_START", value_name = "BOOL")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_MIGRATE_ON_START",
+        value_name = "BOOL"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     migrate_on_start: Option<bool>,
 
     /// PEM certificate chain: serve HTTPS in-process (re-read on SIGHUP).
-    #[arg(long, global = true, env = "RECONSTRUCTOR_TLS_CERT", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_TLS_CERT",
+        value_name = "FILE"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_cert: Option<PathBuf>,
 
     /// PEM private key for --tls-cert.
-    #[arg(long, global = true, env = "RECONSTRUCTOR_TLS_KEY", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_TLS_KEY",
+        value_name = "FILE"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_key: Option<PathBuf>,
 
     /// Log format [default: auto — text on a terminal, JSON otherwise].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_LOG_FORMAT", value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<LogFormat>,
 
     /// Log filter, e.g. `info` or `reconstructor=debug` [default: info].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_LOG_LEVEL", value_name = "FILTER")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_LOG_LEVEL",
+        value_name = "FILTER"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_level: Option<String>,
 
     /// Time allowed for in-flight requests at shutdown [default: 20s].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_SHUTDOWN_TIMEOUT",
+        value_name = "DURATION"
+    )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     shutdown_timeout: Option<humantime::Duration>,
 
     /// Largest request body accepted, after decompression [default: 8388608].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_MAX_BODY_BYTES", value_name = "BYTES")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_MAX_BODY_BYTES",
+        value_name = "BYTES"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_body_bytes: Option<usize>,
 
     /// Most records accepted in one request [default: 10000].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_MAX_RECORDS", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_MAX_RECORDS",
+        value_name = "N"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_records: Option<usize>,
 
     /// Bytes kept of each request/response body; the rest is cut and flagged [default: 1048576].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_MAX_STORED_BODY_BYTES", value_name = "BYTES")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_MAX_STORED_BODY_BYTES",
+        value_name = "BYTES"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_stored_body_bytes: Option<usize>,
 
     /// Most records per group commit [default: 2000].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_COMMIT_MAX_RECORDS", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_COMMIT_MAX_RECORDS",
+        value_name = "N"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     commit_max_records: Option<usize>,
 
     /// How long a group commit waits for more records [default: 2ms].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_COMMIT_MAX_DELAY", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_COMMIT_MAX_DELAY",
+        value_name = "DURATION"
+    )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     commit_max_delay: Option<humantime::Duration>,
 
     /// Longest a request waits for its commit before answering 503 [default: 15s].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_COMMIT_TIMEOUT", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_COMMIT_TIMEOUT",
+        value_name = "DURATION"
+    )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     commit_timeout: Option<humantime::Duration>,
 
     /// Records queued for commit beyond which requests get 503 [default: 50000].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_QUEUE_MAX_RECORDS", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_QUEUE_MAX_RECORDS",
+        value_name = "N"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     queue_max_records: Option<usize>,
 
     /// Bytes queued for commit beyond which requests get 503 [default: 268435456].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_QUEUE_MAX_BYTES", value_name = "BYTES")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_QUEUE_MAX_BYTES",
+        value_name = "BYTES"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     queue_max_bytes: Option<usize>,
 
     /// Token producers must send (repeatable; comma-separated in the environment).
-    #[arg(long = "ingest-token", global = true, env = "RECONSTRUCTOR_INGEST_TOKENS",
-          value_name = "TOKEN", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "ingest-token",
+        global = true,
+        env = "RECONSTRUCTOR_INGEST_TOKENS",
+        value_name = "TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ingest_tokens: Vec<String>,
 
     /// File with one ingest token per line.
-    #[arg(long, global = true, env = "RECONSTRUCTOR_INGEST_TOKEN_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_INGEST_TOKEN_FILE",
+        value_name = "FILE"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     ingest_token_file: Option<PathBuf>,
 
     /// Token required on the read routes (repeatable; comma-separated in the environment).
-    #[arg(long = "read-token", global = true, env = "RECONSTRUCTOR_READ_TOKENS",
-          value_name = "TOKEN", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "read-token",
+        global = true,
+        env = "RECONSTRUCTOR_READ_TOKENS",
+        value_name = "TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     read_tokens: Vec<String>,
 
     /// File with one read token per line.
-    #[arg(long, global = true, env = "RECONSTRUCTOR_READ_TOKEN_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_READ_TOKEN_FILE",
+        value_name = "FILE"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     read_token_file: Option<PathBuf>,
 
@@ -171,8 +293,16 @@ struct Settings {
     trusted_proxies: Vec<IpNet>,
 
     /// Redact secrets from stored traffic [default: true]. Turning it off stores credentials.
-    #[arg(long, global = true, env = "RECONSTRUCTOR_REDACTION", value_name = "BOOL")]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_redaction")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_REDACTION",
+        value_name = "BOOL"
+    )]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "as_redaction"
+    )]
     redaction: Option<bool>,
 }
 
@@ -206,7 +336,8 @@ impl Cli {
     fn config(mut self) -> Result<(Option<Command>, Config), crate::config::ConfigError> {
         // DATABASE_URL is the name most tools and platforms set; ours wins when both are set.
         if self.settings.database_url.is_none() {
-            self.settings.database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+            self.settings.database_url =
+                std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
         }
         let config = Config::load(self.settings.config.as_deref(), &self.settings)?;
         Ok((self.command, config))
@@ -224,7 +355,10 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("reconstructor: cannot start the async runtime: {e}");

@@ -231,7 +231,10 @@ impl Config {
         let mut figment = Figment::new();
         if let Some(file) = file {
             if !file.exists() {
-                return Err(invalid("config", format!("file {} does not exist", file.display())));
+                return Err(invalid(
+                    "config",
+                    format!("file {} does not exist", file.display()),
+                ));
             }
             figment = figment.merge(Toml::file(file));
         }
@@ -301,7 +304,10 @@ impl Config {
             ));
         }
         if self.database_acquire_timeout.is_zero() {
-            return Err(invalid("database_acquire_timeout", "must be longer than zero"));
+            return Err(invalid(
+                "database_acquire_timeout",
+                "must be longer than zero",
+            ));
         }
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => return Err(invalid("tls_key", "required when tls_cert is set")),
@@ -309,7 +315,10 @@ impl Config {
             (Some(cert), Some(key)) => {
                 for (setting, path) in [("tls_cert", cert), ("tls_key", key)] {
                     if !path.is_file() {
-                        return Err(invalid(setting, format!("{} is not a file", path.display())));
+                        return Err(invalid(
+                            setting,
+                            format!("{} is not a file", path.display()),
+                        ));
                     }
                 }
             }
@@ -344,8 +353,8 @@ impl Config {
 
 /// Reads one token per line, ignoring blank lines and `#` comments.
 fn read_tokens(path: &Path) -> Result<Vec<SecretString>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -369,7 +378,10 @@ mod tests {
             config.effective_database_url().expose(),
             "sqlite://data/reconstructor.db"
         );
-        assert_eq!(config.effective_database_url().backend(), Some(Backend::Sqlite));
+        assert_eq!(
+            config.effective_database_url().backend(),
+            Some(Backend::Sqlite)
+        );
     }
 
     #[test]
@@ -378,7 +390,10 @@ mod tests {
         let printed = format!("{url:?} {url}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("db.internal"), "{printed}");
-        assert_eq!(url.expose(), "postgres://app:hunter2@db.internal:5432/recon");
+        assert_eq!(
+            url.expose(),
+            "postgres://app:hunter2@db.internal:5432/recon"
+        );
     }
 
     #[test]
@@ -433,9 +448,17 @@ mod tests {
         struct Url {
             database_url: &'static str,
         }
-        let err = Config::load(None, Url { database_url: "mysql://x" }).unwrap_err();
+        let err = Config::load(
+            None,
+            Url {
+                database_url: "mysql://x",
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("database_url"), "{err}");
-        assert!(Config::load(Some(Path::new("/nonexistent.toml")), NoOverrides::default()).is_err());
+        assert!(
+            Config::load(Some(Path::new("/nonexistent.toml")), NoOverrides::default()).is_err()
+        );
     }
 
     #[test]
@@ -447,8 +470,18 @@ mod tests {
         struct Flags {
             ingest_token_file: PathBuf,
         }
-        let config = Config::load(None, Flags { ingest_token_file: file }).unwrap();
-        let tokens: Vec<_> = config.ingest_tokens.iter().map(|t| t.expose_secret()).collect();
+        let config = Config::load(
+            None,
+            Flags {
+                ingest_token_file: file,
+            },
+        )
+        .unwrap();
+        let tokens: Vec<_> = config
+            .ingest_tokens
+            .iter()
+            .map(|t| t.expose_secret())
+            .collect();
         assert_eq!(tokens, ["alpha", "beta"]);
     }
 }

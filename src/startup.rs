@@ -27,7 +27,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// `reconstructor migrate`: applies pending migrations and exits.
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    let store = store::connect(&config).await.context("connecting to the database")?;
+    let store = store::connect(&config)
+        .await
+        .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     tracing::info!(database = %config.effective_database_url(), "migrations applied");
     store.close().await;
@@ -48,7 +50,10 @@ impl Application {
     /// Connects to the database (migrating it unless disabled) and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = store::connect(&config).await.with_context(|| {
-            format!("connecting to the database at {}", config.effective_database_url())
+            format!(
+                "connecting to the database at {}",
+                config.effective_database_url()
+            )
         })?;
         Self::build_with_store(config, store).await
     }
@@ -89,7 +94,10 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
     /// (up to the configured deadline), commits what is queued and closes the database.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let config = self.config.clone();
         warn_if_open(&config);
         let cancel = CancellationToken::new();
@@ -126,13 +134,22 @@ impl Application {
         );
         let served = match self.tls {
             Some(tls) => {
-                tokio::spawn(reload_certificates_on_hangup(tls.clone(), config.clone(), cancel.clone()));
+                tokio::spawn(reload_certificates_on_hangup(
+                    tls.clone(),
+                    config.clone(),
+                    cancel.clone(),
+                ));
                 axum_server::from_tcp_rustls(self.listener, tls)?
                     .handle(handle)
                     .serve(app)
                     .await
             }
-            None => axum_server::from_tcp(self.listener)?.handle(handle).serve(app).await,
+            None => {
+                axum_server::from_tcp(self.listener)?
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            }
         };
         cancel.cancel();
         // Every handler (and so every Writer handle in the router) is gone: the writers commit
@@ -146,13 +163,19 @@ impl Application {
 
 fn warn_if_open(config: &Config) {
     if config.ingest_tokens.is_empty() {
-        tracing::warn!("no ingest token configured: anyone who can reach this server can post traffic (set --ingest-token)");
+        tracing::warn!(
+            "no ingest token configured: anyone who can reach this server can post traffic (set --ingest-token)"
+        );
     }
     if config.read_tokens.is_empty() {
-        tracing::warn!("no read token configured: stored traffic is readable by anyone who can reach this server (set --read-token)");
+        tracing::warn!(
+            "no read token configured: stored traffic is readable by anyone who can reach this server (set --read-token)"
+        );
     }
     if !config.redaction.enabled {
-        tracing::warn!("redaction is disabled: credentials in mirrored traffic are stored as received");
+        tracing::warn!(
+            "redaction is disabled: credentials in mirrored traffic are stored as received"
+        );
     }
 }
 
@@ -171,7 +194,11 @@ async fn maintain(store: Arc<dyn Store>, cancel: CancellationToken) {
 
 /// Re-reads the certificate and key on SIGHUP. Established connections keep their session;
 /// new handshakes use the new certificate. A bad file is logged and the old one stays.
-async fn reload_certificates_on_hangup(tls: RustlsConfig, config: Arc<Config>, cancel: CancellationToken) {
+async fn reload_certificates_on_hangup(
+    tls: RustlsConfig,
+    config: Arc<Config>,
+    cancel: CancellationToken,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -192,7 +219,9 @@ async fn reload_certificates_on_hangup(tls: RustlsConfig, config: Arc<Config>, c
             }
             match tls.reload_from_pem_file(&cert, &key).await {
                 Ok(()) => tracing::info!(cert = %cert.display(), "TLS certificate reloaded"),
-                Err(e) => tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one"),
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one")
+                }
             }
         }
     }

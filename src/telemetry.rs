@@ -62,7 +62,10 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe_metrics() {
-    metrics::describe_counter!("http_requests_total", "HTTP requests by route, method and status");
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests by route, method and status"
+    );
     metrics::describe_histogram!(
         "http_request_duration_seconds",
         metrics::Unit::Seconds,

@@ -50,7 +50,9 @@ impl Tokens {
         let candidate = digest(candidate);
         self.digests
             .iter()
-            .fold(subtle::Choice::from(0), |found, d| found | d.ct_eq(&candidate))
+            .fold(subtle::Choice::from(0), |found, d| {
+                found | d.ct_eq(&candidate)
+            })
             .into()
     }
 
@@ -62,14 +64,17 @@ impl Tokens {
 
 /// Every token-like value in the request, in the forms producers use.
 fn presented_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    let authorization = headers.get_all(http::header::AUTHORIZATION).iter().filter_map(|v| {
-        let v = v.to_str().ok()?.trim();
-        // `Bearer <t>` or a raw token (Akto sends its JWT with no scheme).
-        Some(match v.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => v,
-        })
-    });
+    let authorization = headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| {
+            let v = v.to_str().ok()?.trim();
+            // `Bearer <t>` or a raw token (Akto sends its JWT with no scheme).
+            Some(match v.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                _ => v,
+            })
+        });
     let others = ["x-api-key", "x-trace-source-token"]
         .into_iter()
         .flat_map(|name| headers.get_all(name).iter())

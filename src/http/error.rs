@@ -86,7 +86,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.is_unavailable() {
             tracing::warn!(error = %error, "database unavailable");
-            ApiError::Unavailable("the database is unavailable; nothing was stored, retry later".into())
+            ApiError::Unavailable(
+                "the database is unavailable; nothing was stored, retry later".into(),
+            )
         } else {
             ApiError::Internal(error.into())
         }

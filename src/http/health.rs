@@ -55,7 +55,10 @@ fn unavailable(reason: String) -> (StatusCode, Json<serde_json::Value>) {
 /// `GET /metrics`: Prometheus text exposition.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

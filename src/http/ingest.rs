@@ -1,14 +1,14 @@
 //! The ingest routes: `POST /api/telemetry` (NTA / APIClarity) and `POST /api/ingestData`
 //! (Akto). Both answer only after the accepted records are committed.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::Utc;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::AppState;
@@ -20,6 +20,9 @@ use crate::ingest::{DecodeError, Decoded, Rejection, TelemetryEncoding};
 /// Bodies above this size are decoded on the blocking pool so that a large batch does not
 /// stall the other requests sharing its worker thread.
 const INLINE_DECODE_LIMIT: usize = 256 * 1024;
+
+/// How long an oversized body is drained before the 413 is sent anyway.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Content codings the ingest routes can undo (see the decompression layer in the router).
 const SUPPORTED_ENCODINGS: &[&str] = &["identity", "gzip", "x-gzip", "deflate", "br", "zstd"];
@@ -41,6 +44,7 @@ pub(super) struct IngestDataAck {
 /// `POST /api/telemetry`: one telemetry object, a JSON array of them, or NDJSON.
 pub(super) async fn telemetry(
     State(state): State<AppState>,
+    compressed: Option<Extension<Compressed>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<TelemetryAck>, ApiError> {
@@ -53,7 +57,7 @@ pub(super) async fn telemetry(
             TelemetryEncoding::Json
         }
     };
-    let body = read_body(&state, &headers, body).await?;
+    let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
     let decoded = decode(body, move |bytes| {
         ingestor.decode_telemetry(bytes, encoding, Utc::now())
@@ -70,13 +74,17 @@ pub(super) async fn telemetry(
 /// `POST /api/ingestData`: Akto's `{"batchData": [...]}`.
 pub(super) async fn ingest_data(
     State(state): State<AppState>,
+    compressed: Option<Extension<Compressed>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestDataAck>, ApiError> {
     accept_json_media(media_type(&headers).as_deref())?;
-    let body = read_body(&state, &headers, body).await?;
+    let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
-    let decoded = decode(body, move |bytes| ingestor.decode_ingest_data(bytes, Utc::now())).await?;
+    let decoded = decode(body, move |bytes| {
+        ingestor.decode_ingest_data(bytes, Utc::now())
+    })
+    .await?;
     let (accepted, rejected) = commit(&state, SourceFormat::Akto, decoded).await?;
     Ok(Json(IngestDataAck {
         success: true,
@@ -107,9 +115,17 @@ fn accept_json_media(media: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// Marks a request whose body arrived compressed: the decompression layer removes the
+/// `Content-Encoding` header, but a read error must still be blamed on the compression.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Compressed;
+
 /// Middleware in front of the decompression layer: answers unsupported codings with a JSON 415
 /// that says which codings work.
-pub(super) async fn check_content_encoding(request: Request, next: Next) -> Response {
+pub(super) async fn check_content_encoding(mut request: Request, next: Next) -> Response {
+    if request.headers().contains_key(header::CONTENT_ENCODING) {
+        request.extensions_mut().insert(Compressed);
+    }
     for value in request.headers().get_all(header::CONTENT_ENCODING) {
         let supported = value.to_str().is_ok_and(|v| {
             v.split(',')
@@ -128,9 +144,15 @@ pub(super) async fn check_content_encoding(request: Request, next: Next) -> Resp
 }
 
 /// Reads the (already decompressed) body, never buffering more than the configured limit.
+///
+/// An oversized body is still read (and discarded) up to the limit again, within a short time,
+/// before the 413 goes out: a server that answers and closes while the client is still sending
+/// makes the client see a reset instead of the answer. Beyond that budget the connection is
+/// simply closed.
 async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
+    compressed: bool,
     body: Body,
 ) -> Result<bytes::Bytes, ApiError> {
     let limit = state.config.max_body_bytes;
@@ -139,19 +161,16 @@ async fn read_body(
             "the request body exceeds the limit of {limit} bytes (after decompression)"
         ))
     };
-    // Refuse early when the client announced an oversized uncompressed body.
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) && !headers.contains_key(header::CONTENT_ENCODING)
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    // An announced size far over the limit is refused without reading anything.
+    if !compressed && declared.is_some_and(|n| n > limit.saturating_mul(2)) {
         return Err(too_large());
     }
-    let collected = Limited::new(body, limit).collect().await.map_err(|e| {
-        if e.downcast_ref::<LengthLimitError>().is_some() {
-            too_large()
-        } else if headers.contains_key(header::CONTENT_ENCODING) {
+    let read_error = |e: axum::Error| {
+        if compressed {
             ApiError::BadRequest {
                 code: "invalid_encoding",
                 message: format!("the request body could not be decompressed: {e}"),
@@ -162,10 +181,29 @@ async fn read_body(
                 message: format!("the request body could not be read: {e}"),
             }
         }
-    })?;
-    let bytes = collected.to_bytes();
-    metrics::histogram!("ingest_request_bytes").record(bytes.len() as f64);
-    Ok(bytes)
+    };
+    let mut body = body.into_data_stream();
+    let mut buffer = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(read_error)?;
+        if buffer.len() + chunk.len() > limit {
+            drop(buffer);
+            let mut discarded = chunk.len();
+            let _ = tokio::time::timeout(DRAIN_TIME, async {
+                while let Some(Ok(chunk)) = body.next().await {
+                    discarded += chunk.len();
+                    if discarded > limit {
+                        break;
+                    }
+                }
+            })
+            .await;
+            return Err(too_large());
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    metrics::histogram!("ingest_request_bytes").record(buffer.len() as f64);
+    Ok(buffer.freeze())
 }
 
 /// Runs a decoder inline for small bodies and on the blocking pool for large ones.

@@ -55,12 +55,18 @@ pub fn router(state: AppState) -> Router {
         // and check the token before doing any of that work.
         .route_layer(RequestDecompressionLayer::new())
         .route_layer(middleware::from_fn(ingest::check_content_encoding))
-        .route_layer(middleware::from_fn_with_state(ingest_tokens, auth::require_token))
+        .route_layer(middleware::from_fn_with_state(
+            ingest_tokens,
+            auth::require_token,
+        ))
         .layer(axum::extract::DefaultBodyLimit::disable());
 
     let read = Router::new()
         .route("/api/exchanges", get(exchanges::list))
-        .route_layer(middleware::from_fn_with_state(read_tokens, auth::require_token))
+        .route_layer(middleware::from_fn_with_state(
+            read_tokens,
+            auth::require_token,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(READ_ROUTES_BODY_LIMIT));
 
     let operational = Router::new()
@@ -86,6 +92,9 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", http.route = route, http.method = %request.method())
                 })
                 .on_request(())
+                // 5xx are logged once, with their cause, where the error is turned into a
+                // response; a second, causeless line here would only add noise.
+                .on_failure(())
                 .on_response(
                     |response: &axum::response::Response, latency: Duration, _: &tracing::Span| {
                         tracing::debug!(

@@ -79,7 +79,8 @@ pub fn decode_transport(s: &str) -> Cow<'_, [u8]> {
 }
 
 /// Decodes base64 the way producers actually emit it, or says it is not
-/// base64.
+/// base64. Use it directly for producers known to always base64-encode
+/// bodies, where [`decode_transport`]'s guessing is unnecessary.
 ///
 /// Accepted: the standard (`+/`) or URL-safe (`-_`) alphabet (not both in one
 /// string), with or without `=` padding, as one line or as lines of equal
@@ -89,12 +90,11 @@ pub fn decode_transport(s: &str) -> Cow<'_, [u8]> {
 /// decodes to the empty body.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
-    let compact: Cow<'_, [u8]> =
-        if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
-            Cow::Owned(join_base64_lines(bytes)?)
-        } else {
-            Cow::Borrowed(bytes)
-        };
+    let compact: Cow<'_, [u8]> = if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
+        Cow::Owned(join_base64_lines(bytes)?)
+    } else {
+        Cow::Borrowed(bytes)
+    };
     let mut standard = false;
     let mut url_safe = false;
     let mut padding_from = None;
@@ -185,9 +185,7 @@ fn looks_like_text(bytes: &[u8]) -> bool {
     let valid = match std::str::from_utf8(probe) {
         Ok(s) => s.as_bytes(),
         // A multi-byte character cut by the probe boundary is still text.
-        Err(e) if e.error_len().is_none() && probe.len() < bytes.len() => {
-            &probe[..e.valid_up_to()]
-        }
+        Err(e) if e.error_len().is_none() && probe.len() < bytes.len() => &probe[..e.valid_up_to()],
         Err(_) => return false,
     };
     valid
@@ -195,7 +193,10 @@ fn looks_like_text(bytes: &[u8]) -> bool {
         .all(|&b| !(b < 0x20 || b == 0x7f) || matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
 }
 
-/// Cuts `bytes` to at most `max` bytes and says whether anything was cut.
+/// Cuts `bytes` to at most `max` bytes and says whether anything was cut,
+/// so bodies that needed no decoding get the same size limit (and the same
+/// truncation flag) as decoded ones. Not UTF-8 aware: a cut may split a
+/// character, which the stored truncation flag explains.
 pub fn cap(bytes: &[u8], max: usize) -> (&[u8], bool) {
     if bytes.len() > max {
         (&bytes[..max], true)
@@ -264,14 +265,18 @@ impl Coding {
 ///   skipped; later (inner) codings are still tried, because runtimes that
 ///   decode a body usually decode all of it.
 ///
-/// At most [`MAX_CODINGS`] codings (the outermost ones) are considered.
+/// At most [`MAX_CODINGS`] known codings (the outermost ones) are undone.
+/// A gzip member whose CRC or length trailer does not match counts as
+/// damaged (`truncated`).
 ///
-/// The cap is hard: no intermediate or final output grows past `max`
-/// (a bomb costs `max` bytes, not its expanded size), and input that passes
-/// through unchanged is cut to `max` as well. Decoder working memory is
-/// separate: deflate uses a 32 KiB window, brotli at most 16 MiB (large
-/// windows disabled), zstd at most 8 MiB (windows above RFC 9659's limit are
-/// refused).
+/// The cap is hard: no intermediate or final output grows past `max`, in
+/// length or in allocated capacity (a bomb costs `max` bytes, not its
+/// expanded size; nested layers keep at most one layer's input and output,
+/// so `2 * max`, alive at once), and input that passes through unchanged is
+/// cut to `max` as well. Decoder working memory is separate and bounded:
+/// deflate uses a 32 KiB window, brotli at most 16 MiB (large windows
+/// refused), zstd at most 8 MiB (windows above RFC 9659's limit refused);
+/// large buffers are mostly touched only as far as output is produced.
 pub fn decompress<'a>(content_encoding: &str, bytes: &'a [u8], max: usize) -> Decompressed<'a> {
     let mut current = Cow::Borrowed(bytes);
     let mut decoded = false;
@@ -367,17 +372,24 @@ fn settle(bytes: Vec<u8>, end: End, recognised: bool, input_cut: bool) -> Option
     Some(Layer { bytes, truncated })
 }
 
-/// Appends `made` freshly decoded bytes from `chunk`, keeping `out` within
-/// `max`. Returns `true` when the cap was exceeded (the excess is dropped).
+/// Appends freshly decoded bytes from `chunk`, keeping `out` within `max`.
+/// Returns `true` when the cap was exceeded (the excess is dropped).
+///
+/// Capacity grows by doubling like `Vec` does, but never past `max`, so the
+/// allocation stays within the cap too.
 fn push_capped(out: &mut Vec<u8>, chunk: &[u8], max: usize) -> bool {
     let room = max.saturating_sub(out.len());
-    if chunk.len() > room {
-        out.extend_from_slice(&chunk[..room]);
-        true
-    } else {
-        out.extend_from_slice(chunk);
-        false
+    let take = chunk.len().min(room);
+    let needed = out.len() + take;
+    if needed > out.capacity() {
+        let target = out
+            .capacity()
+            .saturating_mul(2)
+            .clamp(needed, max.max(needed));
+        out.reserve_exact(target - out.len());
     }
+    out.extend_from_slice(&chunk[..take]);
+    chunk.len() > room
 }
 
 /// Size of the next output window: one byte more than the remaining room, so
@@ -650,8 +662,7 @@ mod tests {
     }
 
     fn raw_deflate(data: &[u8]) -> Vec<u8> {
-        let mut e =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
     }
@@ -674,7 +685,9 @@ mod tests {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut s = String::from("[");
         for i in 0..entries {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             if i > 0 {
                 s.push(',');
             }
@@ -736,8 +749,16 @@ mod tests {
             ("aGk".to_owned(), b"hi".to_vec()),
         ];
         for (input, expected) in cases {
-            assert_eq!(decode_transport(&input).as_ref(), &expected[..], "input {input:?}");
-            assert_eq!(decode_base64(&input).as_deref(), Some(&expected[..]), "{input:?}");
+            assert_eq!(
+                decode_transport(&input).as_ref(),
+                &expected[..],
+                "input {input:?}"
+            );
+            assert_eq!(
+                decode_base64(&input).as_deref(),
+                Some(&expected[..]),
+                "{input:?}"
+            );
         }
     }
 
@@ -783,14 +804,15 @@ mod tests {
     #[test]
     fn base64_rejections() {
         let cases = [
-            "aGk=aGk=",      // padding in the middle
-            "aGk===",        // too much padding
-            "a",             // impossible length
-            "aGl+aGl_",      // mixed alphabets
-            "aGk gaGk",      // spaces are not line breaks
-            "aGVs\nbG8gd29y\nbGQ=", // unequal line widths
+            "aGk=aGk=",               // padding in the middle
+            "aGk===",                 // too much padding
+            "a",                      // impossible length
+            "aGl+aGl_",               // mixed alphabets
+            "aGk gaGk",               // spaces are not line breaks
+            "aGVs\nbG8gd29y\nbGQ=",   // unequal line widths
             "aGVsbG8gd29y\r\r\nbGQ=", // stray CR
-            "aGj=",          // non-canonical trailing bits
+            "aGj=",                   // non-canonical trailing bits
+            "YWJjZ\nGVmZ2\nhp",       // line width not a multiple of 4
         ];
         for s in cases {
             assert_eq!(decode_base64(s), None, "{s:?}");
@@ -818,8 +840,10 @@ mod tests {
     fn plain_bytes_under_a_coding_header_are_kept() {
         let json = br#"{"already":"decoded","n":1}"#;
         let binary: &[u8] = &[0x00, 0x01, 0x02, 0xff, 0xfe, 0x10, 0x20, 0x99];
-        for name in ["gzip", "deflate", "br", "zstd", "gzip, br", "identity", "", "compress"] {
-            for body in [&json[..], binary, b"x^ plain text that starts like zlib"] {
+        for name in [
+            "gzip", "deflate", "br", "zstd", "gzip, br", "identity", "", "compress",
+        ] {
+            for body in [&json[..], binary, b"x^c is a letter", b"x^[1,2,3]"] {
                 let out = decompress(name, body, 1 << 20);
                 assert!(!out.decoded, "{name} {body:?}");
                 assert!(!out.truncated, "{name}");
@@ -827,6 +851,50 @@ mod tests {
                 assert_eq!(out.bytes.as_ref(), body, "{name}");
             }
         }
+    }
+
+    #[test]
+    fn unsignatured_codings_need_a_clean_end() {
+        let mut br = brotli(b"hello brotli");
+        assert_eq!(
+            decompress("br", &br, 1 << 20).bytes.as_ref(),
+            b"hello brotli"
+        );
+        br.extend_from_slice(b"\x00\xfftrailing");
+        let out = decompress("br", &br, 1 << 20);
+        assert!(!out.decoded);
+        assert_eq!(out.bytes.as_ref(), &br[..]);
+        let mut raw = raw_deflate(b"hello deflate");
+        raw.extend_from_slice(b"\x00\xfftrailing");
+        let out = decompress("deflate", &raw, 1 << 20);
+        assert!(!out.decoded);
+    }
+
+    #[test]
+    fn brotli_large_window_is_refused() {
+        let params = brotli::enc::BrotliEncoderParams {
+            large_window: true,
+            lgwin: 30,
+            ..Default::default()
+        };
+        let body = sample_json();
+        let mut encoded = Vec::new();
+        brotli::BrotliCompress(&mut &body[..], &mut encoded, &params).unwrap();
+        let out = decompress("br", &encoded, 1 << 20);
+        assert!(!out.decoded);
+        assert_eq!(out.bytes.as_ref(), &encoded[..]);
+    }
+
+    #[test]
+    fn text_check_spans_cut_characters() {
+        // Starts with a valid zlib header, and inflating it yields garbage.
+        let mut text = b"x^c is a letter ".to_vec();
+        text.resize(511, b'a');
+        text.extend_from_slice("\u{e9}\u{e9} and more text".as_bytes());
+        assert!(zlib_header(&text));
+        let out = decompress("deflate", &text, 1 << 20);
+        assert!(!out.decoded);
+        assert_eq!(out.bytes.as_ref(), &text[..]);
     }
 
     #[test]
@@ -840,6 +908,14 @@ mod tests {
             assert!(out.truncated, "cap {cap_len}");
             assert_eq!(out.bytes.len(), cap_len);
             assert!(out.bytes.iter().all(|&b| b == 0));
+            let Cow::Owned(owned) = &out.bytes else {
+                panic!("decoded output is owned");
+            };
+            assert!(
+                owned.capacity() <= cap_len.max(CHUNK),
+                "capacity {}",
+                owned.capacity()
+            );
         }
     }
 
@@ -1011,14 +1087,17 @@ mod tests {
         for _ in 0..(MAX_CODINGS + 2) {
             bytes = gzip(&bytes);
         }
-        let header = vec!["gzip"; MAX_CODINGS + 2].join(", ");
+        let header = ["gzip"; MAX_CODINGS + 2].join(", ");
         let out = decompress(&header, &bytes, 1 << 20);
         assert!(out.decoded);
         // Two layers are left because only MAX_CODINGS are undone.
         assert!(is_gzip(&out.bytes));
         let once = decompress("gzip", &out.bytes, 1 << 20);
         assert!(is_gzip(&once.bytes));
-        assert_eq!(decompress("gzip", &once.bytes, 1 << 20).bytes.as_ref(), &body[..]);
+        assert_eq!(
+            decompress("gzip", &once.bytes, 1 << 20).bytes.as_ref(),
+            &body[..]
+        );
     }
 
     /// A single raw-block zstd frame with the given window log and no
@@ -1040,7 +1119,10 @@ mod tests {
         assert!(ok.decoded && !ok.truncated);
         assert_eq!(ok.bytes.as_ref(), b"hello");
         let at_limit = zstd_frame_with_window(23, b"hello");
-        assert_eq!(decompress("zstd", &at_limit, 1 << 20).bytes.as_ref(), b"hello");
+        assert_eq!(
+            decompress("zstd", &at_limit, 1 << 20).bytes.as_ref(),
+            b"hello"
+        );
         let huge = zstd_frame_with_window(27, b"hello");
         let out = decompress("zstd", &huge, 1 << 20);
         assert!(!out.decoded);
@@ -1085,6 +1167,22 @@ mod tests {
             };
             let bytes = [prefix, &tail[..]].concat();
             let out = decompress(header, &bytes, max);
+            prop_assert!(out.bytes.len() <= max);
+        }
+
+        #[test]
+        fn damaged_streams_stay_capped(
+            flips in prop::collection::vec((0usize..4096, any::<u8>()), 1..6),
+            which in 0usize..4,
+            max in 0usize..20_000,
+        ) {
+            let name = ["gzip", "deflate", "br", "zstd"][which];
+            let mut bytes = compressor(name)(&sample_json());
+            for (at, mask) in flips {
+                let at = at % bytes.len();
+                bytes[at] ^= mask;
+            }
+            let out = decompress(name, &bytes, max);
             prop_assert!(out.bytes.len() <= max);
         }
 

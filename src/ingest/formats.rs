@@ -74,7 +74,10 @@ fn headers(headers: Option<&Headers>, field: &str) -> Result<Vec<(String, String
 
 fn status(value: Option<&Scalar>, field: &str) -> Result<u16, RecordError> {
     let Some(value) = value else {
-        return Err(RecordError::new("missing_status", format!("{field} is missing")));
+        return Err(RecordError::new(
+            "missing_status",
+            format!("{field} is missing"),
+        ));
     };
     value
         .as_i64()
@@ -117,7 +120,10 @@ fn time(
         return Ok(None);
     }
     epoch_to_time(number).map(Some).ok_or_else(|| {
-        RecordError::new("invalid_time", format!("{field}: {number} is not a usable time"))
+        RecordError::new(
+            "invalid_time",
+            format!("{field}: {number} is not a usable time"),
+        )
     })
 }
 
@@ -171,13 +177,19 @@ pub(crate) fn nta(telemetry: &Telemetry) -> Result<Capture<'_>, RecordError> {
     let mut problems = Problems::default();
     let common = request.common.as_ref();
     let request_headers = problems
-        .take(headers(common.and_then(|c| c.headers.as_ref()), NTA_FIELDS.request_headers))
+        .take(headers(
+            common.and_then(|c| c.headers.as_ref()),
+            NTA_FIELDS.request_headers,
+        ))
         .unwrap_or_default();
     let request_body = problems
         .take(nta_body(common, "request.common"))
         .unwrap_or(BodyInput::EMPTY);
     let request_time = problems
-        .take(time(common.and_then(|c| c.time.as_ref()), "request.common.time"))
+        .take(time(
+            common.and_then(|c| c.time.as_ref()),
+            "request.common.time",
+        ))
         .flatten();
 
     let mut response_time = None;
@@ -185,14 +197,18 @@ pub(crate) fn nta(telemetry: &Telemetry) -> Result<Capture<'_>, RecordError> {
         None => None,
         Some(response) => {
             let common = response.common.as_ref();
-            let status = problems.take(status(response.status_code.as_ref(), "response.statusCode"));
+            let status =
+                problems.take(status(response.status_code.as_ref(), "response.statusCode"));
             let headers = problems.take(headers(
                 common.and_then(|c| c.headers.as_ref()),
                 NTA_FIELDS.response_headers,
             ));
             let body = problems.take(nta_body(common, "response.common"));
             response_time = problems
-                .take(time(common.and_then(|c| c.time.as_ref()), "response.common.time"))
+                .take(time(
+                    common.and_then(|c| c.time.as_ref()),
+                    "response.common.time",
+                ))
                 .flatten();
             match (status, headers, body) {
                 (Some(status), Some(headers), Some(body)) => Some(ResponseInput {
@@ -237,7 +253,10 @@ fn nta_body<'a>(common: Option<&'a Common>, field: &str) -> Result<BodyInput<'a>
     Ok(BodyInput {
         text: common.body.as_deref().unwrap_or_default(),
         transport: Transport::Base64,
-        truncated: flag(common.truncated_body.as_ref(), &format!("{field}.truncatedBody"))?,
+        truncated: flag(
+            common.truncated_body.as_ref(),
+            &format!("{field}.truncatedBody"),
+        )?,
     })
 }
 
@@ -245,10 +264,16 @@ fn nta_body<'a>(common: Option<&'a Common>, field: &str) -> Result<BodyInput<'a>
 pub(crate) fn akto(record: &Record) -> Result<Capture<'_>, RecordError> {
     let mut problems = Problems::default();
     let request_headers = problems
-        .take(headers(record.request_headers.as_ref(), AKTO_FIELDS.request_headers))
+        .take(headers(
+            record.request_headers.as_ref(),
+            AKTO_FIELDS.request_headers,
+        ))
         .unwrap_or_default();
     let response_headers = problems
-        .take(headers(record.response_headers.as_ref(), AKTO_FIELDS.response_headers))
+        .take(headers(
+            record.response_headers.as_ref(),
+            AKTO_FIELDS.response_headers,
+        ))
         .unwrap_or_default();
     let pending = problems
         .take(flag(record.is_pending.as_ref(), "is_pending"))
@@ -305,8 +330,8 @@ pub(crate) fn akto(record: &Record) -> Result<Capture<'_>, RecordError> {
 /// payload of exactly that length is flagged as cut.
 fn akto_payload(payload: Option<&str>) -> BodyInput<'_> {
     let text = payload.unwrap_or_default();
-    let truncated = text.len() >= AKTO_WORKER_PAYLOAD_CAP
-        && text.chars().count() == AKTO_WORKER_PAYLOAD_CAP;
+    let truncated =
+        text.len() >= AKTO_WORKER_PAYLOAD_CAP && text.chars().count() == AKTO_WORKER_PAYLOAD_CAP;
     BodyInput {
         text,
         transport: Transport::Text,
@@ -319,8 +344,9 @@ fn tag_value(tag: &Scalar) -> Option<serde_json::Value> {
     let value = match tag {
         Scalar::Null => return None,
         Scalar::Str(text) if text.trim().is_empty() => return None,
-        Scalar::Str(text) => serde_json::from_str(text)
-            .unwrap_or_else(|_| serde_json::Value::String(text.clone())),
+        Scalar::Str(text) => {
+            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()))
+        }
         Scalar::Composite(value) => (**value).clone(),
         other => serde_json::Value::String(other.as_str_lossy().into_owned()),
     };

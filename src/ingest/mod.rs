@@ -157,7 +157,10 @@ impl Ingestor {
         match encoding {
             TelemetryEncoding::NdJson => {
                 let text = std::str::from_utf8(body).map_err(|e| {
-                    DecodeError::Shape(format!("the body is not UTF-8 (at byte {})", e.valid_up_to()))
+                    DecodeError::Shape(format!(
+                        "the body is not UTF-8 (at byte {})",
+                        e.valid_up_to()
+                    ))
                 })?;
                 let lines: Vec<(usize, &str)> = text
                     .lines()
@@ -168,12 +171,15 @@ impl Ingestor {
                     return Err(DecodeError::Empty);
                 }
                 self.check_count(lines.len())?;
-                Ok(collect(SourceFormat::Nta, lines.into_iter().map(|(number, line)| {
-                    decode_one(line).map_err(|mut e| {
-                        e.message = format!("line {}: {}", number + 1, e.message);
-                        e
-                    })
-                })))
+                Ok(collect(
+                    SourceFormat::Nta,
+                    lines.into_iter().map(|(number, line)| {
+                        decode_one(line).map_err(|mut e| {
+                            e.message = format!("line {}: {}", number + 1, e.message);
+                            e
+                        })
+                    }),
+                ))
             }
             TelemetryEncoding::Json => match first_byte(body) {
                 None => Err(DecodeError::Empty),
@@ -181,12 +187,18 @@ impl Ingestor {
                     let records: Vec<&RawValue> =
                         serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
                     self.check_count(records.len())?;
-                    Ok(collect(SourceFormat::Nta, records.into_iter().map(|raw| decode_one(raw.get()))))
+                    Ok(collect(
+                        SourceFormat::Nta,
+                        records.into_iter().map(|raw| decode_one(raw.get())),
+                    ))
                 }
                 Some(b'{') => {
                     let raw: &RawValue =
                         serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
-                    Ok(collect(SourceFormat::Nta, std::iter::once(decode_one(raw.get()))))
+                    Ok(collect(
+                        SourceFormat::Nta,
+                        std::iter::once(decode_one(raw.get())),
+                    ))
                 }
                 Some(_) => {
                     let value: serde_json::Value =
@@ -236,10 +248,13 @@ impl Ingestor {
             ));
         };
         self.check_count(records.len())?;
-        Ok(collect(SourceFormat::Akto, records.into_iter().map(|raw| {
-            let record: wire::akto::Record = decode_record(raw.get())?;
-            normalize::normalize(formats::akto(&record)?, &cx)
-        })))
+        Ok(collect(
+            SourceFormat::Akto,
+            records.into_iter().map(|raw| {
+                let record: wire::akto::Record = decode_record(raw.get())?;
+                normalize::normalize(formats::akto(&record)?, &cx)
+            }),
+        ))
     }
 
     fn check_count(&self, count: usize) -> Result<(), DecodeError> {
@@ -265,7 +280,9 @@ fn decode_record<'de, T: serde::Deserialize<'de>>(raw: &'de str) -> Result<T, Re
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
         let message = if path == "." || path.is_empty() {
             message.to_owned()
         } else {

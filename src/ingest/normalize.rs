@@ -135,11 +135,8 @@ pub(crate) fn normalize(capture: Capture<'_>, cx: &Context<'_>) -> Result<Exchan
     let method = normalize_method(capture.method, fields.method)?;
     let target = parse_target(capture.target, fields.path)?;
 
-    let request_headers = clean_headers(
-        capture.request_headers,
-        fields.request_headers,
-        &cx.limits,
-    )?;
+    let request_headers =
+        clean_headers(capture.request_headers, fields.request_headers, &cx.limits)?;
     let header = |name: &str| {
         request_headers
             .iter()
@@ -163,7 +160,10 @@ pub(crate) fn normalize(capture: Capture<'_>, cx: &Context<'_>) -> Result<Exchan
             continue;
         };
         let parsed = wire::address::parse_authority(candidate).ok_or_else(|| {
-            RecordError::new("invalid_host", format!("{field}: {candidate:?} is not a valid host"))
+            RecordError::new(
+                "invalid_host",
+                format!("{field}: {candidate:?} is not a valid host"),
+            )
         })?;
         authority = Some((parsed.host.to_string(), parsed.port));
         break;
@@ -180,7 +180,10 @@ pub(crate) fn normalize(capture: Capture<'_>, cx: &Context<'_>) -> Result<Exchan
     let Some((host, host_port)) = authority else {
         return Err(RecordError::new(
             "missing_host",
-            format!("cannot determine the host: {} are all missing", fields.host_sources),
+            format!(
+                "cannot determine the host: {} are all missing",
+                fields.host_sources
+            ),
         ));
     };
     let host = normalize_host(&host);
@@ -236,7 +239,10 @@ pub(crate) fn normalize(capture: Capture<'_>, cx: &Context<'_>) -> Result<Exchan
 fn normalize_method(method: Option<&str>, field: &str) -> Result<String, RecordError> {
     let method = method.map(str::trim).unwrap_or_default();
     if method.is_empty() {
-        return Err(RecordError::new("missing_method", format!("{field} is missing")));
+        return Err(RecordError::new(
+            "missing_method",
+            format!("{field} is missing"),
+        ));
     }
     // RFC 9110 token characters; real methods are short.
     let valid = method.len() <= 32
@@ -265,7 +271,10 @@ struct Target {
 fn parse_target(target: Option<&str>, field: &str) -> Result<Target, RecordError> {
     let target = target.map(str::trim).unwrap_or_default();
     if target.is_empty() {
-        return Err(RecordError::new("missing_path", format!("{field} is missing")));
+        return Err(RecordError::new(
+            "missing_path",
+            format!("{field} is missing"),
+        ));
     }
     if target.bytes().any(|b| b.is_ascii_control()) {
         return Err(RecordError::new(
@@ -276,22 +285,22 @@ fn parse_target(target: Option<&str>, field: &str) -> Result<Target, RecordError
     // Drop the fragment: it never reaches a server.
     let target = target.split_once('#').map_or(target, |(before, _)| before);
     let (mut scheme, mut authority, mut rest) = (None, None, target);
-    if let Some((name, after)) = target.split_once("://") {
-        if let Some(parsed) = Scheme::parse(name).filter(|_| !name.contains('/')) {
-            let end = after.find(['/', '?']).unwrap_or(after.len());
-            let host = &after[..end];
-            // Userinfo never belongs in a stored URL.
-            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-            let parsed_host = wire::address::parse_authority(host).ok_or_else(|| {
-                RecordError::new(
-                    "invalid_host",
-                    format!("{field}: {host:?} in the URL is not a valid host"),
-                )
-            })?;
-            scheme = Some(parsed);
-            authority = Some((parsed_host.host.to_string(), parsed_host.port));
-            rest = &after[end..];
-        }
+    if let Some((name, after)) = target.split_once("://")
+        && let Some(parsed) = Scheme::parse(name).filter(|_| !name.contains('/'))
+    {
+        let end = after.find(['/', '?']).unwrap_or(after.len());
+        let host = &after[..end];
+        // Userinfo never belongs in a stored URL.
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let parsed_host = wire::address::parse_authority(host).ok_or_else(|| {
+            RecordError::new(
+                "invalid_host",
+                format!("{field}: {host:?} in the URL is not a valid host"),
+            )
+        })?;
+        scheme = Some(parsed);
+        authority = Some((parsed_host.host.to_string(), parsed_host.port));
+        rest = &after[end..];
     }
     let (raw_path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query.to_owned())),
@@ -400,7 +409,11 @@ pub(crate) fn sanitize(s: String) -> String {
 }
 
 /// Decodes, decompresses, caps and redacts a body, and redacts the headers.
-fn build_message(headers: Vec<(String, String)>, input: BodyInput<'_>, cx: &Context<'_>) -> Message {
+fn build_message(
+    headers: Vec<(String, String)>,
+    input: BodyInput<'_>,
+    cx: &Context<'_>,
+) -> Message {
     let cap = cx.limits.max_stored_body_bytes;
     let raw = match input.transport {
         Transport::Base64 => body::decode_transport(input.text),
@@ -501,7 +514,12 @@ mod tests {
         assert_eq!(t.path, "/");
         let t = parse_target(Some("/search?q=a://b"), "path").unwrap();
         assert_eq!((t.path.as_str(), t.scheme), ("/search", None));
-        assert!(parse_target(Some(""), "path").unwrap_err().message.contains("path is missing"));
+        assert!(
+            parse_target(Some(""), "path")
+                .unwrap_err()
+                .message
+                .contains("path is missing")
+        );
         assert!(parse_target(Some("/a\nb"), "path").is_err());
         assert!(parse_target(Some("http://bad host/x"), "path").is_err());
     }
@@ -510,7 +528,12 @@ mod tests {
     fn methods_are_tokens() {
         assert_eq!(normalize_method(Some("get"), "m").unwrap(), "GET");
         assert_eq!(normalize_method(Some("PROPFIND"), "m").unwrap(), "PROPFIND");
-        assert!(normalize_method(None, "m").unwrap_err().message.contains("m is missing"));
+        assert!(
+            normalize_method(None, "m")
+                .unwrap_err()
+                .message
+                .contains("m is missing")
+        );
         assert!(normalize_method(Some("GE T"), "m").is_err());
         assert!(normalize_method(Some("<script>"), "m").is_err());
     }
@@ -518,11 +541,18 @@ mod tests {
     #[test]
     fn epoch_units_by_magnitude() {
         let expected = Utc.with_ymd_and_hms(2025, 11, 21, 4, 40, 0).unwrap();
-        for value in [1763700000.0, 1763700000000.0, 1763700000000000.0, 1763700000000000000.0] {
+        for value in [
+            1763700000.0,
+            1763700000000.0,
+            1763700000000000.0,
+            1763700000000000000.0,
+        ] {
             assert_eq!(epoch_to_time(value), Some(expected), "{value}");
         }
         assert_eq!(
-            epoch_to_time(1763700000.5).unwrap().timestamp_subsec_millis(),
+            epoch_to_time(1763700000.5)
+                .unwrap()
+                .timestamp_subsec_millis(),
             500
         );
         assert_eq!(epoch_to_time(0.0), None);
@@ -533,7 +563,10 @@ mod tests {
     #[test]
     fn forwarded_schemes() {
         assert_eq!(forwarded_proto("https, http"), Some(Scheme::Https));
-        assert_eq!(cf_visitor_scheme(r#"{"scheme":"https"}"#), Some(Scheme::Https));
+        assert_eq!(
+            cf_visitor_scheme(r#"{"scheme":"https"}"#),
+            Some(Scheme::Https)
+        );
         assert_eq!(cf_visitor_scheme("garbage"), None);
     }
 

@@ -194,7 +194,8 @@ impl Writer {
 
 /// Rough in-memory size of an exchange, for the byte limit of the queue.
 fn approximate_size(exchange: &Exchange) -> usize {
-    let headers = |h: &[(String, String)]| -> usize { h.iter().map(|(n, v)| n.len() + v.len() + 16).sum() };
+    let headers =
+        |h: &[(String, String)]| -> usize { h.iter().map(|(n, v)| n.len() + v.len() + 16).sum() };
     let response = exchange
         .response
         .as_ref()

@@ -55,6 +55,13 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Failing to obtain a connection always means the database is unreachable from here, whatever
+/// the error says (a proxy in front of a stopped server accepts and then hangs up, which the
+/// driver reports as a protocol error).
+pub(crate) fn unreachable(error: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(error)
+}
+
 /// Errors that mean "the database is not there right now" rather than "the query is wrong".
 fn is_transient(error: &sqlx::Error) -> bool {
     match error {
@@ -139,8 +146,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
 
     /// The most recent exchanges matching `query`, newest first.
-    async fn list_exchanges(&self, query: &ExchangeQuery)
-    -> Result<Vec<StoredExchange>, StoreError>;
+    async fn list_exchanges(
+        &self,
+        query: &ExchangeQuery,
+    ) -> Result<Vec<StoredExchange>, StoreError>;
 
     /// Closes the pool, waiting for checked-out connections to come back.
     async fn close(&self);

@@ -27,8 +27,7 @@ impl PgStore {
     /// Opens a pool. Connecting is lazy, so the server starts (and reports not-ready) while the
     /// database is still coming up.
     pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url.expose())?
-            .application_name("reconstructor");
+        let options = PgConnectOptions::from_str(url.expose())?.application_name("reconstructor");
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)
@@ -66,7 +65,8 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("select 1").execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -79,7 +79,7 @@ impl Store for PgStore {
             return Ok(());
         }
         let columns = Columns::from(exchanges);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
         insert_exchanges(&mut tx, received_at, &columns).await?;
         tx.commit().await?;
         Ok(())
@@ -114,9 +114,12 @@ impl Store for PgStore {
             }
             None => {}
         }
-        sql.push(" order by id desc limit ").push_bind(i64::from(query.limit));
+        sql.push(" order by id desc limit ")
+            .push_bind(i64::from(query.limit));
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(|row| read_row(row)?.into_stored()).collect()
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
     }
 
     async fn close(&self) {
@@ -170,10 +173,13 @@ impl From<&[&Exchange]> for Columns {
             c.request_body_truncated.push(e.request.body.truncated);
             c.request_content_type.push(e.request.content_type());
             let response = e.response.as_ref();
-            c.response_headers.push(response.map(|r| headers_json(&r.headers)));
+            c.response_headers
+                .push(response.map(|r| headers_json(&r.headers)));
             c.response_body.push(response.map(|r| r.body.bytes.clone()));
-            c.response_body_truncated.push(response.map(|r| r.body.truncated));
-            c.response_content_type.push(response.and_then(|r| r.content_type()));
+            c.response_body_truncated
+                .push(response.map(|r| r.body.truncated));
+            c.response_content_type
+                .push(response.and_then(|r| r.content_type()));
             c.client_address.push(e.client_address.clone());
             c.producer.push(producer_json(&e.producer));
         }

@@ -34,10 +34,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(settings.acquire_timeout.max(Duration::from_secs(1)));
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(sqlx::Error::Io(e)))?;
-            }
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
@@ -79,7 +79,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("select 1").execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -93,7 +94,7 @@ impl Store for SqliteStore {
         }
         // `begin immediate` takes the write lock up front, so a busy database makes us wait
         // (busy_timeout) instead of failing at the first write inside a deferred transaction.
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
         let mut result = Ok(());
         for exchange in exchanges {
@@ -138,9 +139,12 @@ impl Store for SqliteStore {
             }
             None => {}
         }
-        sql.push(" order by id desc limit ").push_bind(i64::from(query.limit));
+        sql.push(" order by id desc limit ")
+            .push_bind(i64::from(query.limit));
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(|row| read_row(row)?.into_stored()).collect()
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
     }
 
     async fn close(&self) {

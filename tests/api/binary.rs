@@ -22,7 +22,14 @@ fn binary() -> Command {
 /// its JSON "listening" log line.
 fn start(args: &[&str], data_dir: &std::path::Path) -> (Child, String) {
     let mut child = binary()
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(args)
         .stderr(Stdio::piped())
@@ -35,7 +42,9 @@ fn start(args: &[&str], data_dir: &std::path::Path) -> (Child, String) {
     let address = loop {
         assert!(Instant::now() < deadline, "server did not report listening");
         let line = lines.next().expect("server exited early").unwrap();
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         if json["message"] == "listening" {
             break json["address"].as_str().unwrap().to_owned();
         }
@@ -69,7 +78,10 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
 
 #[test]
 fn bad_settings_name_the_setting() {
-    let output = binary().args(["serve", "--listen", "nonsense"]).output().unwrap();
+    let output = binary()
+        .args(["serve", "--listen", "nonsense"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--listen"), "{stderr}");
@@ -89,7 +101,10 @@ fn bad_settings_name_the_setting() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("RECONSTRUCTOR_MAX_RECORDS") || stderr.contains("max-records"), "{stderr}");
+    assert!(
+        stderr.contains("RECONSTRUCTOR_MAX_RECORDS") || stderr.contains("max-records"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -114,7 +129,11 @@ fn sigterm_while_idle_exits_zero_within_a_second() {
     signal(&child, "TERM");
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
-    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -123,18 +142,34 @@ async fn sighup_reloads_the_certificate() {
     let (cert, key, first_pem) = write_certificate(dir.path(), "live");
     let (_, _, _) = (cert.clone(), key.clone(), ());
     let (mut child, address) = start(
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
         dir.path(),
     );
     let port = address.rsplit(':').next().unwrap().to_owned();
     let url = format!("https://localhost:{port}/healthz");
-    assert_eq!(client_trusting(&first_pem).get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client_trusting(&first_pem)
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Replace the files, then SIGHUP: new handshakes must present the new certificate.
     let (next_cert, next_key, next_pem) = write_certificate(dir.path(), "next");
     std::fs::rename(&next_cert, &cert).unwrap();
     std::fs::rename(&next_key, &key).unwrap();
-    assert!(client_trusting(&next_pem).get(&url).send().await.is_err(), "old certificate still served before SIGHUP? (expected)");
+    assert!(
+        client_trusting(&next_pem).get(&url).send().await.is_err(),
+        "old certificate still served before SIGHUP? (expected)"
+    );
     signal(&child, "HUP");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -142,7 +177,10 @@ async fn sighup_reloads_the_certificate() {
             assert_eq!(r.status(), 200);
             break;
         }
-        assert!(Instant::now() < deadline, "the new certificate was not loaded");
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was not loaded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(client_trusting(&first_pem).get(&url).send().await.is_err());

@@ -39,7 +39,10 @@ async fn metrics_count_requests_by_route(db: Db) {
         .find(|l| l.starts_with("http_requests_total") && l.contains("route=\"/healthz\""))
         .unwrap_or_else(|| panic!("no /healthz counter in:\n{text}"));
     assert!(line.contains("status=\"200\""), "{line}");
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("route=\"/api/exchanges\""), "{text}");
     app.stop().await;
 }
@@ -76,8 +79,14 @@ async fn readyz_reports_an_unreachable_database() {
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["status"], "unavailable");
-    assert!(body["reason"].as_str().unwrap().contains("database"), "{body}");
-    assert!(!body.to_string().contains("secret"), "the password leaked: {body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("secret"),
+        "the password leaked: {body}"
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
     app.stop().await;
 }

@@ -59,9 +59,15 @@ async fn nta_worker_basic(db: Db) {
         e["response"]["body"],
         r#"{"id":"7f3c9a2e-1b4d-4c8e-9f0a-2b3c4d5e6f70","status":"created","total":19.98}"#
     );
-    assert_eq!(header(&e["request"], "authorization"), Some("Bearer <redacted>"));
+    assert_eq!(
+        header(&e["request"], "authorization"),
+        Some("Bearer <redacted>")
+    );
     assert_eq!(header(&e["request"], "user-agent"), Some("shop-app/3.2"));
-    assert_eq!(header(&e["response"], "set-cookie"), Some("sid=<redacted>; HttpOnly"));
+    assert_eq!(
+        header(&e["response"], "set-cookie"),
+        Some("sid=<redacted>; HttpOnly")
+    );
     let text = e.to_string();
     assert!(!text.contains("eyJzdWIiOiIxMjMifQ"), "token leaked: {text}");
     assert!(!text.contains("abc123"), "cookie leaked: {text}");
@@ -78,13 +84,20 @@ async fn nta_worker_variants(db: Db) {
         "apiclarity-kong-variant.json",
     ] {
         let (status, ack) = post_sample(&app, "/api/telemetry", name).await;
-        assert_eq!((status, &ack["accepted"]), (200, &json!(1)), "{name}: {ack}");
+        assert_eq!(
+            (status, &ack["accepted"]),
+            (200, &json!(1)),
+            "{name}: {ack}"
+        );
     }
 
     let get = exchanges(&app, "host=api.shop.example&method=GET").await;
     assert_eq!(get.len(), 1);
     let e = &get[0];
-    assert_eq!(e["path"], "/api/v1/orders/7f3c9a2e-1b4d-4c8e-9f0a-2b3c4d5e6f70");
+    assert_eq!(
+        e["path"],
+        "/api/v1/orders/7f3c9a2e-1b4d-4c8e-9f0a-2b3c4d5e6f70"
+    );
     assert_eq!(e["client_address"], "2001:db8::7");
     assert_eq!(e["query"], Value::Null);
     assert_eq!(header(&e["request"], "cookie"), Some("sid=<redacted>"));
@@ -120,8 +133,20 @@ async fn nta_worker_variants(db: Db) {
     assert_eq!(kong.len(), 1);
     let e = &kong[0];
     assert_eq!(
-        (&e["scheme"], &e["port"], &e["method"], &e["path"], &e["status"]),
-        (&json!("http"), &json!(8000), &json!("PUT"), &json!("/catalog/products/SKU-88231"), &json!(204))
+        (
+            &e["scheme"],
+            &e["port"],
+            &e["method"],
+            &e["path"],
+            &e["status"]
+        ),
+        (
+            &json!("http"),
+            &json!(8000),
+            &json!("PUT"),
+            &json!("/catalog/products/SKU-88231"),
+            &json!(204)
+        )
     );
     assert_eq!(e["client_address"], "10.0.0.5");
     assert_eq!(header(&e["request"], "x-api-key"), Some("<redacted>"));
@@ -130,7 +155,10 @@ async fn nta_worker_variants(db: Db) {
         r#"{"name":"Lamp","price":"12.50","tags":["home","light"]}"#
     );
     assert_eq!(e["response"]["body"], "");
-    assert_eq!(e["producer"]["request_id"], "0b7d1c52-3f7e-4f5a-8d9c-1e2f3a4b5c6d");
+    assert_eq!(
+        e["producer"]["request_id"],
+        "0b7d1c52-3f7e-4f5a-8d9c-1e2f3a4b5c6d"
+    );
     app.stop().await;
 }
 
@@ -154,9 +182,19 @@ async fn akto_samples(db: Db) {
     let stored = exchanges(&app, "host=accounts.example.org").await;
     let e = &stored[0];
     assert_eq!(e["source"], "akto");
-    assert_eq!((&e["method"], &e["path"], &e["status"]), (&json!("GET"), &json!("/v2/users/88213/profile"), &json!(200)));
+    assert_eq!(
+        (&e["method"], &e["path"], &e["status"]),
+        (
+            &json!("GET"),
+            &json!("/v2/users/88213/profile"),
+            &json!(200)
+        )
+    );
     assert_eq!((&e["scheme"], &e["port"]), (&json!("http"), &json!(80)));
-    assert_eq!(header(&e["request"], "authorization"), Some("Bearer <redacted>"));
+    assert_eq!(
+        header(&e["request"], "authorization"),
+        Some("Bearer <redacted>")
+    );
     assert_eq!(
         e["response"]["body"],
         r#"{"userId":88213,"email":"ana@example.org","verified":true}"#
@@ -182,12 +220,24 @@ async fn akto_samples(db: Db) {
     assert_eq!(stored.len(), 4);
     let users = stored.iter().find(|e| e["path"] == "/v2/users").unwrap();
     assert_eq!(users["query"], "page=2&limit=50");
-    assert_eq!((&users["scheme"], &users["port"]), (&json!("http"), &json!(80)));
+    assert_eq!(
+        (&users["scheme"], &users["port"]),
+        (&json!("http"), &json!(80))
+    );
     let session = stored.iter().find(|e| e["path"] == "/v2/sessions").unwrap();
     assert_eq!(session["status"], 201);
-    assert_eq!(session["request"]["body"], "username=ana&password=<redacted>");
-    assert_eq!(header(&session["request"], "cookie"), Some("sid=<redacted>"));
-    assert_eq!(header(&session["response"], "set-cookie"), Some("sid=<redacted>; Secure"));
+    assert_eq!(
+        session["request"]["body"],
+        "username=ana&password=<redacted>"
+    );
+    assert_eq!(
+        header(&session["request"], "cookie"),
+        Some("sid=<redacted>")
+    );
+    assert_eq!(
+        header(&session["response"], "set-cookie"),
+        Some("sid=<redacted>; Secure")
+    );
     assert_eq!(session["response"]["body"], r#"{"token":"<redacted>"}"#);
     assert!(stored.iter().any(|e| e["path"] == "/v2/users/me"));
     assert!(!stored.iter().any(|e| e["path"] == "/v2/broken"));
@@ -220,8 +270,14 @@ async fn arrays_and_ndjson(db: Db) {
     let rejected = ack["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 2);
     assert_eq!(rejected[0]["index"], 1);
-    assert!(rejected[0]["error"].as_str().unwrap().contains("line 3"), "{ack}");
-    assert!(rejected[0]["error"].as_str().unwrap().contains("request"), "{ack}");
+    assert!(
+        rejected[0]["error"].as_str().unwrap().contains("line 3"),
+        "{ack}"
+    );
+    assert!(
+        rejected[0]["error"].as_str().unwrap().contains("request"),
+        "{ack}"
+    );
     assert_eq!(rejected[1]["index"], 3);
     assert_eq!(exchanges(&app, "").await.len(), 4);
     app.stop().await;
@@ -251,7 +307,12 @@ async fn gzip_and_zstd_request_bodies(db: Db) {
     app.stop().await;
 }
 
-fn telemetry_with(path: &str, headers: Value, response_body: &str, encoding: Option<&str>) -> Value {
+fn telemetry_with(
+    path: &str,
+    headers: Value,
+    response_body: &str,
+    encoding: Option<&str>,
+) -> Value {
     let mut response_headers = vec![json!({"key": "content-type", "value": "application/json"})];
     if let Some(encoding) = encoding {
         response_headers.push(json!({"key": "content-encoding", "value": encoding}));
@@ -269,15 +330,17 @@ fn telemetry_with(path: &str, headers: Value, response_body: &str, encoding: Opt
 async fn hostile_input(db: Db) {
     let app = TestApp::spawn(db, |config| {
         config.max_records = 5;
-        config.max_body_bytes = 8 * 1024 * 1024;
+        config.max_body_bytes = 16 * 1024 * 1024;
         config.max_stored_body_bytes = 64 * 1024;
     })
     .await;
     let post = |body: Vec<u8>| app.post("/api/telemetry", body);
-    let expect = |status: u16, code: &'static str| move |(s, body): (u16, Value)| {
-        assert_eq!(s, status, "{body}");
-        assert_eq!(body["error"], code, "{body}");
-        body
+    let expect = |status: u16, code: &'static str| {
+        move |(s, body): (u16, Value)| {
+            assert_eq!(s, status, "{body}");
+            assert_eq!(body["error"], code, "{body}");
+            body
+        }
     };
     async fn answer(response: reqwest::Response) -> (u16, Value) {
         let status = response.status().as_u16();
@@ -291,39 +354,100 @@ async fn hostile_input(db: Db) {
     let body = expect(422, "no_valid_records")(answer(post(b"[]".to_vec()).await).await);
     assert_eq!(body["rejected"], json!([]));
     let body = expect(422, "no_valid_records")(answer(post(b"{}".to_vec()).await).await);
-    assert!(body["rejected"][0]["error"].as_str().unwrap().contains("request is missing"));
+    assert!(
+        body["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("request is missing")
+    );
     expect(400, "invalid_json")(answer(post(b"{\"request\": \xff\xfe}".to_vec()).await).await);
+    // Deep nesting neither overflows the stack nor gets stored.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    expect(400, "invalid_json")(answer(post(deep.into_bytes()).await).await);
+    expect(422, "no_valid_records")(answer(post(deep.into_bytes()).await).await);
+    let deep = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+    expect(422, "no_valid_records")(answer(post(deep.into_bytes()).await).await);
+    let deep = format!(
+        r#"{{"request": {{"method": "GET", "path": "/", "host": "h", "common": {{"headers": {}1{}}}}}}}"#,
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    expect(422, "no_valid_records")(answer(post(deep.into_bytes()).await).await);
 
     // A quote inside a path, as APIClarity's Envoy filter writes it: invalid JSON, located.
     let broken = br#"{"request": {"method": "GET", "path": "/a"b", "host": "h"}}"#.to_vec();
     let body = expect(400, "invalid_json")(answer(post(broken).await).await);
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("line 1") && message.contains("column"), "{message}");
+    assert!(
+        message.contains("line 1") && message.contains("column"),
+        "{message}"
+    );
 
-    // A 10 MB header value: over the body limit.
-    let huge = telemetry_with("/x", json!([{"key": "x-big", "value": "a".repeat(10 << 20)}]), "", None);
-    let body = expect(413, "payload_too_large")(answer(post(huge.to_string().into_bytes()).await).await);
-    assert!(body["message"].as_str().unwrap().contains("8388608"), "{body}");
+    // A 10 MB header value: within the body limit here, but over the header limit of a record.
+    let huge = telemetry_with(
+        "/x",
+        json!([{"key": "x-big", "value": "a".repeat(10 << 20)}]),
+        "",
+        None,
+    );
+    let body =
+        expect(422, "no_valid_records")(answer(post(huge.to_string().into_bytes()).await).await);
+    assert!(
+        body["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("request.common.headers"),
+        "{body}"
+    );
 
     // 50,000 headers: the record is refused, naming the field.
-    let many: Vec<Value> = (0..50_000).map(|i| json!({"key": format!("x-h{i}"), "value": "v"})).collect();
-    let body = expect(422, "no_valid_records")(answer(post(telemetry_with("/x", json!(many), "", None).to_string().into_bytes()).await).await);
-    assert!(body["rejected"][0]["error"].as_str().unwrap().contains("request.common.headers"), "{body}");
+    let many: Vec<Value> = (0..50_000)
+        .map(|i| json!({"key": format!("x-h{i}"), "value": "v"}))
+        .collect();
+    let body = expect(422, "no_valid_records")(
+        answer(
+            post(
+                telemetry_with("/x", json!(many), "", None)
+                    .to_string()
+                    .into_bytes(),
+            )
+            .await,
+        )
+        .await,
+    );
+    assert!(
+        body["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("request.common.headers"),
+        "{body}"
+    );
 
     // More records than allowed.
     let basic: Value = serde_json::from_str(&sample("nta-worker-basic.json")).unwrap();
     let six = Value::Array(vec![basic.clone(); 6]);
-    let body = expect(413, "payload_too_large")(answer(post(six.to_string().into_bytes()).await).await);
+    let body =
+        expect(413, "payload_too_large")(answer(post(six.to_string().into_bytes()).await).await);
     assert!(body["message"].as_str().unwrap().contains('5'), "{body}");
 
     // Wrong media type and coding.
-    let response = app.client.post(app.url("/api/telemetry")).header("content-type", "application/xml")
-        .body("<x/>").send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/telemetry"))
+        .header("content-type", "application/xml")
+        .body("<x/>")
+        .send()
+        .await
+        .unwrap();
     expect(415, "unsupported_media_type")(answer(response).await);
-    let response = app.client.post(app.url("/api/telemetry")).header("content-type", "application/json")
-        .header("content-encoding", "compress").body("x").send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/telemetry"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "compress")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     expect(415, "unsupported_media_type")(answer(response).await);
 
     // A gzip bomb as Content-Encoding: decompression stops at the body limit.
@@ -334,12 +458,26 @@ async fn hostile_input(db: Db) {
     }
     let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 200_000);
-    let response = app.client.post(app.url("/api/telemetry")).header("content-type", "application/json")
-        .header("content-encoding", "gzip").body(bomb.clone()).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/telemetry"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(bomb.clone())
+        .send()
+        .await
+        .unwrap();
     expect(413, "payload_too_large")(answer(response).await);
     // Corrupt gzip.
-    let response = app.client.post(app.url("/api/telemetry")).header("content-type", "application/json")
-        .header("content-encoding", "gzip").body(b"\x1f\x8b\x08\x00garbage".to_vec()).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/telemetry"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(b"\x1f\x8b\x08\x00garbage".to_vec())
+        .send()
+        .await
+        .unwrap();
     expect(400, "invalid_encoding")(answer(response).await);
 
     // A gzip bomb as a body inside the telemetry: stored, capped and flagged.
@@ -364,17 +502,69 @@ async fn hostile_input(db: Db) {
     app.stop().await;
 }
 
+async fn body_limit(db: Db) {
+    let app = TestApp::spawn(db, |config| config.max_body_bytes = 64 * 1024).await;
+    let huge = telemetry_with(
+        "/x",
+        json!([{"key": "x-big", "value": "a".repeat(100_000)}]),
+        "",
+        None,
+    );
+    let response = app.post("/api/telemetry", huge.to_string()).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "payload_too_large");
+    assert!(
+        body["message"].as_str().unwrap().contains("65536"),
+        "{body}"
+    );
+    // Streamed without a length: cut off at the limit all the same.
+    let chunks =
+        futures_util::stream::iter((0..10).map(|_| Ok::<_, std::io::Error>(vec![b' '; 16 * 1024])));
+    let response = app
+        .client
+        .post(app.url("/api/ingestData"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    app.stop().await;
+}
+
 async fn field_errors_name_the_field(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
     let cases = [
-        (json!({"request": {"method": 5, "path": "/", "host": "h"}}), "request.method"),
-        (json!({"request": {"path": "/", "host": "h"}}), "request.method"),
-        (json!({"request": {"method": "GET", "host": "h"}}), "request.path"),
+        (
+            json!({"request": {"method": 5, "path": "/", "host": "h"}}),
+            "request.method",
+        ),
+        (
+            json!({"request": {"path": "/", "host": "h"}}),
+            "request.method",
+        ),
+        (
+            json!({"request": {"method": "GET", "host": "h"}}),
+            "request.path",
+        ),
         (json!({"request": {"method": "GET", "path": "/"}}), "host"),
-        (json!({"request": {"method": "GET", "path": "/", "host": "h"}, "response": {"statusCode": "999"}}), "response.statusCode"),
-        (json!({"request": {"method": "GET", "path": "/", "host": "h", "common": {"time": "yesterday"}}}), "request.common.time"),
-        (json!({"request": {"method": "GET", "path": "/", "host": "h", "common": {"headers": [{"value": "x"}]}}}), "request.common.headers[0]"),
-        (json!({"request": {"method": "GET", "path": "/", "host": "bad host"}}), "request.host"),
+        (
+            json!({"request": {"method": "GET", "path": "/", "host": "h"}, "response": {"statusCode": "999"}}),
+            "response.statusCode",
+        ),
+        (
+            json!({"request": {"method": "GET", "path": "/", "host": "h", "common": {"time": "yesterday"}}}),
+            "request.common.time",
+        ),
+        (
+            json!({"request": {"method": "GET", "path": "/", "host": "h", "common": {"headers": [{"value": "x"}]}}}),
+            "request.common.headers[0]",
+        ),
+        (
+            json!({"request": {"method": "GET", "path": "/", "host": "bad host"}}),
+            "request.host",
+        ),
     ];
     for (record, field) in cases {
         let response = app.post("/api/telemetry", record.to_string()).await;
@@ -407,14 +597,24 @@ async fn tokens_guard_the_routes(db: Db) {
     let refused = send(None).await.unwrap();
     assert_eq!(refused.status(), 401);
     assert_eq!(refused.headers()["www-authenticate"], "Bearer");
-    assert_eq!(send(Some(("authorization", "Bearer wrong"))).await.unwrap().status(), 401);
+    assert_eq!(
+        send(Some(("authorization", "Bearer wrong")))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     for header in [
         ("authorization", "Bearer producer-secret"),
         ("authorization", "producer-secret"),
         ("x-api-key", "producer-secret"),
         ("x-trace-source-token", "producer-secret"),
     ] {
-        assert_eq!(send(Some(header)).await.unwrap().status(), 200, "{header:?}");
+        assert_eq!(
+            send(Some(header)).await.unwrap().status(),
+            200,
+            "{header:?}"
+        );
     }
     let read = |token: &'static str| {
         app.client
@@ -454,7 +654,9 @@ async fn listing_pages_and_filters(db: Db) {
     let ids: Vec<i64> = page.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]));
     let next = first["next_before"].as_i64().unwrap();
-    let (_, second) = app.get_json(&format!("/api/exchanges?limit=4&before={next}")).await;
+    let (_, second) = app
+        .get_json(&format!("/api/exchanges?limit=4&before={next}"))
+        .await;
     assert_eq!(second["exchanges"].as_array().unwrap().len(), 2);
     assert_eq!(second["next_before"], Value::Null);
     assert_eq!(exchanges(&app, "method=get").await.len(), 1);
@@ -472,6 +674,7 @@ backend_tests!(
     arrays_and_ndjson,
     gzip_and_zstd_request_bodies,
     hostile_input,
+    body_limit,
     field_errors_name_the_field,
     tokens_guard_the_routes,
     redaction_can_be_turned_off,

@@ -1,4 +1,5 @@
 //! End-to-end tests over real HTTP (port 0) and real databases.
+#![allow(unreachable_pub)]
 
 mod common;
 

@@ -27,14 +27,18 @@ impl Relay {
         let (up2, cut2) = (up.clone(), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused-ish
                 }
                 let target = target.clone();
                 let cut = cut2.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         _ = cut.notified() => {}
@@ -62,7 +66,9 @@ async fn count(app: &TestApp) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_answers_503_then_recovers() {
-    let Some(admin) = postgres_admin_url() else { return };
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
     let database = TestDatabase::new(Db::Postgres).await;
     let real = url::Url::parse(&admin).unwrap();
     let relay = Relay::start(format!(
@@ -83,7 +89,10 @@ async fn postgres_outage_answers_503_then_recovers() {
         let basic: Value = serde_json::from_str(&sample("nta-worker-basic.json")).unwrap();
         json!([basic, basic, basic]).to_string()
     };
-    assert_eq!(app.post("/api/telemetry", batch.clone()).await.status(), 200);
+    assert_eq!(
+        app.post("/api/telemetry", batch.clone()).await.status(),
+        200
+    );
     assert_eq!(count(&app).await, 3);
 
     relay.down();
@@ -93,17 +102,28 @@ async fn postgres_outage_answers_503_then_recovers() {
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
-    assert!(started.elapsed() < Duration::from_secs(10), "503 took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "503 took {:?}",
+        started.elapsed()
+    );
     let (status, _) = app.get_json("/readyz").await;
     assert_eq!(status, 503);
 
     relay.up();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while app.get_json("/readyz").await.0 != 200 {
-        assert!(std::time::Instant::now() < deadline, "never became ready again");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never became ready again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(count(&app).await, 3, "nothing of the failed request was stored");
+    assert_eq!(
+        count(&app).await,
+        3,
+        "nothing of the failed request was stored"
+    );
     assert_eq!(app.post("/api/telemetry", batch).await.status(), 200);
     assert_eq!(count(&app).await, 6);
     app.stop().await;
@@ -123,14 +143,22 @@ async fn sqlite_locked_answers_503_and_stores_nothing() {
     ))
     .await
     .unwrap();
-    sqlx::Executor::execute(&mut blocker, "begin exclusive").await.unwrap();
-    let response = app.post("/api/telemetry", sample("nta-worker-basic.json")).await;
+    sqlx::Executor::execute(&mut blocker, "begin exclusive")
+        .await
+        .unwrap();
+    let response = app
+        .post("/api/telemetry", sample("nta-worker-basic.json"))
+        .await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
-    sqlx::Executor::execute(&mut blocker, "rollback").await.unwrap();
+    sqlx::Executor::execute(&mut blocker, "rollback")
+        .await
+        .unwrap();
     drop(blocker);
     assert_eq!(count(&app).await, 0);
-    let response = app.post("/api/telemetry", sample("nta-worker-basic.json")).await;
+    let response = app
+        .post("/api/telemetry", sample("nta-worker-basic.json"))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(count(&app).await, 1);
     app.stop().await;
@@ -144,14 +172,11 @@ async fn postgres_concurrent_migrations() {
     }
     let database = TestDatabase::new(Db::Postgres).await;
     let config = database.config();
-    let stores = futures_util::future::join_all(
-        (0..4).map(|_| reconstructor::store::connect(&config)),
-    )
-    .await;
-    let results = futures_util::future::join_all(
-        stores.iter().map(|s| s.as_ref().unwrap().migrate()),
-    )
-    .await;
+    let stores =
+        futures_util::future::join_all((0..4).map(|_| reconstructor::store::connect(&config)))
+            .await;
+    let results =
+        futures_util::future::join_all(stores.iter().map(|s| s.as_ref().unwrap().migrate())).await;
     for result in results {
         result.expect("migration succeeds in every replica");
     }

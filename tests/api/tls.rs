@@ -3,9 +3,13 @@
 use crate::common::{Db, TestApp};
 
 /// A self-signed certificate for localhost, written to `dir`; returns (cert path, key path, PEM).
-pub fn write_certificate(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("certificate generated");
+pub fn write_certificate(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("certificate generated");
     let cert_pem = certified.cert.pem();
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
@@ -33,7 +37,11 @@ async fn serves_https_with_the_configured_certificate() {
     .await;
     let client = client_trusting(&pem);
     let url = format!("https://localhost:{}/readyz", app.addr.port());
-    let response = client.get(&url).send().await.expect("TLS handshake and request");
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .expect("TLS handshake and request");
     assert_eq!(response.status(), 200);
 
     // Plain HTTP to the TLS port is not served.

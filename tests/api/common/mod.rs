@@ -146,7 +146,9 @@ impl TestApp {
 
     pub async fn spawn_with(database: TestDatabase, config: Config) -> Self {
         reconstructor::telemetry::init_logging(&config);
-        let app = Application::build(config).await.expect("application starts");
+        let app = Application::build(config)
+            .await
+            .expect("application starts");
         let addr = app.local_addr();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
@@ -178,7 +180,12 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self.client.get(self.url(path)).send().await.expect("request sent");
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
         let status = response.status().as_u16();
         let json = response.json().await.unwrap_or(serde_json::Value::Null);
         (status, json)
@@ -190,7 +197,9 @@ impl TestApp {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server exits cleanly");
+            task.await
+                .expect("server task")
+                .expect("server exits cleanly");
         }
     }
 }
