@@ -60,7 +60,9 @@ pub(super) async fn telemetry(
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
     let decoded = decode(body, move |bytes| {
-        ingestor.decode_telemetry(bytes, encoding, Utc::now())
+        ingestor
+            .decoder()
+            .decode_telemetry(bytes, encoding, Utc::now())
     })
     .await?;
     let (accepted, rejected) = commit(&state, SourceFormat::Nta, decoded).await?;
@@ -82,7 +84,7 @@ pub(super) async fn ingest_data(
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
     let decoded = decode(body, move |bytes| {
-        ingestor.decode_ingest_data(bytes, Utc::now())
+        ingestor.decoder().decode_ingest_data(bytes, Utc::now())
     })
     .await?;
     let (accepted, rejected) = commit(&state, SourceFormat::Akto, decoded).await?;

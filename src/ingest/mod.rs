@@ -105,9 +105,7 @@ pub struct Ingestor {
 #[derive(Debug)]
 struct Inner {
     writer: Writer,
-    redactor: Redactor,
-    limits: Limits,
-    max_records: usize,
+    decoder: Decoder,
 }
 
 impl Ingestor {
@@ -117,12 +115,7 @@ impl Ingestor {
         let ingestor = Ingestor {
             inner: Arc::new(Inner {
                 writer,
-                redactor: Redactor::new(&config.redaction),
-                limits: Limits {
-                    max_stored_body_bytes: config.max_stored_body_bytes,
-                    ..Limits::default()
-                },
-                max_records: config.max_records,
+                decoder: Decoder::new(config),
             }),
         };
         (ingestor, tasks)
@@ -133,11 +126,44 @@ impl Ingestor {
         &self.inner.writer
     }
 
+    /// The decoder (pure: no I/O).
+    pub fn decoder(&self) -> &Decoder {
+        &self.inner.decoder
+    }
+
+    /// Commits exchanges; returns once they are durable.
+    pub async fn commit(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
+        self.inner.writer.write(exchanges).await
+    }
+}
+
+/// Turns request bodies into redacted exchanges and rejections. Pure (no I/O), so that fuzzers
+/// and property tests can drive it directly.
+#[derive(Debug)]
+pub struct Decoder {
+    redactor: Redactor,
+    limits: Limits,
+    max_records: usize,
+}
+
+impl Decoder {
+    /// A decoder with the configured limits and redaction.
+    pub fn new(config: &Config) -> Self {
+        Decoder {
+            redactor: Redactor::new(&config.redaction),
+            limits: Limits {
+                max_stored_body_bytes: config.max_stored_body_bytes,
+                ..Limits::default()
+            },
+            max_records: config.max_records,
+        }
+    }
+
     fn context(&self, received_at: DateTime<Utc>) -> Context<'_> {
         Context {
             received_at,
-            limits: self.inner.limits,
-            redactor: &self.inner.redactor,
+            limits: self.limits,
+            redactor: &self.redactor,
         }
     }
 
@@ -258,18 +284,13 @@ impl Ingestor {
     }
 
     fn check_count(&self, count: usize) -> Result<(), DecodeError> {
-        if count > self.inner.max_records {
+        if count > self.max_records {
             return Err(DecodeError::TooManyRecords {
                 count,
-                limit: self.inner.max_records,
+                limit: self.max_records,
             });
         }
         Ok(())
-    }
-
-    /// Commits exchanges; returns once they are durable.
-    pub async fn commit(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
-        self.inner.writer.write(exchanges).await
     }
 }
 
