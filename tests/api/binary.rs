@@ -110,12 +110,16 @@ fn bad_settings_name_the_setting() {
 #[test]
 fn migrate_subcommand_creates_the_sqlite_database() {
     let dir = tempfile::tempdir().unwrap();
-    let status = binary()
+    let output = binary()
         .args(["migrate", "--data-dir"])
         .arg(dir.path())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(dir.path().join("reconstructor.db").exists());
 }
 

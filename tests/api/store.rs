@@ -1,63 +1,10 @@
 //! Storage behaviour under failure: outages answer 503 and store nothing partial.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 
-use crate::common::{Db, TestApp, TestDatabase, postgres_admin_url, sample};
-
-/// A TCP relay in front of Postgres that can be switched off (cutting every connection) and on
-/// again: a database outage without touching the shared server.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    cut: Arc<Notify>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let cut = Arc::new(Notify::new());
-        let (up2, cut2) = (up.clone(), cut.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    return;
-                };
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused-ish
-                }
-                let target = target.clone();
-                let cut = cut2.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.notified() => {}
-                    }
-                });
-            }
-        });
-        Relay { port, up, cut }
-    }
-
-    fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        self.cut.notify_waiters();
-    }
-
-    fn up(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
+use crate::common::{Db, Relay, TestApp, TestDatabase, postgres_admin_url, sample};
 
 async fn count(app: &TestApp) -> usize {
     let (_, body) = app.get_json("/api/exchanges?limit=1000").await;
@@ -66,22 +13,13 @@ async fn count(app: &TestApp) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_answers_503_then_recovers() {
-    let Some(admin) = postgres_admin_url() else {
+    if postgres_admin_url().is_none() {
         return;
-    };
+    }
     let database = TestDatabase::new(Db::Postgres).await;
-    let real = url::Url::parse(&admin).unwrap();
-    let relay = Relay::start(format!(
-        "{}:{}",
-        real.host_str().unwrap(),
-        real.port().unwrap_or(5432)
-    ))
-    .await;
-    let mut relayed = url::Url::parse(database.url.expose()).unwrap();
-    relayed.set_host(Some("127.0.0.1")).unwrap();
-    relayed.set_port(Some(relay.port)).unwrap();
+    let relay = Relay::start(&database).await;
     let mut config = database.config();
-    config.database_url = Some(reconstructor::config::DatabaseUrl::new(relayed.to_string()));
+    config.database_url = Some(relay.database_url(&database));
     config.database_acquire_timeout = Duration::from_secs(2);
     let app = TestApp::spawn_with(database, config).await;
 

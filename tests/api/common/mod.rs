@@ -7,7 +7,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 use reconstructor::config::{Config, DatabaseUrl, LogFormat};
 use reconstructor::startup::Application;
@@ -220,4 +224,70 @@ pub fn sample(name: &str) -> String {
 
 pub fn samples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/samples")
+}
+
+/// A TCP relay in front of Postgres that can be switched off (cutting every connection) and on
+/// again: a database outage without touching the shared server.
+pub struct Relay {
+    port: u16,
+    up: Arc<AtomicBool>,
+    cut: Arc<Notify>,
+}
+
+impl Relay {
+    /// A relay to the Postgres server behind `database`.
+    pub async fn start(database: &TestDatabase) -> Relay {
+        let real = url::Url::parse(database.url.expose()).unwrap();
+        let target = format!(
+            "{}:{}",
+            real.host_str().unwrap(),
+            real.port().unwrap_or(5432)
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let cut = Arc::new(Notify::new());
+        let (up2, cut2) = (up.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused-ish
+                }
+                let target = target.clone();
+                let cut = cut2.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.notified() => {}
+                    }
+                });
+            }
+        });
+        Relay { port, up, cut }
+    }
+
+    /// The database's URL, through the relay.
+    pub fn database_url(&self, database: &TestDatabase) -> DatabaseUrl {
+        let mut relayed = url::Url::parse(database.url.expose()).unwrap();
+        relayed.set_host(Some("127.0.0.1")).unwrap();
+        relayed.set_port(Some(self.port)).unwrap();
+        DatabaseUrl::new(relayed.to_string())
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.cut.notify_waiters();
+    }
+
+    /// Lets connections through again.
+    pub fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
 }
