@@ -1,6 +1,7 @@
 //! The HTTP surface: the router and the state its handlers share.
 
 pub mod auth;
+mod client;
 pub mod error;
 mod exchanges;
 mod health;
@@ -45,6 +46,7 @@ const READ_ROUTES_BODY_LIMIT: usize = 64 * 1024;
 /// Builds the application router. Kept apart from serving so tests can drive it in-process.
 pub fn router(state: AppState) -> Router {
     let ingest_tokens = Tokens::new(&state.config.ingest_tokens);
+    let trusted_proxies = state.config.trusted_proxies.clone();
     let read_tokens = Tokens::new(&state.config.read_tokens);
 
     let ingest = Router::new()
@@ -83,13 +85,21 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::telemetry::track_requests))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
+                .make_span_with(move |request: &Request| {
                     let route = request
                         .extensions()
                         .get::<MatchedPath>()
                         .map(MatchedPath::as_str)
                         .unwrap_or("unmatched");
-                    tracing::info_span!("request", http.route = route, http.method = %request.method())
+                    let client = client::client_ip(request, &trusted_proxies)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        http.route = route,
+                        http.method = %request.method(),
+                        client.address = client
+                    )
                 })
                 .on_request(())
                 // 5xx are logged once, with their cause, where the error is turned into a

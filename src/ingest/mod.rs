@@ -10,6 +10,9 @@ pub mod normalize;
 pub mod redact;
 pub mod writer;
 
+#[cfg(test)]
+mod roundtrip_tests;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

@@ -6,5 +6,6 @@ mod common;
 mod binary;
 mod health;
 mod ingest;
+mod router;
 mod store;
 mod tls;
