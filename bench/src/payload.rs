@@ -89,7 +89,14 @@ const BRANDS: &[&str] = &[
     "shop", "bank", "travel", "media", "health", "fleet", "games", "learn", "crm", "pay", "maps",
     "chat", "stream", "food", "jobs", "cloud",
 ];
-const PREFIXES: &[&str] = &["api", "rest", "api-v2", "gateway", "mobile-api", "partner-api"];
+const PREFIXES: &[&str] = &[
+    "api",
+    "rest",
+    "api-v2",
+    "gateway",
+    "mobile-api",
+    "partner-api",
+];
 const WORDS: &[&str] = &[
     "alpha", "amber", "arctic", "autumn", "basil", "birch", "blue", "bold", "cedar", "coral",
     "crisp", "dawn", "delta", "ember", "fern", "frost", "golden", "granite", "harbor", "hazel",
@@ -107,7 +114,9 @@ const USER_AGENTS: &[&str] = &[
     "axios/1.7.7",
     "Go-http-client/2.0",
 ];
-const COLOS: &[&str] = &["AMS", "FRA", "LHR", "CDG", "IAD", "SJC", "NRT", "SIN", "GRU", "SYD"];
+const COLOS: &[&str] = &[
+    "AMS", "FRA", "LHR", "CDG", "IAD", "SJC", "NRT", "SIN", "GRU", "SYD",
+];
 const COUNTRIES: &[&str] = &["NL", "DE", "GB", "FR", "US", "US", "JP", "SG", "BR", "AU"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,20 +138,90 @@ struct Route {
 }
 
 const ROUTES: &[Route] = &[
-    Route { path: "/api/v1/users", query: Query::Paging, methods: &["GET", "GET", "POST"], collection: true },
-    Route { path: "/api/v1/users/{num}", query: Query::None, methods: &["GET", "GET", "GET", "PUT", "PATCH", "DELETE"], collection: false },
-    Route { path: "/api/v1/users/{num}/orders", query: Query::Paging, methods: &["GET", "POST"], collection: true },
-    Route { path: "/api/v2/orders/{uuid}", query: Query::Expand, methods: &["GET", "GET", "PATCH"], collection: false },
-    Route { path: "/api/v2/orders/{uuid}/items/{num}", query: Query::None, methods: &["GET", "PUT", "DELETE"], collection: false },
-    Route { path: "/v1/products/{slug}", query: Query::None, methods: &["GET"], collection: false },
-    Route { path: "/v1/categories/{slug}/products", query: Query::Paging, methods: &["GET"], collection: true },
-    Route { path: "/api/v1/search", query: Query::Search, methods: &["GET"], collection: true },
-    Route { path: "/rest/accounts/{num}/invoices/{hex}", query: Query::Token, methods: &["GET"], collection: false },
-    Route { path: "/api/v3/tenants/{slug}/projects/{uuid}/members", query: Query::None, methods: &["GET", "POST"], collection: true },
-    Route { path: "/api/v1/sessions", query: Query::None, methods: &["POST"], collection: false },
-    Route { path: "/api/v2/payments", query: Query::None, methods: &["POST"], collection: false },
-    Route { path: "/api/v1/devices/{hex}/telemetry", query: Query::None, methods: &["POST"], collection: false },
-    Route { path: "/v2/carts/{uuid}/checkout", query: Query::None, methods: &["POST"], collection: false },
+    Route {
+        path: "/api/v1/users",
+        query: Query::Paging,
+        methods: &["GET", "GET", "POST"],
+        collection: true,
+    },
+    Route {
+        path: "/api/v1/users/{num}",
+        query: Query::None,
+        methods: &["GET", "GET", "GET", "PUT", "PATCH", "DELETE"],
+        collection: false,
+    },
+    Route {
+        path: "/api/v1/users/{num}/orders",
+        query: Query::Paging,
+        methods: &["GET", "POST"],
+        collection: true,
+    },
+    Route {
+        path: "/api/v2/orders/{uuid}",
+        query: Query::Expand,
+        methods: &["GET", "GET", "PATCH"],
+        collection: false,
+    },
+    Route {
+        path: "/api/v2/orders/{uuid}/items/{num}",
+        query: Query::None,
+        methods: &["GET", "PUT", "DELETE"],
+        collection: false,
+    },
+    Route {
+        path: "/v1/products/{slug}",
+        query: Query::None,
+        methods: &["GET"],
+        collection: false,
+    },
+    Route {
+        path: "/v1/categories/{slug}/products",
+        query: Query::Paging,
+        methods: &["GET"],
+        collection: true,
+    },
+    Route {
+        path: "/api/v1/search",
+        query: Query::Search,
+        methods: &["GET"],
+        collection: true,
+    },
+    Route {
+        path: "/rest/accounts/{num}/invoices/{hex}",
+        query: Query::Token,
+        methods: &["GET"],
+        collection: false,
+    },
+    Route {
+        path: "/api/v3/tenants/{slug}/projects/{uuid}/members",
+        query: Query::None,
+        methods: &["GET", "POST"],
+        collection: true,
+    },
+    Route {
+        path: "/api/v1/sessions",
+        query: Query::None,
+        methods: &["POST"],
+        collection: false,
+    },
+    Route {
+        path: "/api/v2/payments",
+        query: Query::None,
+        methods: &["POST"],
+        collection: false,
+    },
+    Route {
+        path: "/api/v1/devices/{hex}/telemetry",
+        query: Query::None,
+        methods: &["POST"],
+        collection: false,
+    },
+    Route {
+        path: "/v2/carts/{uuid}/checkout",
+        query: Query::None,
+        methods: &["POST"],
+        collection: false,
+    },
 ];
 
 fn make_hosts(rng: &mut Rng) -> Vec<Host> {
@@ -254,7 +333,10 @@ fn query(rng: &mut Rng, kind: Query) -> String {
             pick(rng, WORDS),
             rng.u8(1..5)
         ),
-        Query::Expand => format!("?expand={}", pick(rng, &["items", "customer", "items,customer"])),
+        Query::Expand => format!(
+            "?expand={}",
+            pick(rng, &["items", "customer", "items,customer"])
+        ),
         Query::Token => format!("?format=pdf&access_token={}", token(rng)),
     }
 }
@@ -271,8 +353,13 @@ fn iso_time(rng: &mut Rng) -> String {
     )
 }
 
+/// Between `words / 2` and `words * 3 / 2` words.
 fn sentence(rng: &mut Rng, words: usize) -> String {
-    (0..words).map(|_| pick(rng, WORDS)).collect::<Vec<_>>().join(" ")
+    let words = rng.usize(words / 2..=words * 3 / 2).max(1);
+    (0..words)
+        .map(|_| pick(rng, WORDS))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One entity of a JSON document: a user, an order line, a product...
@@ -291,12 +378,12 @@ fn entity(rng: &mut Rng) -> Value {
             "quantity": rng.u8(1..10),
             "unit_price": f64::from(rng.u32(99..99_999)) / 100.0,
             "currency": pick(rng, &["EUR", "USD", "GBP", "JPY"]),
-            "description": sentence(rng, rng.usize(3..9)),
+            "description": sentence(rng, 6),
         }),
         2 => json!({
             "id": uuid(rng),
             "slug": slug(rng),
-            "title": sentence(rng, rng.usize(2..5)),
+            "title": sentence(rng, 3),
             "tags": (0..rng.usize(1..4)).map(|_| pick(rng, WORDS)).collect::<Vec<_>>(),
             "rating": f64::from(rng.u8(10..50)) / 10.0,
             "in_stock": rng.bool(),
@@ -315,14 +402,20 @@ fn document(rng: &mut Rng, target: usize, collection: bool, secrets: bool) -> Ve
     let mut top = Map::new();
     if !collection {
         top.insert("id".into(), json!(rng.u32(1..2_000_000)));
-        top.insert("status".into(), json!(pick(rng, &["active", "pending", "created", "shipped"])));
+        top.insert(
+            "status".into(),
+            json!(pick(rng, &["active", "pending", "created", "shipped"])),
+        );
         top.insert("updated_at".into(), json!(iso_time(rng)));
     }
     if secrets {
         match rng.u8(..3) {
             0 => top.insert("password".into(), json!(token(rng))),
             1 => top.insert("api_key".into(), json!(format!("sk_live_{}", token(rng)))),
-            _ => top.insert("card_number".into(), json!(format!("4111 1111 1111 {:04}", rng.u16(..10_000)))),
+            _ => top.insert(
+                "card_number".into(),
+                json!(format!("4111 1111 1111 {:04}", rng.u16(..10_000))),
+            ),
         };
     }
     let mut items = Vec::new();
@@ -398,7 +491,8 @@ impl Exchange {
             204 => Vec::new(),
             200..=299 => {
                 let target = around(rng);
-                document(rng, target, route.collection && method == "GET", rng.u8(..20) == 0)
+                let secrets = rng.u8(..20) == 0;
+                document(rng, target, route.collection && method == "GET", secrets)
             }
             _ => serde_json::to_vec(&json!({
                 "error": status_text(status).to_ascii_lowercase().replace(' ', "_"),
@@ -419,7 +513,10 @@ impl Exchange {
             ("cdn-loop".into(), "cloudflare".into()),
             ("cf-connecting-ip".into(), ip.clone()),
             ("cf-ipcountry".into(), pick(rng, COUNTRIES).into()),
-            ("cf-ray".into(), format!("{}-{}", hex(rng, 16), pick(rng, COLOS))),
+            (
+                "cf-ray".into(),
+                format!("{}-{}", hex(rng, 16), pick(rng, COLOS)),
+            ),
             ("cf-visitor".into(), "{\"scheme\":\"https\"}".into()),
             ("host".into(), host_value),
             ("user-agent".into(), pick(rng, USER_AGENTS).into()),
@@ -432,7 +529,12 @@ impl Exchange {
         if rng.u8(..10) < 4 {
             request_headers.push((
                 "cookie".into(),
-                format!("sid={}; theme={}; _ga=GA1.2.{}", token(rng), pick(rng, &["dark", "light"]), rng.u32(..)),
+                format!(
+                    "sid={}; theme={}; _ga=GA1.2.{}",
+                    token(rng),
+                    pick(rng, &["dark", "light"]),
+                    rng.u32(..)
+                ),
             ));
         }
         if rng.u8(..10) == 0 {
@@ -452,14 +554,23 @@ impl Exchange {
             ("x-request-id".into(), uuid(rng)),
         ];
         if !response_body.is_empty() {
-            response_headers.push(("content-type".into(), "application/json; charset=utf-8".into()));
+            response_headers.push((
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            ));
             if rng.bool() {
                 response_headers.push(("content-encoding".into(), "gzip".into()));
             }
         }
         if route.path.ends_with("sessions") || rng.u8(..10) == 0 {
-            response_headers.push(("set-cookie".into(), format!("sid={}; Path=/; HttpOnly; Secure", token(rng))));
-            response_headers.push(("set-cookie".into(), "consent=1; Path=/; Max-Age=31536000".into()));
+            response_headers.push((
+                "set-cookie".into(),
+                format!("sid={}; Path=/; HttpOnly; Secure", token(rng)),
+            ));
+            response_headers.push((
+                "set-cookie".into(),
+                "consent=1; Path=/; Max-Age=31536000".into(),
+            ));
         }
         response_headers.sort();
 
@@ -529,8 +640,10 @@ impl Exchange {
     fn to_akto(&self, rng: &mut Rng) -> Value {
         // Akto keeps one value per header name (the last `set-cookie` wins).
         let map = |h: &[(String, String)]| -> String {
-            let map: Map<String, Value> =
-                h.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let map: Map<String, Value> = h
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
             serde_json::to_string(&map).expect("JSON")
         };
         // The Cloudflare worker sends the pathname only; Akto's mirroring agent a full URL.

@@ -44,7 +44,7 @@ pub(crate) fn client_ip<B>(request: &Request<B>, trusted: &[IpNet]) -> Option<Ip
 mod tests {
     use super::*;
 
-    fn request(peer: &str, headers: &[(&str, &str)]) -> Request<()> {
+    fn request(peer: &str, headers: &[(&'static str, &str)]) -> Request<()> {
         let mut request = Request::new(());
         request
             .extensions_mut()
