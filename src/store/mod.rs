@@ -2,6 +2,7 @@
 //! zero-setup) implementation. All SQL lives in this module's submodules.
 
 mod codec;
+mod copy;
 mod postgres;
 mod sqlite;
 
