@@ -152,9 +152,15 @@ impl Application {
             }
         };
         cancel.cancel();
-        // Every handler (and so every Writer handle in the router) is gone: the writers commit
-        // what is still queued and stop.
-        writer_tasks.join().await;
+        // The handlers are done (or were cut off at the deadline): the writers commit what is
+        // still queued and stop. Bounded, in case a lingering connection still holds the
+        // router; anything not committed by then was never acknowledged.
+        if tokio::time::timeout(config.shutdown_timeout, writer_tasks.join())
+            .await
+            .is_err()
+        {
+            tracing::warn!("writers did not drain before the shutdown deadline");
+        }
         self.store.close().await;
         tracing::info!("stopped");
         served.context("serving HTTP")
