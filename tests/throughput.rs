@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use common::{Db, Relay, TestApp, TestDatabase, postgres_admin_url};
+use common::{Db, Relay, SqliteLock, TestApp, TestDatabase, postgres_admin_url};
 
 static TURN: Mutex<()> = Mutex::const_new(());
 
@@ -110,7 +110,6 @@ async fn outage_under_load(db: Db) {
         }
         Db::Sqlite => None,
     };
-    let sqlite_path = database.dir.path().join("test.db");
     let app = Arc::new(TestApp::spawn_with(database, config).await);
 
     let started = Instant::now();
@@ -142,31 +141,18 @@ async fn outage_under_load(db: Db) {
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     // The outage: Postgres goes away; SQLite is locked by another writer.
-    let mut blocker = None;
-    match &relay {
-        Some(relay) => relay.down(),
-        None => {
-            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-                "sqlite://{}",
-                sqlite_path.display()
-            ))
-            .await
-            .unwrap();
-            sqlx::Executor::execute(&mut conn, "begin exclusive")
-                .await
-                .unwrap();
-            blocker = Some(conn);
+    let blocker = match &relay {
+        Some(relay) => {
+            relay.down();
+            None
         }
-    }
+        None => Some(SqliteLock::take(&app.database).await),
+    };
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    match &relay {
-        Some(relay) => relay.up(),
-        None => {
-            let mut conn = blocker.take().unwrap();
-            sqlx::Executor::execute(&mut conn, "rollback")
-                .await
-                .unwrap();
-        }
+    match (&relay, blocker) {
+        (Some(relay), _) => relay.up(),
+        (None, Some(lock)) => lock.release().await,
+        (None, None) => unreachable!("SQLite runs hold a lock"),
     }
 
     let mut acknowledged = HashSet::new();
@@ -214,16 +200,7 @@ async fn full_queue_refuses_then_recovers() {
         })
         .await,
     );
-    let path = app.database.dir.path().join("test.db");
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-        "sqlite://{}",
-        path.display()
-    ))
-    .await
-    .unwrap();
-    sqlx::Executor::execute(&mut blocker, "begin exclusive")
-        .await
-        .unwrap();
+    let blocker = SqliteLock::take(&app.database).await;
 
     // The first request is queued behind the lock…
     let first = {
@@ -240,10 +217,7 @@ async fn full_queue_refuses_then_recovers() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
 
-    sqlx::Executor::execute(&mut blocker, "rollback")
-        .await
-        .unwrap();
-    drop(blocker);
+    blocker.release().await;
     assert_eq!(first.await.unwrap(), 200);
     assert_eq!(app.post("/api/telemetry", telemetry(3)).await.status(), 200);
     let stored = stored_paths(&app).await;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Db, Relay, TestApp, TestDatabase, postgres_admin_url, sample};
+use crate::common::{Db, Relay, SqliteLock, TestApp, TestDatabase, postgres_admin_url, sample};
 
 async fn count(app: &TestApp) -> usize {
     let (_, body) = app.get_json("/api/exchanges?limit=1000").await;
@@ -74,25 +74,13 @@ async fn sqlite_locked_answers_503_and_stores_nothing() {
         config.database_acquire_timeout = Duration::from_secs(1);
     })
     .await;
-    let path = app.database.dir.path().join("test.db");
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-        "sqlite://{}",
-        path.display()
-    ))
-    .await
-    .unwrap();
-    sqlx::Executor::execute(&mut blocker, "begin exclusive")
-        .await
-        .unwrap();
+    let blocker = SqliteLock::take(&app.database).await;
     let response = app
         .post("/api/telemetry", sample("nta-worker-basic.json"))
         .await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
-    sqlx::Executor::execute(&mut blocker, "rollback")
-        .await
-        .unwrap();
-    drop(blocker);
+    blocker.release().await;
     assert_eq!(count(&app).await, 0);
     let response = app
         .post("/api/telemetry", sample("nta-worker-basic.json"))

@@ -24,6 +24,29 @@ pub enum Db {
     Postgres,
 }
 
+/// Takes SQLite's write lock from a second connection, as another process would; the lock is
+/// held until [`SqliteLock::release`].
+#[derive(Debug)]
+pub struct SqliteLock(sqlx::SqliteConnection);
+
+impl SqliteLock {
+    pub async fn take(database: &TestDatabase) -> Self {
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(database.url.expose())
+            .await
+            .expect("second SQLite connection");
+        sqlx::Executor::execute(&mut conn, "begin exclusive")
+            .await
+            .expect("exclusive lock");
+        SqliteLock(conn)
+    }
+
+    pub async fn release(mut self) {
+        sqlx::Executor::execute(&mut self.0, "rollback")
+            .await
+            .expect("lock released");
+    }
+}
+
 /// Generates one `#[tokio::test]` per backend for an `async fn(Db)`.
 #[macro_export]
 macro_rules! backend_tests {
