@@ -191,6 +191,16 @@ struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_stored_body_bytes: Option<usize>,
 
+    /// Bytes of request bodies held in memory at once, across requests [default: 134217728].
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_MAX_INFLIGHT_BODY_BYTES",
+        value_name = "BYTES"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_inflight_body_bytes: Option<usize>,
+
     /// Most records per group commit [default: 2000].
     #[arg(
         long,

@@ -138,6 +138,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest number of records accepted in one request.
     pub max_records: usize,
+    /// Bytes of request bodies held in memory at once across all requests; beyond it requests
+    /// get 503 instead of growing memory.
+    pub max_inflight_body_bytes: usize,
     /// Bytes of each request or response body kept per exchange; the rest is cut and flagged.
     pub max_stored_body_bytes: usize,
     /// Tokens producers must present on the ingest routes; empty means the routes are open.
@@ -184,6 +187,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_records: 10_000,
             max_stored_body_bytes: 1024 * 1024,
+            max_inflight_body_bytes: 128 * 1024 * 1024,
             ingest_tokens: Vec::new(),
             ingest_token_file: None,
             read_tokens: Vec::new(),
@@ -335,6 +339,15 @@ impl Config {
         }
         if self.commit_timeout.is_zero() {
             return Err(invalid("commit_timeout", "must be longer than zero"));
+        }
+        if self.max_inflight_body_bytes < self.max_body_bytes {
+            return Err(invalid(
+                "max_inflight_body_bytes",
+                "must be at least max_body_bytes, or no request could ever be read whole",
+            ));
+        }
+        if self.max_inflight_body_bytes > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(invalid("max_inflight_body_bytes", "is too large"));
         }
         if self.max_records == 0 {
             return Err(invalid("max_records", "must be at least 1"));

@@ -107,6 +107,7 @@ impl Application {
             store: self.store.clone(),
             ingestor,
             metrics: crate::telemetry::metrics_handle(),
+            body_budget: Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes)),
             shutdown: cancel.clone(),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -1,7 +1,6 @@
 //! The ingest routes: `POST /api/telemetry` (NTA / APIClarity) and `POST /api/ingestData`
 //! (Akto). Both answer only after the accepted records are committed.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -10,6 +9,7 @@ use axum::{Extension, Json};
 use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
@@ -46,7 +46,7 @@ pub(super) async fn telemetry(
     State(state): State<AppState>,
     compressed: Option<Extension<Compressed>>,
     headers: HeaderMap,
-    body: Body,
+    body: axum::body::Body,
 ) -> Result<Json<TelemetryAck>, ApiError> {
     let encoding = match media_type(&headers).as_deref() {
         Some("application/x-ndjson" | "application/jsonl" | "application/x-jsonlines") => {
@@ -59,7 +59,7 @@ pub(super) async fn telemetry(
     };
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
-    let decoded = decode(body, move |bytes| {
+    let (decoded, _budget) = decode(body, move |bytes| {
         ingestor
             .decoder()
             .decode_telemetry(bytes, encoding, Utc::now())
@@ -78,12 +78,12 @@ pub(super) async fn ingest_data(
     State(state): State<AppState>,
     compressed: Option<Extension<Compressed>>,
     headers: HeaderMap,
-    body: Body,
+    body: axum::body::Body,
 ) -> Result<Json<IngestDataAck>, ApiError> {
     accept_json_media(media_type(&headers).as_deref())?;
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
-    let decoded = decode(body, move |bytes| {
+    let (decoded, _budget) = decode(body, move |bytes| {
         ingestor.decoder().decode_ingest_data(bytes, Utc::now())
     })
     .await?;
@@ -155,8 +155,8 @@ async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
     compressed: bool,
-    body: Body,
-) -> Result<bytes::Bytes, ApiError> {
+    body: axum::body::Body,
+) -> Result<Body, ApiError> {
     let limit = state.config.max_body_bytes;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
@@ -186,8 +186,10 @@ async fn read_body(
     };
     let mut body = body.into_data_stream();
     let mut buffer = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut budget: Option<OwnedSemaphorePermit> = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(read_error)?;
+        claim_budget(state, &mut budget, chunk.len())?;
         if buffer.len() + chunk.len() > limit {
             drop(buffer);
             let mut discarded = chunk.len();
@@ -205,22 +207,71 @@ async fn read_body(
         buffer.extend_from_slice(&chunk);
     }
     metrics::histogram!("ingest_request_bytes").record(buffer.len() as f64);
-    Ok(buffer.freeze())
+    Ok(Body {
+        bytes: buffer.freeze(),
+        budget,
+    })
+}
+
+/// A request body read into memory, with its share of the in-flight budget.
+#[derive(Debug)]
+struct Body {
+    bytes: bytes::Bytes,
+    budget: Option<OwnedSemaphorePermit>,
+}
+
+/// Counts `len` more bytes against the budget shared by all requests, refusing (503) rather
+/// than letting many slow or abandoned uploads grow memory without bound.
+fn claim_budget(
+    state: &AppState,
+    budget: &mut Option<OwnedSemaphorePermit>,
+    len: usize,
+) -> Result<(), ApiError> {
+    let Ok(len) = u32::try_from(len) else {
+        return Err(busy());
+    };
+    let permit = state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(len)
+        .map_err(|_| busy())?;
+    match budget {
+        Some(held) => held.merge(permit),
+        None => *budget = Some(permit),
+    }
+    Ok(())
+}
+
+fn busy() -> ApiError {
+    metrics::counter!("ingest_body_budget_exhausted_total").increment(1);
+    ApiError::Unavailable(
+        "the server is holding too many request bodies at once; nothing was stored, retry later"
+            .to_owned(),
+    )
 }
 
 /// Runs a decoder inline for small bodies and on the blocking pool for large ones.
+///
+/// The body's share of the in-flight budget travels with the work: a blocking decode outlives a
+/// client that hung up, and its memory must stay counted until it ends.
 async fn decode(
-    body: bytes::Bytes,
+    body: Body,
     decoder: impl FnOnce(&[u8]) -> Result<Decoded, DecodeError> + Send + 'static,
-) -> Result<Decoded, ApiError> {
-    let result = if body.len() <= INLINE_DECODE_LIMIT {
-        decoder(&body)
+) -> Result<(Decoded, Option<OwnedSemaphorePermit>), ApiError> {
+    let Body { bytes, budget } = body;
+    let (result, budget) = if bytes.len() <= INLINE_DECODE_LIMIT {
+        (decoder(&bytes), budget)
     } else {
-        tokio::task::spawn_blocking(move || decoder(&body))
+        tokio::task::spawn_blocking(move || (decoder(&bytes), budget))
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
     };
-    result.map_err(|e| match e {
+    let decoded = result.map_err(decode_error)?;
+    Ok((decoded, budget))
+}
+
+fn decode_error(e: DecodeError) -> ApiError {
+    match e {
         DecodeError::TooManyRecords { .. } => ApiError::PayloadTooLarge(e.to_string()),
         DecodeError::Syntax { .. } => ApiError::BadRequest {
             code: "invalid_json",
@@ -230,7 +281,7 @@ async fn decode(
             code: "invalid_shape",
             message: e.to_string(),
         },
-    })
+    }
 }
 
 /// Commits the valid records; with none, answers 422 listing why.

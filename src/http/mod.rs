@@ -35,6 +35,8 @@ pub struct AppState {
     pub ingestor: Ingestor,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Bytes of request bodies that may be held in memory at once, across all requests.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
     /// Cancelled when shutdown begins, so readiness turns 503 and load balancers drain us.
     pub shutdown: CancellationToken,
 }

@@ -533,6 +533,44 @@ async fn body_limit(db: Db) {
     app.stop().await;
 }
 
+/// Bodies held in memory across all requests are bounded: a slow upload holding most of the
+/// budget makes the next request wait for nothing — it gets 503 at once.
+async fn inflight_body_budget(db: Db) {
+    let app = TestApp::spawn(db, |config| {
+        config.max_body_bytes = 64 * 1024;
+        config.max_inflight_body_bytes = 64 * 1024;
+    })
+    .await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tx.send(Ok(vec![b' '; 60 * 1024])).await.unwrap();
+    let slow = {
+        let request = app
+            .client
+            .post(app.url("/api/telemetry"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(tokio_stream_from(rx)));
+        tokio::spawn(request.send())
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let basic = sample("nta-worker-basic.json");
+    let padded = format!("{basic}{}", " ".repeat(10 * 1024));
+    let refused = app.post("/api/telemetry", padded.clone()).await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    // The slow upload completes (as a valid telemetry) and frees its share.
+    tx.send(Ok(basic.clone().into_bytes())).await.unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap().unwrap().status(), 200);
+    assert_eq!(app.post("/api/telemetry", padded).await.status(), 200);
+    app.stop().await;
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
 async fn field_errors_name_the_field(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
     let cases = [
@@ -675,6 +713,7 @@ backend_tests!(
     gzip_and_zstd_request_bodies,
     hostile_input,
     body_limit,
+    inflight_body_budget,
     field_errors_name_the_field,
     tokens_guard_the_routes,
     redaction_can_be_turned_off,

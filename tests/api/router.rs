@@ -28,11 +28,13 @@ async fn app(
     let store = reconstructor::store::connect(&config).await.unwrap();
     store.migrate().await.unwrap();
     let (ingestor, writers) = Ingestor::start(&config, store.clone());
+    let body_budget = config.max_inflight_body_bytes;
     let state = AppState {
         config: Arc::new(config),
         store,
         ingestor,
         metrics: reconstructor::telemetry::metrics_handle(),
+        body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(body_budget)),
         shutdown: CancellationToken::new(),
     };
     (router(state), database, writers)
