@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod discovery;
 pub mod exchange;
 pub mod http;
 pub mod ingest;

@@ -1,0 +1,983 @@
+//! The cardinality merge: over everything a host has been seen to serve, a position that holds
+//! many distinct unprotected literals under the same prefix becomes a parameter
+//! (`/users/alice`, `/users/bob`, … → `/users/{user}`).
+//!
+//! The templates of a host form a tree of segments, walked from the root. At each node the
+//! literal children that are unprotected literals or English words are the candidates (built-in
+//! literals such as `me`, versions and literals named by a rule never merge: "constants before
+//! parameters"). They merge into the node's parameter child when all of these hold:
+//! - the position is not the first segment and does not directly follow the version prefix
+//!   (`api`, `rest`, `v1`, `1.0`, a date…): `/v1/customers`, `/api/chat.postMessage` stay;
+//! - at least [`MergeSettings::min_distinct`] candidates share the position;
+//! - where observations carry response field signatures ([`Observed::fields`]), enough of the
+//!   candidates agree on them for the same method and sub-path
+//!   ([`MergeSettings::min_field_agreement`]); a candidate that disagrees stays its own endpoint
+//!   (`/faq/related` next to `/faq/{faq}`);
+//! - they do not carry the traffic of fixed endpoints: each fixed path gets its whole operation's
+//!   traffic, while the values of a parameter share it, so candidates whose busiest endpoint has
+//!   as much traffic as the endpoint above them stay ([`MergeSettings::min_constant_traffic`]);
+//! - they look like values: mostly not English words ([`MergeSettings::max_word_share`]), or with
+//!   light traffic compared to the endpoint above ([`MergeSettings::max_value_traffic`]), or
+//!   leading to the same sub-resources ([`MergeSettings::min_shared_children`]: every repository
+//!   has `issues` and `pulls`; `issues` and `actions` have different children).
+//!
+//! A word with far more traffic than its sibling values ([`MergeSettings::constant_traffic`])
+//! stays a constant next to the parameter. Merging moves the candidates' subtrees under the
+//! parameter, so positions below pool their values and merge in turn (the `{repo}` of
+//! `/repos/{owner}/{repo}`); parameters that meet at one position become one parameter of the
+//! unified type. The walk repeats until nothing changes. Rules ([`HostRules`]) are applied to every
+//! template first and win over merges. The defaults were chosen with the accuracy benchmark
+//! (`docs/discovery-accuracy.md`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::segment::{self, Kind, ParamType};
+use super::template::{self, Builder, HostRules, Segment, Template, templatize};
+
+/// One endpoint a host was seen to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The request method.
+    pub method: String,
+    /// The template, plain (`/users/{userId}`) or annotated (`/users/{userId:integer}`).
+    pub template: String,
+    /// How many exchanges it had.
+    pub hits: u64,
+    /// A signature of the response's field names (for example a hash of the sorted top-level
+    /// JSON keys), used to confirm that sibling literals are values of one parameter.
+    pub fields: Option<u64>,
+}
+
+/// Thresholds of the cardinality merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeSettings {
+    /// The least number of distinct literals at one position for it to become a parameter.
+    pub min_distinct: usize,
+    /// Literals look like values when at most this share of them are English words.
+    pub max_word_share: f64,
+    /// With field signatures: the least share of the literals (among those with a signature to
+    /// compare) that agree with the others.
+    pub min_field_agreement: f64,
+    /// Literals look like values when the median of their busiest endpoint's hits is at most
+    /// this share of the hits of the endpoint above them: a parameter's values share their
+    /// operation's traffic, a fixed path has all of it.
+    pub max_value_traffic: f64,
+    /// Literals look like values when at least this share of their sub-resources (literal
+    /// children) also appear under two other literals.
+    pub min_shared_children: f64,
+    /// Literals whose median busiest-endpoint hits are at least this share of the hits of the
+    /// endpoint above them are fixed endpoints and do not merge.
+    pub min_constant_traffic: f64,
+    /// A word whose busiest endpoint has this many times the median hits of its siblings stays its
+    /// own endpoint next to the parameter.
+    pub constant_traffic: f64,
+    /// The most passes over the tree.
+    pub max_rounds: usize,
+}
+
+impl Default for MergeSettings {
+    fn default() -> Self {
+        MergeSettings {
+            min_distinct: 8,
+            max_word_share: 0.5,
+            min_field_agreement: 0.6,
+            max_value_traffic: 0.25,
+            constant_traffic: 4.0,
+            min_constant_traffic: 0.5,
+            min_shared_children: 0.7,
+            max_rounds: 4,
+        }
+    }
+}
+
+/// Returns `(method, old template, new template)` for every observed template that changes; the
+/// new template is annotated with parameter types (`/users/{user:string}`; read it with
+/// [`Template::parse`]). Deterministic; iterates to a fixed point. Unparsable templates are left
+/// alone.
+pub fn merge(
+    observed: &[Observed],
+    rules: &HostRules,
+    settings: &MergeSettings,
+) -> Vec<(String, String, String)> {
+    // Current annotated template of each input.
+    let mut current: Vec<Option<Template>> = observed
+        .iter()
+        .map(|o| Template::parse(&o.template).map(|t| templatize(&t.annotated(), rules)))
+        .collect();
+    for _ in 0..settings.max_rounds.max(1) {
+        let mut forest = Forest::default();
+        for (i, (o, t)) in observed.iter().zip(&current).enumerate() {
+            if let Some(t) = t {
+                forest.insert(i, o, t);
+            }
+        }
+        forest.process(0, &mut Vec::new(), &mut Vec::new(), rules, settings);
+        let next = forest.templates(observed.len());
+        let changed = next.iter().zip(&current).any(|(n, c)| {
+            n.as_ref().map(Template::annotated) != c.as_ref().map(Template::annotated)
+        });
+        current = next
+            .into_iter()
+            .zip(current)
+            .map(|(n, c)| n.or(c))
+            .collect();
+        if !changed {
+            break;
+        }
+    }
+    let mut changes = Vec::new();
+    for (o, t) in observed.iter().zip(&current) {
+        let (Some(from), Some(to)) = (Template::parse(&o.template), t) else {
+            continue;
+        };
+        let input_annotated = from.annotated() == o.template;
+        let differs =
+            from.as_str() != to.as_str() || (input_annotated && from.annotated() != to.annotated());
+        if differs {
+            changes.push((o.method.clone(), o.template.clone(), to.annotated()));
+        }
+    }
+    changes
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Literal(String),
+    Param { prefix: String, suffix: String },
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    children: BTreeMap<Key, usize>,
+    /// Inputs whose template ends here.
+    ends: Vec<End>,
+    kind: Option<ParamType>,
+    names: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    text: String,
+    node: usize,
+    word: bool,
+    /// Hits per endpoint under it.
+    density: f64,
+}
+
+#[derive(Debug)]
+struct End {
+    input: usize,
+    method: String,
+    hits: u64,
+    fields: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Forest {
+    nodes: Vec<Node>,
+}
+
+impl Default for Forest {
+    fn default() -> Self {
+        Forest {
+            nodes: vec![Node::default()],
+        }
+    }
+}
+
+impl Forest {
+    fn insert(&mut self, input: usize, observed: &Observed, template: &Template) {
+        let mut node = 0;
+        for segment in template.segments() {
+            let (key, param) = match segment {
+                Segment::Literal(text) => (Key::Literal(text.clone()), None),
+                Segment::Param {
+                    index,
+                    prefix,
+                    suffix,
+                } => (
+                    Key::Param {
+                        prefix: prefix.clone(),
+                        suffix: suffix.clone(),
+                    },
+                    Some(&template.params()[*index]),
+                ),
+            };
+            node = self.child(node, key);
+            if let Some(param) = param {
+                let n = &mut self.nodes[node];
+                n.kind = Some(n.kind.map_or(param.kind, |k| k.unify(param.kind)));
+                n.names.insert(param.name.clone());
+            }
+        }
+        self.nodes[node].ends.push(End {
+            input,
+            method: observed.method.to_ascii_uppercase(),
+            hits: observed.hits,
+            fields: observed.fields,
+        });
+    }
+
+    fn child(&mut self, node: usize, key: Key) -> usize {
+        if let Some(&child) = self.nodes[node].children.get(&key) {
+            return child;
+        }
+        let child = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.nodes[node].children.insert(key, child);
+        child
+    }
+
+    /// Moves everything under `src` into `dst`.
+    fn absorb(&mut self, dst: usize, src: usize) {
+        let ends = std::mem::take(&mut self.nodes[src].ends);
+        self.nodes[dst].ends.extend(ends);
+        let names = std::mem::take(&mut self.nodes[src].names);
+        self.nodes[dst].names.extend(names);
+        if let Some(kind) = self.nodes[src].kind {
+            let d = &mut self.nodes[dst];
+            d.kind = Some(d.kind.map_or(kind, |k| k.unify(kind)));
+        }
+        let children = std::mem::take(&mut self.nodes[src].children);
+        for (key, child) in children {
+            match self.nodes[dst].children.get(&key) {
+                Some(&existing) => self.absorb(existing, child),
+                None => {
+                    self.nodes[dst].children.insert(key, child);
+                }
+            }
+        }
+    }
+
+    /// Walks the tree from `node`; `ancestors` are the nodes above it, nearest last.
+    fn process(
+        &mut self,
+        node: usize,
+        path: &mut Vec<Key>,
+        ancestors: &mut Vec<usize>,
+        rules: &HostRules,
+        settings: &MergeSettings,
+    ) {
+        if mergeable_position(path) {
+            self.merge_children(node, path, ancestors, rules, settings);
+        }
+        let children: Vec<(Key, usize)> = self.nodes[node]
+            .children
+            .iter()
+            .map(|(k, &c)| (k.clone(), c))
+            .collect();
+        ancestors.push(node);
+        for (key, child) in children {
+            path.push(key);
+            self.process(child, path, ancestors, rules, settings);
+            path.pop();
+        }
+        ancestors.pop();
+    }
+
+    fn merge_children(
+        &mut self,
+        node: usize,
+        path: &[Key],
+        ancestors: &[usize],
+        rules: &HostRules,
+        settings: &MergeSettings,
+    ) {
+        let mut group: Vec<Candidate> = Vec::new();
+        for (key, &child) in &self.nodes[node].children {
+            let Key::Literal(text) = key else { continue };
+            let word = match segment::kind(text) {
+                Kind::Literal => false,
+                Kind::Word => true,
+                _ => continue,
+            };
+            if !rule_keeps(rules, path, text) {
+                group.push(Candidate {
+                    text: text.clone(),
+                    node: child,
+                    word,
+                    density: self.density(child),
+                });
+            }
+        }
+        if group.len() < settings.min_distinct {
+            return;
+        }
+        // The traffic of an endpoint at this level: the node's own endpoints, else its parent's.
+        let reference = std::iter::once(node)
+            .chain(ancestors.iter().rev().copied().take(2))
+            .find_map(|n| {
+                let ends = &self.nodes[n].ends;
+                (!ends.is_empty()).then(|| {
+                    ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(n) as f64
+                })
+            });
+        let decision = self.decide(&group, reference, settings);
+        let Some(chosen) = decision else {
+            return;
+        };
+        // `{}.json` when every merged literal has the same file extension, `{}` otherwise.
+        let extension =
+            |text: &str| segment::split_extension(text).map(|(_, ext)| format!(".{ext}"));
+        let first = extension(&chosen[0].0);
+        let suffix = if first.is_some() && chosen.iter().all(|(t, _)| extension(t) == first) {
+            first.unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let key = Key::Param {
+            prefix: String::new(),
+            suffix,
+        };
+        let target = self.child(node, key);
+        let t = &mut self.nodes[target];
+        t.kind = Some(
+            t.kind
+                .map_or(ParamType::String, |k| k.unify(ParamType::String)),
+        );
+        for (text, child) in chosen {
+            self.nodes[node].children.remove(&Key::Literal(text));
+            self.absorb(target, child);
+        }
+    }
+
+    /// The traffic of the busiest endpoint (method and node) under a node: a fixed resource has
+    /// endpoints with its operations' whole traffic, a parameter value only its share of it.
+    fn density(&self, node: usize) -> f64 {
+        let n = &self.nodes[node];
+        let mut by_method: BTreeMap<&str, u64> = BTreeMap::new();
+        for end in &n.ends {
+            *by_method.entry(end.method.as_str()).or_default() += end.hits;
+        }
+        let own = by_method.into_values().max().unwrap_or(0) as f64;
+        n.children
+            .values()
+            .map(|&child| self.density(child))
+            .fold(own, f64::max)
+    }
+
+    /// The number of distinct methods ending at a node.
+    fn own_endpoints(&self, node: usize) -> usize {
+        let ends = &self.nodes[node].ends;
+        let mut methods: Vec<&str> = ends.iter().map(|e| e.method.as_str()).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods.len()
+    }
+
+    /// Which candidates merge, if the group is to merge at all.
+    fn decide(
+        &self,
+        group: &[Candidate],
+        reference: Option<f64>,
+        settings: &MergeSettings,
+    ) -> Option<Vec<(String, usize)>> {
+        // Field signatures under each candidate, by (method, relative sub-path).
+        let mut signatures: Vec<HashMap<(String, String), u64>> = Vec::with_capacity(group.len());
+        for c in group {
+            let mut map = HashMap::new();
+            self.collect_signatures(c.node, &mut String::new(), &mut map);
+            signatures.push(map);
+        }
+        let mut tallies: HashMap<&(String, String), HashMap<u64, usize>> = HashMap::new();
+        for map in &signatures {
+            for (key, fields) in map {
+                *tallies.entry(key).or_default().entry(*fields).or_default() += 1;
+            }
+        }
+        let majority: HashMap<&(String, String), Option<u64>> = tallies
+            .iter()
+            .filter(|(_, counts)| counts.values().sum::<usize>() >= 2)
+            .map(|(key, counts)| {
+                let total: usize = counts.values().sum();
+                let (&best, &n) = counts
+                    .iter()
+                    .max_by_key(|(fields, n)| (**n, std::cmp::Reverse(**fields)))
+                    .expect("non-empty");
+                (*key, (n * 2 > total).then_some(best))
+            })
+            .collect();
+        let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
+        densities.sort_by(f64::total_cmp);
+        let median_density = densities[densities.len() / 2];
+        let mut with_evidence = 0;
+        let mut agreeing = 0;
+        let mut keep = Vec::new();
+        for (c, map) in group.iter().zip(&signatures) {
+            let (mut agree, mut disagree) = (0, 0);
+            for (key, fields) in map {
+                match majority.get(key) {
+                    Some(Some(m)) if m == fields => agree += 1,
+                    Some(_) => disagree += 1,
+                    None => {}
+                }
+            }
+            if agree + disagree > 0 {
+                with_evidence += 1;
+            }
+            if agree > disagree {
+                agreeing += 1;
+            }
+            // A word with far more traffic than its siblings is a constant next to the values.
+            let constant = c.word && c.density >= settings.constant_traffic * median_density;
+            if agree >= disagree && !constant {
+                keep.push((c.text.clone(), c.node));
+            }
+        }
+        if keep.len() < settings.min_distinct {
+            return None;
+        }
+        if with_evidence >= 2
+            && (agreeing as f64) < settings.min_field_agreement * with_evidence as f64
+        {
+            return None;
+        }
+        let words = group.iter().filter(|c| c.word).count();
+        let mostly_not_words = words as f64 <= settings.max_word_share * group.len() as f64;
+        let light_traffic =
+            reference.is_some_and(|r| median_density <= settings.max_value_traffic * r);
+        // Literals with as much traffic as the endpoint above them are fixed endpoints, each
+        // with its own operation's traffic (`/services/asana`, `/services/bamboo`…).
+        let heavy_traffic =
+            reference.is_some_and(|r| median_density >= settings.min_constant_traffic * r);
+        if heavy_traffic {
+            return None;
+        }
+        (mostly_not_words || light_traffic || self.shared_children(group, settings)).then_some(keep)
+    }
+
+    /// Whether the candidates have the same literal children: the values of a parameter lead to
+    /// the same sub-resources (`/repos/{owner}/{repo}/issues` for every repository), a vocabulary
+    /// of resources leads to different ones (`issues/{number}`, `actions/runs`…).
+    fn shared_children(&self, group: &[Candidate], settings: &MergeSettings) -> bool {
+        let mut under: HashMap<&str, usize> = HashMap::new();
+        let mut parents = 0;
+        for c in group {
+            let mut any = false;
+            for key in self.nodes[c.node].children.keys() {
+                if let Key::Literal(text) = key {
+                    *under.entry(text.as_str()).or_default() += 1;
+                    any = true;
+                }
+            }
+            parents += usize::from(any);
+        }
+        if parents * 2 < settings.min_distinct {
+            return false;
+        }
+        let (mut pairs, mut shared) = (0usize, 0usize);
+        for c in group {
+            for key in self.nodes[c.node].children.keys() {
+                if let Key::Literal(text) = key {
+                    pairs += 1;
+                    shared += usize::from(under[text.as_str()] >= 3);
+                }
+            }
+        }
+        shared as f64 >= settings.min_shared_children * pairs as f64
+    }
+
+    fn collect_signatures(
+        &self,
+        node: usize,
+        rel: &mut String,
+        out: &mut HashMap<(String, String), u64>,
+    ) {
+        for end in &self.nodes[node].ends {
+            if let Some(fields) = end.fields {
+                out.entry((end.method.clone(), rel.clone()))
+                    .or_insert(fields);
+            }
+        }
+        for (key, &child) in &self.nodes[node].children {
+            let len = rel.len();
+            rel.push('/');
+            match key {
+                Key::Literal(text) => rel.push_str(text),
+                Key::Param { prefix, suffix } => {
+                    rel.push_str(prefix);
+                    rel.push_str("{}");
+                    rel.push_str(suffix);
+                }
+            }
+            self.collect_signatures(child, rel, out);
+            rel.truncate(len);
+        }
+    }
+
+    /// The template each input ends at.
+    fn templates(&self, inputs: usize) -> Vec<Option<Template>> {
+        let mut out = vec![None; inputs];
+        let mut path = Vec::new();
+        self.collect_templates(0, &mut path, &mut out);
+        out
+    }
+
+    fn collect_templates<'a>(
+        &'a self,
+        node: usize,
+        path: &mut Vec<(&'a Key, usize)>,
+        out: &mut [Option<Template>],
+    ) {
+        if !self.nodes[node].ends.is_empty() {
+            let mut builder = Builder::default();
+            for (key, n) in path.iter() {
+                match key {
+                    Key::Literal(text) => builder.literal(text),
+                    Key::Param { prefix, suffix } => {
+                        let n = &self.nodes[*n];
+                        let name = (n.names.len() == 1)
+                            .then(|| n.names.iter().next().cloned())
+                            .flatten();
+                        builder.param(prefix, suffix, n.kind.unwrap_or(ParamType::String), name);
+                    }
+                }
+            }
+            let template = builder.finish();
+            for end in &self.nodes[node].ends {
+                out[end.input] = Some(template.clone());
+            }
+        }
+        for (key, &child) in &self.nodes[node].children {
+            path.push((key, child));
+            self.collect_templates(child, path, out);
+            path.pop();
+        }
+    }
+}
+
+/// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
+/// `/rest/api/3/x`).
+fn mergeable_position(path: &[Key]) -> bool {
+    !path.is_empty()
+        && !path.iter().all(|key| match key {
+            Key::Literal(text) => template::is_version_prefix_member(text),
+            Key::Param { .. } => false,
+        })
+}
+
+/// Whether a rule names `literal` as a literal right after `path`.
+fn rule_keeps(rules: &HostRules, path: &[Key], literal: &str) -> bool {
+    let depth = path.len();
+    let prefix_matches = |rule: &[RuleSegment<'_>]| {
+        rule.len() > depth
+            && matches!(rule[depth], RuleSegment::Literal(text) if text == literal)
+            && rule[..depth].iter().zip(path).all(|(r, k)| match (r, k) {
+                (RuleSegment::Param, _) => true,
+                (RuleSegment::Literal(r), Key::Literal(k)) => r == k,
+                (RuleSegment::Literal(_), Key::Param { .. }) => false,
+            })
+    };
+    rules.literals.iter().any(|rule| {
+        let segments: Vec<RuleSegment<'_>> = template::split_path(rule)
+            .into_iter()
+            .map(RuleSegment::Literal)
+            .collect();
+        prefix_matches(&segments)
+    }) || rules.templates.iter().any(|rule| {
+        let segments: Vec<RuleSegment<'_>> = rule
+            .segments()
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(text) => RuleSegment::Literal(text),
+                Segment::Param { .. } => RuleSegment::Param,
+            })
+            .collect();
+        prefix_matches(&segments)
+    })
+}
+
+enum RuleSegment<'a> {
+    Literal(&'a str),
+    Param,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    const USERNAMES: [&str; 20] = [
+        "octocat",
+        "torvalds",
+        "gaearon",
+        "sindresorhus",
+        "defunkt",
+        "mojombo",
+        "alice",
+        "bob",
+        "jdoe",
+        "jsmith",
+        "mjackson",
+        "kentcdodds",
+        "antirez",
+        "fabpot",
+        "mitchellh",
+        "jessfraz",
+        "bradfitz",
+        "tpope",
+        "wycats",
+        "addyosmani",
+    ];
+
+    /// Templates each request, aggregates them as the catalog does, merges, and returns the
+    /// endpoints.
+    fn discover(
+        requests: &[(&str, String, Option<u64>)],
+        rules: &HostRules,
+        settings: &MergeSettings,
+    ) -> BTreeSet<(String, String)> {
+        let mut seen: BTreeMap<(String, String), (u64, Option<u64>)> = BTreeMap::new();
+        for (method, path, fields) in requests {
+            let t = templatize(path, rules);
+            seen.entry(((*method).to_owned(), t.annotated()))
+                .or_insert((0, *fields))
+                .0 += 1;
+        }
+        let observed: Vec<Observed> = seen
+            .into_iter()
+            .map(|((method, template), (hits, fields))| Observed {
+                method,
+                template,
+                hits,
+                fields,
+            })
+            .collect();
+        let changes = merge(&observed, rules, settings);
+        let renamed: BTreeMap<(String, String), String> = changes
+            .into_iter()
+            .map(|(m, from, to)| ((m, from), to))
+            .collect();
+        observed
+            .into_iter()
+            .map(|o| {
+                let text = renamed
+                    .get(&(o.method.clone(), o.template.clone()))
+                    .cloned()
+                    .unwrap_or(o.template);
+                let t = Template::parse(&text).expect("merge output parses");
+                (o.method, t.as_str().to_owned())
+            })
+            .collect()
+    }
+
+    fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+        items
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect()
+    }
+
+    /// The small API of the issue's end-to-end test: numeric ids, UUIDs, 20 usernames under
+    /// `/users/{username}/repos`, and `/users/me`.
+    fn small_api(fields: bool) -> Vec<(&'static str, String, Option<u64>)> {
+        let f = |n: u64| fields.then_some(n);
+        let mut requests = Vec::new();
+        for _ in 0..10 {
+            requests.push(("GET", "/api/v1/users".to_owned(), f(1)));
+            requests.push(("GET", "/api/v1/users/me".to_owned(), f(2)));
+        }
+        for (i, user) in USERNAMES.iter().enumerate() {
+            requests.push(("GET", format!("/api/v1/users/{user}/repos"), f(3)));
+            requests.push(("GET", format!("/api/v1/orders/{}", 1000 + i * 7), f(4)));
+            requests.push((
+                "DELETE",
+                format!("/api/v1/files/6fd4ff89-8fc1-42cf-8b29-1890dedd26{i:02}"),
+                None,
+            ));
+        }
+        requests
+    }
+
+    #[test]
+    fn small_api_gives_exactly_its_endpoints() {
+        let expected = set(&[
+            ("GET", "/api/v1/users"),
+            ("GET", "/api/v1/users/me"),
+            ("GET", "/api/v1/users/{user}/repos"),
+            ("GET", "/api/v1/orders/{orderId}"),
+            ("DELETE", "/api/v1/files/{fileId}"),
+        ]);
+        for fields in [true, false] {
+            let found = discover(
+                &small_api(fields),
+                &HostRules::default(),
+                &MergeSettings::default(),
+            );
+            assert_eq!(found, expected, "fields: {fields}");
+        }
+    }
+
+    #[test]
+    fn too_few_values_stay_literal() {
+        let requests: Vec<_> = USERNAMES[..5]
+            .iter()
+            .map(|u| ("GET", format!("/users/{u}"), None))
+            .collect();
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 5);
+    }
+
+    #[test]
+    fn first_segment_and_after_version_never_merge() {
+        let mut requests = Vec::new();
+        for u in USERNAMES {
+            requests.push(("GET", format!("/{u}"), None));
+            requests.push(("GET", format!("/v1/{u}"), None));
+            requests.push(("GET", format!("/api/2/{u}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 60);
+    }
+
+    #[test]
+    fn a_distinct_literal_stays_next_to_the_parameter() {
+        // `/faq/related` returns a list, every `/faq/{slug}` one entry.
+        let mut requests = vec![("GET", "/faq".to_owned(), Some(1)); 20];
+        for u in USERNAMES {
+            requests.push(("GET", format!("/faq/how-to-{u}"), Some(7)));
+        }
+        for _ in 0..5 {
+            requests.push(("GET", "/faq/related".to_owned(), Some(9)));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/faq"),
+                ("GET", "/faq/related"),
+                ("GET", "/faq/{faq}")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_vocabulary_of_resources_does_not_merge() {
+        // `/tasks/{id}/stories`, `/tasks/{id}/subtasks`…: each has its operation's traffic.
+        let resources = [
+            "stories",
+            "subtasks",
+            "dependencies",
+            "dependents",
+            "followers",
+            "projects",
+            "tags",
+            "attachments",
+            "duplicate",
+            "addFollowers",
+            "removeFollowers",
+            "setParent",
+        ];
+        let mut requests = Vec::new();
+        for i in 0..12 {
+            requests.push(("GET", format!("/tasks/{}", 500 + i), Some(1)));
+            for r in resources {
+                requests.push(("GET", format!("/tasks/{}/{r}", 700 + i), Some(2)));
+            }
+        }
+        for fields in [true, false] {
+            let requests: Vec<_> = requests
+                .iter()
+                .map(|(m, p, f)| (*m, p.clone(), if fields { *f } else { None }))
+                .collect();
+            let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+            assert_eq!(found.len(), 1 + resources.len(), "fields: {fields}");
+        }
+    }
+
+    #[test]
+    fn slugs_after_a_slug_merge_top_down() {
+        // `/repos/{owner}/{repo}/issues` with 20 owners and 20 repositories.
+        let mut requests = Vec::new();
+        for (i, owner) in USERNAMES.iter().enumerate() {
+            let repo = format!("proj{}-{}", ["x", "q", "z"][i % 3], USERNAMES[(i * 7) % 20]);
+            requests.push(("GET", format!("/repos/{owner}/{repo}"), None));
+            requests.push((
+                "GET",
+                format!("/repos/{owner}/{repo}/issues/{}", i + 1),
+                None,
+            ));
+            requests.push(("GET", format!("/repos/{owner}/{repo}/pulls"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/repos/{repo}/{name}"),
+                ("GET", "/repos/{repo}/{name}/issues/{issueId}"),
+                ("GET", "/repos/{repo}/{name}/pulls"),
+            ])
+        );
+    }
+
+    #[test]
+    fn rules_win_over_merges() {
+        let rules = HostRules {
+            templates: vec![Template::parse("/repos/{owner}/{repo}").unwrap()],
+            literals: vec!["/users/alice".to_owned()],
+        };
+        let observed = vec![
+            Observed {
+                method: "GET".to_owned(),
+                template: "/repos/octocat/hello".to_owned(),
+                hits: 3,
+                fields: None,
+            },
+            Observed {
+                method: "GET".to_owned(),
+                template: "/repos/{repo}/{name}/pulls".to_owned(),
+                hits: 3,
+                fields: None,
+            },
+        ];
+        let changes = merge(&observed, &rules, &MergeSettings::default());
+        assert_eq!(
+            changes,
+            vec![
+                (
+                    "GET".to_owned(),
+                    "/repos/octocat/hello".to_owned(),
+                    "/repos/{owner:string}/{repo:string}".to_owned()
+                ),
+                (
+                    "GET".to_owned(),
+                    "/repos/{repo}/{name}/pulls".to_owned(),
+                    "/repos/{owner:string}/{repo:string}/pulls".to_owned()
+                ),
+            ]
+        );
+        let requests: Vec<_> = USERNAMES
+            .iter()
+            .map(|u| ("GET", format!("/users/{u}"), None))
+            .collect();
+        let found = discover(&requests, &rules, &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[("GET", "/users/alice"), ("GET", "/users/{user}")])
+        );
+    }
+
+    #[test]
+    fn typed_parameters_at_one_position_unify() {
+        let observed = vec![
+            Observed {
+                method: "GET".to_owned(),
+                template: "/things/{thingId:integer}".to_owned(),
+                hits: 3,
+                fields: None,
+            },
+            Observed {
+                method: "GET".to_owned(),
+                template: "/things/{thingId:uuid}".to_owned(),
+                hits: 3,
+                fields: None,
+            },
+        ];
+        let changes = merge(&observed, &HostRules::default(), &MergeSettings::default());
+        let targets: BTreeSet<&str> = changes.iter().map(|(_, _, to)| to.as_str()).collect();
+        assert_eq!(targets, BTreeSet::from(["/things/{thingId:string}"]));
+    }
+
+    #[test]
+    fn merging_reaches_a_fixed_point() {
+        let requests = small_api(true);
+        let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (m, p, _) in &requests {
+            *seen
+                .entry((
+                    (*m).to_owned(),
+                    templatize(p, &HostRules::default()).annotated(),
+                ))
+                .or_default() += 1;
+        }
+        let observed: Vec<Observed> = seen
+            .into_iter()
+            .map(|((method, template), hits)| Observed {
+                method,
+                template,
+                hits,
+                fields: None,
+            })
+            .collect();
+        let settings = MergeSettings::default();
+        let changes = merge(&observed, &HostRules::default(), &settings);
+        assert!(!changes.is_empty());
+        let renamed: BTreeMap<(String, String), String> =
+            changes.into_iter().map(|(m, f, t)| ((m, f), t)).collect();
+        let mut again: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for o in &observed {
+            let t = renamed
+                .get(&(o.method.clone(), o.template.clone()))
+                .cloned()
+                .unwrap_or_else(|| o.template.clone());
+            *again.entry((o.method.clone(), t)).or_default() += o.hits;
+        }
+        let second: Vec<Observed> = again
+            .into_iter()
+            .map(|((method, template), hits)| Observed {
+                method,
+                template,
+                hits,
+                fields: None,
+            })
+            .collect();
+        assert_eq!(merge(&second, &HostRules::default(), &settings), vec![]);
+    }
+
+    #[test]
+    fn unparsable_templates_are_left_alone() {
+        let observed = vec![Observed {
+            method: "GET".to_owned(),
+            template: "no-slash".to_owned(),
+            hits: 1,
+            fields: None,
+        }];
+        assert!(merge(&observed, &HostRules::default(), &MergeSettings::default()).is_empty());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn merge_output_parses_with_unique_names(
+                paths in prop::collection::vec(
+                    prop::collection::vec(
+                        prop::sample::select(vec![
+                            "users", "alice", "bob", "octocat", "me", "repos", "hello-world",
+                            "12", "v1", "api", "x7k9p2q4", "2024-05-01", "tasks", "zed", "qux",
+                            "a.json", "b.json", "%41", "{id}",
+                        ]),
+                        1..6,
+                    ),
+                    0..60,
+                ),
+                min_distinct in 1usize..6,
+            ) {
+                let observed: Vec<Observed> = paths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, segments)| Observed {
+                        method: if i % 3 == 0 { "POST" } else { "GET" }.to_owned(),
+                        template: templatize(&format!("/{}", segments.join("/")), &HostRules::default())
+                            .annotated(),
+                        hits: 1 + (i as u64 % 5),
+                        fields: (i % 2 == 0).then_some(i as u64 % 3),
+                    })
+                    .collect();
+                let settings = MergeSettings { min_distinct, ..MergeSettings::default() };
+                for (_, from, to) in merge(&observed, &HostRules::default(), &settings) {
+                    let to = Template::parse(&to);
+                    prop_assert!(to.is_some());
+                    let to = to.unwrap_or_else(|| unreachable!());
+                    let names: BTreeSet<&str> = to.params().iter().map(|p| p.name.as_str()).collect();
+                    prop_assert_eq!(names.len(), to.params().len());
+                    prop_assert!(observed.iter().any(|o| o.template == from));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+pub mod merge;
+pub mod segment;
+pub mod template;
