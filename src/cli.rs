@@ -191,7 +191,7 @@ struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_stored_body_bytes: Option<usize>,
 
-    /// Bytes of request bodies held in memory at once, across requests [default: 134217728].
+    /// Bytes of request bodies held in memory at once, across requests [default: 67108864].
     #[arg(
         long,
         global = true,
@@ -241,7 +241,7 @@ struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     queue_max_records: Option<usize>,
 
-    /// Bytes queued for commit beyond which requests get 503 [default: 268435456].
+    /// Bytes queued for commit beyond which requests get 503 [default: 67108864].
     #[arg(
         long,
         global = true,

@@ -187,7 +187,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_records: 10_000,
             max_stored_body_bytes: 1024 * 1024,
-            max_inflight_body_bytes: 128 * 1024 * 1024,
+            max_inflight_body_bytes: 64 * 1024 * 1024,
             ingest_tokens: Vec::new(),
             ingest_token_file: None,
             read_tokens: Vec::new(),
@@ -196,7 +196,7 @@ impl Default for Config {
             commit_max_delay: Duration::from_millis(2),
             commit_timeout: Duration::from_secs(15),
             queue_max_records: 50_000,
-            queue_max_bytes: 256 * 1024 * 1024,
+            queue_max_bytes: 64 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             redaction: RedactionConfig::default(),
         }

@@ -680,6 +680,12 @@ impl Redactor {
             return None;
         }
         let media = content_type.map_or("", media_type);
+        // Redaction rewrites text. Bytes that are not UTF-8 (an image or a protobuf under a JSON
+        // label) are neither JSON nor a form, whatever the label says, and are stored exactly.
+        // Multipart bodies may carry binary parts; their own scanner copes with them.
+        if !starts_with_ignore_case(media, "multipart/") && !is_text(body) {
+            return None;
+        }
         let json_like = starts_like_json(body);
         let form_like = looks_like_form(body);
         // Labels lie in both directions: `curl -d '{...}'` sends JSON as a
@@ -1240,6 +1246,14 @@ fn is_textual(media: &str) -> bool {
         || ["xml", "javascript", "graphql", "yaml"]
             .iter()
             .any(|t| contains_ignore_case(media, t))
+}
+
+/// UTF-8 text, allowing a character cut off at the end (bodies are capped by bytes).
+fn is_text(body: &[u8]) -> bool {
+    match std::str::from_utf8(body) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
 }
 
 fn starts_like_json(body: &[u8]) -> bool {
@@ -2266,5 +2280,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn binary_bodies_are_never_rewritten() {
+        let redactor = Redactor::new(&RedactionConfig::default());
+        // Not UTF-8, yet full of things the text scanners would touch.
+        let mut body = b"{\"password\":\"hunter2\",\"t\":\"eyJhbGciOiJIUzI1NiJ9.e30.x\"}".to_vec();
+        body.extend_from_slice(&[0xff, 0xfe, 0x00, 0x80]);
+        for content_type in [
+            Some("application/json"),
+            Some("application/x-www-form-urlencoded"),
+            None,
+        ] {
+            assert_eq!(redactor.body(content_type, &body), None, "{content_type:?}");
+        }
+        // Text cut in the middle of a character is still text, and still redacted.
+        let cut = "{\"password\":\"hunter2\",\"name\":\"Jos\u{e9}\"}".as_bytes();
+        let cut = &cut[..cut.len() - 3];
+        let redacted = redactor
+            .body(Some("application/json"), cut)
+            .expect("redacted");
+        assert!(!String::from_utf8_lossy(&redacted).contains("hunter2"));
     }
 }

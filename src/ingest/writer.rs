@@ -43,7 +43,7 @@ impl Default for WriterSettings {
             max_batch_records: 2000,
             max_batch_delay: Duration::from_millis(2),
             max_queue_records: 50_000,
-            max_queue_bytes: 256 * 1024 * 1024,
+            max_queue_bytes: 64 * 1024 * 1024,
             commit_timeout: Duration::from_secs(15),
         }
     }
