@@ -1623,7 +1623,7 @@ fn check_redacted(decoded: &Decoded, secrets: &Secrets) -> Result<(), TestCaseEr
 // Properties
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// One NTA record, in any framing, decodes to the exchange it was written from.
     #[test]
