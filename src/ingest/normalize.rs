@@ -440,7 +440,13 @@ fn build_message(
         headers,
         body: Body { bytes, truncated },
     };
-    redact_message(message, cx.redactor)
+    let mut message = redact_message(message, cx.redactor);
+    // A marker can be longer than the secret it replaced; the cap holds for what is stored.
+    if message.body.bytes.len() > cap {
+        message.body.bytes.truncate(cap);
+        message.body.truncated = true;
+    }
+    message
 }
 
 fn redact_message(mut message: Message, redactor: &Redactor) -> Message {

@@ -1779,6 +1779,37 @@ proptest! {
         }
     }
 
+    /// With redaction on, a stored body is still at most `max_stored_body_bytes` long, even when
+    /// redaction markers are longer than the secrets they replace (`{"password":"x"}` becomes
+    /// `{"password":"<redacted>"}`).
+    #[test]
+    fn redacted_bodies_stay_within_the_cap(
+        mut x in exchange(SourceFormat::Nta),
+        style in nta_style(),
+        fields in vec((select(&["password", "token", "secret", "pin", "apiKey", "name", "id"][..]), "[a-z0-9]{0,6}"), 1..8),
+    ) {
+        let json = format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        x.request.headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        x.request.body = Body { bytes: json.into_bytes(), truncated: false };
+        let (telemetry, received_at) = encode_nta(&x, &style);
+        let body = serde_json::to_vec(&telemetry).unwrap();
+        let decoded = decoded_ok(REDACTING_SMALL.decode_telemetry(&body, TelemetryEncoding::Json, received_at))?;
+        let stored = &decoded.exchanges[0].request.body;
+        prop_assert!(
+            stored.bytes.len() <= SMALL_CAP,
+            "{} bytes stored under a cap of {SMALL_CAP}: {:?}",
+            stored.bytes.len(),
+            String::from_utf8_lossy(&stored.bytes)
+        );
+    }
+
     /// Arbitrary bytes on either route: never a panic, and whatever is accepted is canonical.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..1024)) {
