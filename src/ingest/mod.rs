@@ -67,17 +67,21 @@ pub enum DecodeError {
 
 impl DecodeError {
     fn syntax(e: &serde_json::Error) -> Self {
-        // serde_json's message ends with " at line L column C"; keep only the description.
-        let text = e.to_string();
-        let message = text
-            .rsplit_once(" at line ")
-            .map_or(text.as_str(), |(m, _)| m)
-            .to_owned();
         DecodeError::Syntax {
-            message,
+            message: description(e),
             line: e.line(),
             column: e.column(),
         }
+    }
+}
+
+/// serde_json's message without its trailing " at line L column C", which callers report in
+/// their own terms (as separate fields, or not at all inside one record).
+fn description(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((description, _)) => description.to_owned(),
+        None => text,
     }
 }
 
@@ -302,13 +306,9 @@ fn decode_record<'de, T: serde::Deserialize<'de>>(raw: &'de str) -> Result<T, Re
     let mut deserializer = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m);
+        let message = description(e.inner());
         let message = if path == "." || path.is_empty() {
-            message.to_owned()
+            message
         } else {
             format!("{path}: {message}")
         };
