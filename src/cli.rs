@@ -28,6 +28,14 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Rebuild the endpoint catalog from stored exchanges (with the current rules and merge), then
+    /// exit. Ingest for a host waits while that host is rebuilt.
+    Reprocess {
+        /// Only this host key (`api.example.com`, `api.example.com:8443`); every host when
+        /// omitted.
+        #[arg(long, value_name = "HOST")]
+        host: Option<String>,
+    },
 }
 
 /// Every setting as a flag. `None` / empty means "not given here", so lower layers apply.
@@ -379,6 +387,7 @@ pub fn main() -> ExitCode {
         match command.unwrap_or(Command::Serve) {
             Command::Serve => crate::startup::run(config).await,
             Command::Migrate => crate::startup::migrate(config).await,
+            Command::Reprocess { host } => crate::startup::reprocess(config, host).await,
         }
     });
     match result {

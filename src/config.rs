@@ -167,6 +167,79 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// What is redacted from stored traffic.
     pub redaction: RedactionConfig,
+    /// Endpoint discovery: merge schedule and per-host rules.
+    pub discovery: DiscoveryConfig,
+}
+
+/// Endpoint discovery settings (`[discovery]` in the configuration file).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// How often the leader runs the cardinality merge over hosts that changed.
+    #[serde(with = "humantime_serde")]
+    pub merge_interval: Duration,
+    /// How often each replica reloads learned templates and stored rules.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    /// Distinct literals at one position before it becomes a parameter.
+    pub min_distinct: usize,
+    /// Per-host rules, keyed by host key (`api.example.com`, `api.example.com:8443`).
+    pub hosts: std::collections::BTreeMap<String, HostRulesConfig>,
+}
+
+/// Rules for one host.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostRulesConfig {
+    /// "This is a template": `/repos/{owner}/{repo}`, optionally typed (`{id:integer}`).
+    pub templates: Vec<String>,
+    /// "This stays literal": `/users/me`.
+    pub literals: Vec<String>,
+}
+
+impl HostRulesConfig {
+    /// The rules, or the first template that does not parse.
+    pub fn to_rules(&self) -> Result<crate::discovery::template::HostRules, String> {
+        let mut templates = Vec::with_capacity(self.templates.len());
+        for text in &self.templates {
+            let template = crate::discovery::template::Template::parse(text)
+                .ok_or_else(|| format!("`{text}` is not a valid template"))?;
+            templates.push(template);
+        }
+        for literal in &self.literals {
+            if !literal.starts_with('/') || literal.contains(['{', '}']) {
+                return Err(format!("`{literal}` is not a literal path"));
+            }
+        }
+        Ok(crate::discovery::template::HostRules {
+            templates,
+            literals: self.literals.clone(),
+        })
+    }
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            merge_interval: Duration::from_secs(30),
+            refresh_interval: Duration::from_secs(10),
+            min_distinct: crate::discovery::merge::MergeSettings::default().min_distinct,
+            hosts: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The per-host rules of the configuration file (validated at load).
+    pub fn host_rules(
+        &self,
+    ) -> std::collections::HashMap<String, crate::discovery::template::HostRules> {
+        self.discovery
+            .hosts
+            .iter()
+            .filter_map(|(host, rules)| Some((host.to_ascii_lowercase(), rules.to_rules().ok()?)))
+            .collect()
+    }
 }
 
 impl Default for Config {
@@ -199,6 +272,7 @@ impl Default for Config {
             queue_max_bytes: 64 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             redaction: RedactionConfig::default(),
+            discovery: DiscoveryConfig::default(),
         }
     }
 }
@@ -291,6 +365,20 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        for (host, rules) in &self.discovery.hosts {
+            rules
+                .to_rules()
+                .map_err(|e| invalid("discovery.hosts", format!("{host}: {e}")))?;
+        }
+        if self.discovery.merge_interval.is_zero() || self.discovery.refresh_interval.is_zero() {
+            return Err(invalid(
+                "discovery.merge_interval",
+                "merge and refresh intervals must be longer than zero",
+            ));
+        }
+        if self.discovery.min_distinct < 2 {
+            return Err(invalid("discovery.min_distinct", "must be at least 2"));
+        }
         let url = self.effective_database_url();
         if url.backend().is_none() {
             return Err(invalid(

@@ -12,6 +12,8 @@ use axum_server::tls_rustls::RustlsConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::discovery::catalog::Classifier;
+use crate::discovery::job::Discovery;
 use crate::http::{AppState, router};
 use crate::ingest::Ingestor;
 use crate::store::{self, Store};
@@ -32,6 +34,29 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
         .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     tracing::info!(database = %config.effective_database_url(), "migrations applied");
+    store.close().await;
+    Ok(())
+}
+
+/// Rebuilds the catalog of one host (or all) from stored exchanges.
+pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<()> {
+    let store = store::connect(&config)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    let classifier = Arc::new(Classifier::new(config.host_rules()));
+    let discovery = Discovery::new(&config, store.clone(), classifier);
+    discovery.refresh().await.context("loading rules")?;
+    let report = match host {
+        Some(host) => discovery.reprocess(&host.to_ascii_lowercase()).await,
+        None => discovery.reprocess_all().await,
+    }
+    .context("reprocessing")?;
+    tracing::info!(
+        exchanges = report.exchanges,
+        endpoints = report.endpoints,
+        "catalog rebuilt"
+    );
     store.close().await;
     Ok(())
 }
@@ -102,7 +127,17 @@ impl Application {
         warn_if_open(&config);
         let cancel = CancellationToken::new();
         let (ingestor, writer_tasks) = Ingestor::start(&config, self.store.clone());
+        let discovery = Arc::new(Discovery::new(
+            &config,
+            self.store.clone(),
+            ingestor.classifier().clone(),
+        ));
+        if let Err(e) = discovery.refresh().await {
+            tracing::warn!(error = %e, "loading discovery state failed; retrying in the background");
+        }
+        tokio::spawn(discovery.clone().run(cancel.clone()));
         let state = AppState {
+            discovery,
             config: config.clone(),
             store: self.store.clone(),
             ingestor,

@@ -22,6 +22,7 @@ pub(super) struct Params {
     method: Option<String>,
     limit: Option<String>,
     before: Option<String>,
+    endpoint_id: Option<String>,
 }
 
 impl Params {
@@ -59,6 +60,14 @@ impl Params {
                 .method
                 .filter(|m| !m.is_empty())
                 .map(|m| m.to_ascii_uppercase()),
+            endpoint_id: match self.endpoint_id.as_deref() {
+                None | Some("") => None,
+                Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+                    ApiError::InvalidParameter(format!(
+                        "`endpoint_id` must be an endpoint id, got {raw:?}"
+                    ))
+                })?),
+            },
             before,
             limit,
         })
@@ -101,6 +110,8 @@ struct ExchangeView {
     query: Option<String>,
     status: Option<u16>,
     client_address: Option<String>,
+    /// The catalog endpoint it was counted in.
+    endpoint_id: Option<i64>,
     #[serde(skip_serializing_if = "Producer::is_empty")]
     producer: Producer,
     request: MessageView,
@@ -167,6 +178,7 @@ impl From<StoredExchange> for ExchangeView {
             query: e.query,
             status: e.status,
             client_address: e.client_address,
+            endpoint_id: stored.endpoint_id,
             producer: e.producer,
             request: e.request.into(),
             response: e.response.map(Into::into),

@@ -14,8 +14,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::AppState;
 use super::error::ApiError;
 use crate::exchange::SourceFormat;
-use crate::ingest::writer::WriteError;
-use crate::ingest::{DecodeError, Decoded, Rejection, TelemetryEncoding};
+use crate::ingest::writer::{Classified, WriteError};
+use crate::ingest::{DecodeError, Decoded, Ingestor, Rejection, TelemetryEncoding};
 
 /// Bodies above this size are decoded on the blocking pool so that a large batch does not
 /// stall the other requests sharing its worker thread.
@@ -59,7 +59,7 @@ pub(super) async fn telemetry(
     };
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
-    let (decoded, _budget) = decode(body, move |bytes| {
+    let (decoded, _budget) = decode(body, ingestor, move |ingestor, bytes| {
         ingestor
             .decoder()
             .decode_telemetry(bytes, encoding, Utc::now())
@@ -83,7 +83,7 @@ pub(super) async fn ingest_data(
     accept_json_media(media_type(&headers).as_deref())?;
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
     let ingestor = state.ingestor.clone();
-    let (decoded, _budget) = decode(body, move |bytes| {
+    let (decoded, _budget) = decode(body, ingestor, move |ingestor, bytes| {
         ingestor.decoder().decode_ingest_data(bytes, Utc::now())
     })
     .await?;
@@ -254,20 +254,37 @@ fn busy() -> ApiError {
 ///
 /// The body's share of the in-flight budget travels with the work: a blocking decode outlives a
 /// client that hung up, and its memory must stay counted until it ends.
+/// Decodes a body and classifies its exchanges into the catalog: inline when small, on the
+/// blocking pool when big (both are CPU work).
 async fn decode(
     body: Body,
-    decoder: impl FnOnce(&[u8]) -> Result<Decoded, DecodeError> + Send + 'static,
-) -> Result<(Decoded, Option<OwnedSemaphorePermit>), ApiError> {
+    ingestor: Ingestor,
+    decoder: impl FnOnce(&Ingestor, &[u8]) -> Result<Decoded, DecodeError> + Send + 'static,
+) -> Result<(Accepted, Option<OwnedSemaphorePermit>), ApiError> {
     let Body { bytes, budget } = body;
-    let (result, budget) = if bytes.len() <= INLINE_DECODE_LIMIT {
-        (decoder(&bytes), budget)
+    let small = bytes.len() <= INLINE_DECODE_LIMIT;
+    let run = move || {
+        let decoded = decoder(&ingestor, &bytes)?;
+        Ok(Accepted {
+            rejected: decoded.rejected,
+            records: ingestor.classify(decoded.exchanges),
+        })
+    };
+    let (result, budget) = if small {
+        (run(), budget)
     } else {
-        tokio::task::spawn_blocking(move || (decoder(&bytes), budget))
+        tokio::task::spawn_blocking(move || (run(), budget))
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
     };
-    let decoded = result.map_err(decode_error)?;
-    Ok((decoded, budget))
+    let accepted = result.map_err(decode_error)?;
+    Ok((accepted, budget))
+}
+
+/// Valid records classified, and the rejected ones.
+struct Accepted {
+    records: Classified,
+    rejected: Vec<Rejection>,
 }
 
 fn decode_error(e: DecodeError) -> ApiError {
@@ -288,15 +305,15 @@ fn decode_error(e: DecodeError) -> ApiError {
 async fn commit(
     state: &AppState,
     format: SourceFormat,
-    decoded: Decoded,
+    decoded: Accepted,
 ) -> Result<(usize, Vec<Rejection>), ApiError> {
-    if decoded.exchanges.is_empty() {
+    if decoded.records.exchanges.is_empty() {
         return Err(ApiError::NoValidRecords(decoded.rejected));
     }
-    let accepted = decoded.exchanges.len();
+    let accepted = decoded.records.exchanges.len();
     state
         .ingestor
-        .commit(decoded.exchanges)
+        .commit(decoded.records)
         .await
         .map_err(ApiError::from)?;
     tracing::debug!(

@@ -3,6 +3,7 @@
 pub mod auth;
 mod client;
 pub mod error;
+mod catalog;
 mod exchanges;
 mod health;
 mod ingest;
@@ -20,6 +21,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::discovery::job::Discovery;
 use crate::ingest::Ingestor;
 use crate::store::Store;
 use auth::Tokens;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Decodes, normalises, redacts and commits incoming records.
     pub ingestor: Ingestor,
+    /// The endpoint catalog's background work (rules, merges, reprocessing).
+    pub discovery: Arc<Discovery>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Bytes of request bodies that may be held in memory at once, across all requests.
@@ -67,6 +71,12 @@ pub fn router(state: AppState) -> Router {
 
     let read = Router::new()
         .route("/api/exchanges", get(exchanges::list))
+        .route("/api/hosts", get(catalog::hosts))
+        .route("/api/hosts/{host}/endpoints", get(catalog::endpoints))
+        .route(
+            "/api/hosts/{host}/rules",
+            get(catalog::get_rules).put(catalog::put_rules),
+        )
         .route_layer(middleware::from_fn_with_state(
             read_tokens,
             auth::require_token,

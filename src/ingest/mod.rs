@@ -24,7 +24,9 @@ use crate::exchange::{Exchange, SourceFormat};
 use crate::store::Store;
 use normalize::{Context, Limits, RecordError};
 use redact::Redactor;
-use writer::{WriteError, Writer, WriterTasks};
+use writer::{Classified, WriteError, Writer, WriterTasks};
+
+use crate::discovery::catalog::Classifier;
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -113,6 +115,7 @@ pub struct Ingestor {
 struct Inner {
     writer: Writer,
     decoder: Decoder,
+    classifier: Arc<Classifier>,
 }
 
 impl Ingestor {
@@ -123,6 +126,7 @@ impl Ingestor {
             inner: Arc::new(Inner {
                 writer,
                 decoder: Decoder::new(config),
+                classifier: Arc::new(Classifier::new(config.host_rules())),
             }),
         };
         (ingestor, tasks)
@@ -138,9 +142,25 @@ impl Ingestor {
         &self.inner.decoder
     }
 
-    /// Commits exchanges; returns once they are durable.
-    pub async fn commit(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
-        self.inner.writer.write(exchanges).await
+    /// The classifier that assigns exchanges to catalog endpoints.
+    pub fn classifier(&self) -> &Arc<Classifier> {
+        &self.inner.classifier
+    }
+
+    /// Classifies exchanges into the catalog (CPU work: run it off the async workers for big
+    /// batches).
+    pub fn classify(&self, exchanges: Vec<Exchange>) -> Classified {
+        let (keys, catalog) = self.inner.classifier.classify(&exchanges);
+        Classified {
+            exchanges,
+            keys,
+            catalog,
+        }
+    }
+
+    /// Commits classified exchanges; returns once they are durable.
+    pub async fn commit(&self, records: Classified) -> Result<(), WriteError> {
+        self.inner.writer.write(records).await
     }
 }
 

@@ -16,8 +16,9 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::discovery::catalog::{CatalogBatch, EndpointKey};
 use crate::exchange::Exchange;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteBatch};
 
 /// Limits of the queue in front of the writers and of each commit.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +67,19 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
+/// Exchanges classified into the catalog ([`crate::discovery::catalog::Classifier::classify`]).
+#[derive(Debug, Default)]
+pub struct Classified {
+    /// The exchanges.
+    pub exchanges: Vec<Exchange>,
+    /// `keys[i]` is the endpoint of `exchanges[i]`.
+    pub keys: Vec<EndpointKey>,
+    /// The aggregates.
+    pub catalog: CatalogBatch,
+}
+
 struct Job {
-    exchanges: Vec<Exchange>,
+    records: Classified,
     bytes: usize,
     done: oneshot::Sender<Result<(), Arc<StoreError>>>,
 }
@@ -131,22 +143,23 @@ impl Writer {
         (writer, WriterTasks(tasks))
     }
 
-    /// Commits `exchanges` (all or nothing) and returns once they are durable.
-    pub async fn write(&self, exchanges: Vec<Exchange>) -> Result<(), WriteError> {
-        if exchanges.is_empty() {
+    /// Commits `records` (all or nothing) and returns once they are durable.
+    pub async fn write(&self, records: Classified) -> Result<(), WriteError> {
+        if records.exchanges.is_empty() {
             return Ok(());
         }
-        let records = exchanges.len();
-        let bytes = exchanges.iter().map(approximate_size).sum();
-        self.reserve(records, bytes)?;
+        let bytes = records.exchanges.iter().map(approximate_size).sum();
+        let records_len = records.exchanges.len();
+        self.reserve(records_len, bytes)?;
+        let records_count = records_len;
         let (done, result) = oneshot::channel();
         let job = Job {
-            exchanges,
+            records,
             bytes,
             done,
         };
         if self.sender.send(job).is_err() {
-            self.queued.release(records, bytes);
+            self.queued.release(records_count, bytes);
             return Err(WriteError::Closed);
         }
         match tokio::time::timeout(self.settings.commit_timeout, result).await {
@@ -235,7 +248,7 @@ async fn gather(
     first: Job,
     settings: &WriterSettings,
 ) -> Vec<Job> {
-    let mut records = first.exchanges.len();
+    let mut records = first.records.exchanges.len();
     let mut batch = vec![first];
     let deadline = tokio::time::Instant::now() + settings.max_batch_delay;
     while records < settings.max_batch_records {
@@ -249,18 +262,55 @@ async fn gather(
                 }
             }
         };
-        records += job.exchanges.len();
+        records += job.records.exchanges.len();
         batch.push(job);
     }
     batch
 }
 
+/// Commits jobs as one transaction. A deadlock or serialization failure (possible when a
+/// discovery merge folds rows this batch touches) is retried a few times before it fails.
+async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    for job in jobs {
+        batch.exchanges.extend(job.records.exchanges.iter());
+        batch.keys.extend(job.records.keys.iter());
+        if jobs.len() == 1 {
+            batch.catalog = job.records.catalog.clone();
+        } else {
+            batch.catalog.absorb(job.records.catalog.clone());
+        }
+    }
+    let mut attempt = 0;
+    loop {
+        match store.append(Utc::now(), &batch).await {
+            Err(e) if is_conflict(&e) && attempt < 3 => {
+                attempt += 1;
+                metrics::counter!("ingest_commit_retries_total").increment(1);
+                tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Deadlock detected or serialization failure.
+fn is_conflict(error: &StoreError) -> bool {
+    match error {
+        StoreError::Unavailable(sqlx::Error::Database(db))
+        | StoreError::Other(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
 async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
-    let records: usize = batch.iter().map(|j| j.exchanges.len()).sum();
+    let records: usize = batch.iter().map(|j| j.records.exchanges.len()).sum();
     let bytes: usize = batch.iter().map(|j| j.bytes).sum();
     let start = Instant::now();
-    let all: Vec<&Exchange> = batch.iter().flat_map(|j| j.exchanges.iter()).collect();
-    let result = store.append_exchanges(Utc::now(), &all).await;
+    let all: Vec<&Job> = batch.iter().collect();
+    let result = append(store, &all).await;
     let elapsed = start.elapsed().as_secs_f64();
     match result {
         Ok(()) => {
@@ -279,10 +329,9 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
             tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying per request");
             metrics::counter!("ingest_commits_total", "outcome" => "split").increment(1);
             for job in batch {
-                let records = job.exchanges.len();
+                let records = job.records.exchanges.len();
                 let bytes = job.bytes;
-                let refs: Vec<&Exchange> = job.exchanges.iter().collect();
-                let result = store.append_exchanges(Utc::now(), &refs).await;
+                let result = append(store, &[&job]).await;
                 if result.is_ok() {
                     queued.commits.fetch_add(1, Ordering::Relaxed);
                 }

@@ -39,6 +39,7 @@ pub(super) struct ExchangeRow {
     pub(super) response_body_truncated: Option<bool>,
     pub(super) client_address: Option<String>,
     pub(super) producer: Option<String>,
+    pub(super) endpoint_id: Option<i64>,
 }
 
 impl ExchangeRow {
@@ -96,6 +97,7 @@ impl ExchangeRow {
         Ok(StoredExchange {
             id,
             received_at: self.received_at,
+            endpoint_id: self.endpoint_id,
             exchange,
         })
     }

@@ -13,15 +13,20 @@ use crate::exchange::Exchange;
 pub(super) const COLUMNS: &str = "received_at, observed_at, source_format, scheme, host, port, \
      method, raw_path, path, query, status, request_headers, request_body, \
      request_body_truncated, request_content_type, response_headers, response_body, \
-     response_body_truncated, response_content_type, client_address, producer";
+     response_body_truncated, response_content_type, client_address, producer, endpoint_id";
 
-const FIELDS: i16 = 21;
+const FIELDS: i16 = 22;
 
 /// Microseconds between the Unix epoch and the Postgres epoch (2000-01-01).
 const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
-/// Encodes rows, header and trailer included, ready to send.
-pub(super) fn encode_exchanges(received_at: DateTime<Utc>, exchanges: &[&Exchange]) -> Vec<u8> {
+/// Encodes rows, header and trailer included, ready to send; `endpoint_ids[i]` is the catalog
+/// endpoint of `exchanges[i]`.
+pub(super) fn encode_exchanges(
+    received_at: DateTime<Utc>,
+    exchanges: &[&Exchange],
+    endpoint_ids: &[i64],
+) -> Vec<u8> {
     let estimate: usize = exchanges
         .iter()
         .map(|e| {
@@ -32,7 +37,7 @@ pub(super) fn encode_exchanges(received_at: DateTime<Utc>, exchanges: &[&Exchang
     out.0.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
     out.0.extend_from_slice(&0i32.to_be_bytes()); // flags
     out.0.extend_from_slice(&0i32.to_be_bytes()); // header extension length
-    for e in exchanges {
+    for (i, e) in exchanges.iter().enumerate() {
         out.0.extend_from_slice(&FIELDS.to_be_bytes());
         let response = e.response.as_ref();
         out.timestamp(received_at);
@@ -57,6 +62,7 @@ pub(super) fn encode_exchanges(received_at: DateTime<Utc>, exchanges: &[&Exchang
         out.text(response.and_then(|r| r.content_type()).as_deref());
         out.text(e.client_address.as_deref());
         out.jsonb(producer_json(&e.producer).as_deref());
+        out.int8(endpoint_ids.get(i).copied());
     }
     out.0.extend_from_slice(&(-1i16).to_be_bytes());
     out.0
@@ -96,6 +102,13 @@ impl Row {
 
     fn int4(&mut self, value: i32) {
         self.field(&value.to_be_bytes());
+    }
+
+    fn int8(&mut self, value: Option<i64>) {
+        match value {
+            Some(v) => self.field(&v.to_be_bytes()),
+            None => self.null(),
+        }
     }
 
     fn int2(&mut self, value: Option<i16>) {

@@ -8,13 +8,18 @@ mod sqlite;
 
 use std::sync::Arc;
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{Backend, Config, DatabaseUrl};
+use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::template::HostRules;
 use crate::exchange::Exchange;
 
 /// A storage failure, split by what the caller should do about it.
@@ -96,6 +101,8 @@ pub struct StoredExchange {
     pub id: i64,
     /// When the server received it.
     pub received_at: DateTime<Utc>,
+    /// The catalog endpoint it was counted in.
+    pub endpoint_id: Option<i64>,
     /// The exchange as kept (redacted).
     pub exchange: Exchange,
 }
@@ -118,6 +125,8 @@ pub struct ExchangeQuery {
     pub port: Option<u16>,
     /// Upper-case method.
     pub method: Option<String>,
+    /// Only exchanges counted in this catalog endpoint.
+    pub endpoint_id: Option<i64>,
     /// Start after this point (newest first).
     pub before: Option<Cursor>,
     /// At most this many rows.
@@ -139,11 +148,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Appends exchanges in one transaction: all of them are stored, or none.
-    async fn append_exchanges(
+    /// Appends exchanges and adds their aggregates to the catalog, in one transaction: all of it
+    /// is stored, or none. Catalog rows are upserted in key order.
+    async fn append(
         &self,
         received_at: DateTime<Utc>,
-        exchanges: &[&Exchange],
+        batch: &WriteBatch<'_>,
     ) -> Result<(), StoreError>;
 
     /// The most recent exchanges matching `query`, newest first.
@@ -152,8 +162,221 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         query: &ExchangeQuery,
     ) -> Result<Vec<StoredExchange>, StoreError>;
 
+    /// Every host of the catalog, by host key.
+    async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError>;
+
+    /// One host of the catalog.
+    async fn host(&self, host: &str) -> Result<Option<HostRow>, StoreError>;
+
+    /// Endpoints of one host ordered by path, then method, then template.
+    async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError>;
+
+    /// Every host's endpoint templates (annotated), for the classifier's cache.
+    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<String>>, StoreError>;
+
+    /// Rules stored through the API, by host key.
+    async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError>;
+
+    /// Stores (replaces) the rules of one host.
+    async fn put_host_rules(&self, host: &str, rules: &HostRules) -> Result<(), StoreError>;
+
+    /// Folds endpoints of `host` into others: for each `(method, from, to)`, the statistics of
+    /// `from` are added to `to` (created when missing), its exchanges move to `to`, and `from`
+    /// is deleted. Atomic, and safe against concurrent ingest (no increment is lost). Returns the
+    /// number of endpoints folded away.
+    async fn fold_endpoints(
+        &self,
+        host: &str,
+        changes: &[(String, String, String)],
+    ) -> Result<u64, StoreError>;
+
+    /// Starts rebuilding the catalog of one host (a host key) from its stored exchanges. Until
+    /// the rebuild commits or is dropped, ingest for this host waits, so that nothing committed
+    /// meanwhile is counted twice or lost.
+    async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError>;
+
+    /// Takes the discovery leader lock if no other process holds it.
+    async fn try_lead(&self) -> Result<Option<Leader>, StoreError>;
+
     /// Closes the pool, waiting for checked-out connections to come back.
     async fn close(&self);
+}
+
+/// A catalog rebuild of one host, in one transaction (see [`Store::rebuild_host`]).
+#[async_trait]
+pub trait HostRebuild: Send + std::fmt::Debug {
+    /// Exchanges whose host name is the host key's, older than `before` (an id), newest first.
+    /// The caller keeps those whose host key matches (the port decides).
+    async fn scan(
+        &mut self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredExchange>, StoreError>;
+
+    /// Replaces the host's endpoints with `catalog` and links each exchange id of `assignments`
+    /// to its endpoint. The host's exchange count and times are replaced too.
+    async fn write(
+        &mut self,
+        catalog: &CatalogBatch,
+        assignments: &[(i64, &EndpointKey)],
+    ) -> Result<(), StoreError>;
+
+    /// Makes the rebuild visible.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// What one commit writes: exchanges, the catalog endpoint of each, and the aggregates.
+#[derive(Debug, Default)]
+pub struct WriteBatch<'a> {
+    /// The exchanges.
+    pub exchanges: Vec<&'a Exchange>,
+    /// `keys[i]` is the endpoint of `exchanges[i]`.
+    pub keys: Vec<&'a EndpointKey>,
+    /// Per host and per endpoint aggregates of the exchanges.
+    pub catalog: CatalogBatch,
+}
+
+/// The discovery leader lock; held until dropped or released.
+#[derive(Debug)]
+pub enum Leader {
+    /// A session advisory lock on a dedicated Postgres connection.
+    Postgres(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>),
+    /// SQLite serves one process: an in-process lock is enough.
+    Local(tokio::sync::OwnedMutexGuard<()>),
+}
+
+impl Leader {
+    /// Gives the lock up.
+    pub async fn release(mut self) {
+        if let Leader::Postgres(conn) = &mut self
+            && let Some(mut conn) = conn.take()
+        {
+            let unlocked = sqlx::query("select pg_advisory_unlock($1)")
+                .bind(postgres::LEADER_LOCK)
+                .execute(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                // Closing the session releases its locks for sure.
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if let Leader::Postgres(conn) = self
+            && let Some(conn) = conn.take()
+        {
+            // Not released explicitly (a panic or a cancelled task): close the session rather than
+            // return a connection that still holds the lock to the pool.
+            drop(conn.detach());
+        }
+    }
+}
+
+/// One host of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostRow {
+    /// The host key.
+    pub host: String,
+    /// The host name.
+    pub hostname: String,
+    /// The port.
+    pub port: u16,
+    /// Schemes seen, sorted.
+    pub schemes: Vec<String>,
+    /// Producer namespaces seen, sorted.
+    pub namespaces: Vec<String>,
+    /// API endpoints (static assets and pages excluded).
+    pub endpoints: u64,
+    /// Exchanges.
+    pub exchanges: u64,
+    /// Earliest observation.
+    pub first_seen: DateTime<Utc>,
+    /// Latest observation.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// One endpoint of the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointRow {
+    /// Row id (changes when the endpoint is folded into another).
+    pub id: i64,
+    /// The host key.
+    pub host: String,
+    /// Upper-case method.
+    pub method: String,
+    /// The annotated template.
+    pub template: String,
+    /// The plain template.
+    pub path: String,
+    /// Whether it looks like an API endpoint.
+    pub api: bool,
+    /// Exchanges.
+    pub hits: u64,
+    /// Earliest observation.
+    pub first_seen: DateTime<Utc>,
+    /// Latest observation.
+    pub last_seen: DateTime<Utc>,
+    /// Exchanges per response status.
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Exchanges per request media type.
+    pub request_types: BTreeMap<String, u64>,
+    /// Exchanges per response media type.
+    pub response_types: BTreeMap<String, u64>,
+    /// A response shape signature.
+    pub fields: Option<i64>,
+}
+
+/// Filters for [`Store::list_endpoints`].
+#[derive(Debug, Clone, Default)]
+pub struct EndpointQuery {
+    /// The host key.
+    pub host: String,
+    /// Upper-case method.
+    pub method: Option<String>,
+    /// Plain templates starting with this text.
+    pub path_prefix: Option<String>,
+    /// Include static assets and pages.
+    pub include_non_api: bool,
+    /// Start strictly after this `(path, method, template)`.
+    pub after: Option<(String, String, String)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// Status codes as stored (`{"200": 3}`) into a map; unparsable keys are skipped.
+pub(crate) fn parse_status_counts(json: &str) -> BTreeMap<u16, u64> {
+    serde_json::from_str::<BTreeMap<String, u64>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+        .collect()
+}
+
+/// Counts as stored (`{"application/json": 3}`).
+pub(crate) fn parse_counts(json: &str) -> BTreeMap<String, u64> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Counts as JSON text.
+pub(crate) fn counts_json<K: ToString>(counts: &BTreeMap<K, u64>) -> String {
+    let map: BTreeMap<String, u64> = counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Escapes `%`, `_` and `\` for a `like` pattern with `escape '\'`.
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Connects to the configured database (creating the SQLite file and its directory when
@@ -191,4 +414,76 @@ impl From<&Config> for PoolSettings {
             acquire_timeout: config.database_acquire_timeout,
         }
     }
+}
+
+/// The plain form of an annotated template (`/users/{userId:integer}` → `/users/{userId}`).
+pub(crate) fn plain_template(template: &str) -> String {
+    crate::discovery::template::Template::parse(template)
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| template.to_owned())
+}
+
+/// Changes grouped by `(method, target)`, each with the templates folded into it.
+pub(crate) fn group_changes(
+    changes: &[(String, String, String)],
+) -> BTreeMap<(String, String), Vec<String>> {
+    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (method, from, to) in changes {
+        if from != to {
+            groups
+                .entry((method.clone(), to.clone()))
+                .or_default()
+                .push(from.clone());
+        }
+    }
+    for froms in groups.values_mut() {
+        froms.sort();
+        froms.dedup();
+    }
+    groups
+}
+
+/// Rules as stored: `{"templates": ["/repos/{owner}/{repo}"], "literals": ["/users/me"]}`.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct StoredRules {
+    #[serde(default)]
+    pub templates: Vec<String>,
+    #[serde(default)]
+    pub literals: Vec<String>,
+}
+
+impl From<&HostRules> for StoredRules {
+    fn from(rules: &HostRules) -> Self {
+        StoredRules {
+            templates: rules.templates.iter().map(|t| t.annotated()).collect(),
+            literals: rules.literals.clone(),
+        }
+    }
+}
+
+impl StoredRules {
+    /// The rules, skipping any template that no longer parses.
+    pub(crate) fn into_rules(self) -> HostRules {
+        HostRules {
+            templates: self
+                .templates
+                .iter()
+                .filter_map(|t| crate::discovery::template::Template::parse(t))
+                .collect(),
+            literals: self.literals,
+        }
+    }
+}
+
+pub(crate) fn encode_rules(rules: &HostRules) -> String {
+    serde_json::to_string(&StoredRules::from(rules)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub(crate) fn decode_rules(rows: Vec<(String, String)>) -> HashMap<String, HostRules> {
+    rows.into_iter()
+        .filter_map(|(host, json)| {
+            let stored: StoredRules = serde_json::from_str(&json).ok()?;
+            Some((host, stored.into_rules()))
+        })
+        .collect()
 }

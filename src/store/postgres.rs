@@ -7,11 +7,17 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{QueryBuilder, Row};
 
+use std::collections::HashMap;
+
 use super::codec::ExchangeRow;
 use super::copy;
-use super::{Cursor, ExchangeQuery, PoolSettings, Store, StoreError, StoredExchange};
+use super::{
+    Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
+    Store, StoreError, StoredExchange, WriteBatch,
+};
 use crate::config::{Backend, DatabaseUrl};
-use crate::exchange::Exchange;
+use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::template::HostRules;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -71,17 +77,24 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn append_exchanges(
+    async fn append(
         &self,
         received_at: DateTime<Utc>,
-        exchanges: &[&Exchange],
+        batch: &WriteBatch<'_>,
     ) -> Result<(), StoreError> {
-        if exchanges.is_empty() {
+        if batch.exchanges.is_empty() {
             return Ok(());
         }
-        // Encode before taking a connection: the connection is held only for the I/O.
-        let rows = copy::encode_exchanges(received_at, exchanges);
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        lock_hosts_shared(&mut tx, batch.catalog.hosts.keys().map(String::as_str)).await?;
+        upsert_hosts(&mut tx, &batch.catalog, false).await?;
+        let ids = upsert_endpoints(&mut tx, &batch.catalog).await?;
+        let endpoint_ids: Vec<i64> = batch
+            .keys
+            .iter()
+            .map(|key| ids.get(*key).copied().unwrap_or_default())
+            .collect();
+        let rows = copy::encode_exchanges(received_at, &batch.exchanges, &endpoint_ids);
         copy_exchanges(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(())
@@ -95,8 +108,8 @@ impl Store for PgStore {
             "select id, received_at, observed_at, source_format, scheme, host, port, method, \
              raw_path, path, query, status, request_headers::text as request_headers, \
              request_body, request_body_truncated, response_headers::text as response_headers, \
-             response_body, response_body_truncated, client_address, producer::text as producer \
-             from exchanges where true",
+             response_body, response_body_truncated, client_address, producer::text as producer, \
+             endpoint_id from exchanges where true",
         );
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
@@ -106,6 +119,9 @@ impl Store for PgStore {
         }
         if let Some(method) = &query.method {
             sql.push(" and method = ").push_bind(method);
+        }
+        if let Some(endpoint) = query.endpoint_id {
+            sql.push(" and endpoint_id = ").push_bind(endpoint);
         }
         match query.before {
             Some(Cursor::Id(id)) => {
@@ -124,9 +140,455 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
+        let rows = sqlx::query(&format!("{HOST_SELECT} order by h.host"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(read_host).collect()
+    }
+
+    async fn host(&self, host: &str) -> Result<Option<HostRow>, StoreError> {
+        let row = sqlx::query(&format!("{HOST_SELECT} where h.host = $1"))
+            .bind(host)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(read_host).transpose()
+    }
+
+    async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError> {
+        let mut sql = QueryBuilder::new(
+            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
+             status_codes::text as status_codes, \
+             request_content_types::text as request_content_types, \
+             response_content_types::text as response_content_types, fields \
+             from endpoints where host = ",
+        );
+        sql.push_bind(&query.host);
+        if let Some(method) = &query.method {
+            sql.push(" and method = ").push_bind(method);
+        }
+        if let Some(prefix) = &query.path_prefix {
+            sql.push(" and path like ")
+                .push_bind(super::like_prefix(prefix))
+                .push(" escape '\\'");
+        }
+        if !query.include_non_api {
+            sql.push(" and api");
+        }
+        if let Some((path, method, template)) = &query.after {
+            sql.push(" and (path, method, template) > (")
+                .push_bind(path)
+                .push(", ")
+                .push_bind(method)
+                .push(", ")
+                .push_bind(template)
+                .push(")");
+        }
+        sql.push(" order by path, method, template limit ")
+            .push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(read_endpoint).collect()
+    }
+
+    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select host, template from endpoints order by host")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (host, template) in rows {
+            map.entry(host).or_default().push(template);
+        }
+        Ok(map)
+    }
+
+    async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select host, rules::text from host_rules")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(super::decode_rules(rows))
+    }
+
+    async fn put_host_rules(&self, host: &str, rules: &HostRules) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into host_rules (host, rules, updated_at) values ($1, $2::jsonb, now()) \
+             on conflict (host) do update set rules = excluded.rules, updated_at = now()",
+        )
+        .bind(host)
+        .bind(super::encode_rules(rules))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn fold_endpoints(
+        &self,
+        host: &str,
+        changes: &[(String, String, String)],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        let mut folded = 0u64;
+        for ((method, to), froms) in super::group_changes(changes) {
+            let path = super::plain_template(&to);
+            // One statement: the rows are deleted (locking them, and seeing any increment
+            // committed meanwhile), their sum is added to the target, and their exchanges move.
+            let (n,): (i64,) = sqlx::query_as(
+                "with moved as ( \
+                   delete from endpoints \
+                   where host = $1 and method = $2 and template = any($3) and template <> $4 \
+                   returning * \
+                 ), target as ( \
+                   insert into endpoints (host, method, template, path, api, hits, first_seen, \
+                     last_seen, status_codes, request_content_types, response_content_types, \
+                     fields) \
+                   select $1, $2, $4, $5, bool_or(api), sum(hits)::bigint, min(first_seen), \
+                     max(last_seen), \
+                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
+                       sum(value::bigint) as total from moved, jsonb_each_text(status_codes) \
+                       group by key) s), \
+                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
+                       sum(value::bigint) as total from moved, \
+                       jsonb_each_text(request_content_types) group by key) s), \
+                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
+                       sum(value::bigint) as total from moved, \
+                       jsonb_each_text(response_content_types) group by key) s), \
+                     max(fields) \
+                   from moved having count(*) > 0 \
+                   on conflict (host, method, template) do update set \
+                     api = endpoints.api or excluded.api, \
+                     hits = endpoints.hits + excluded.hits, \
+                     first_seen = least(endpoints.first_seen, excluded.first_seen), \
+                     last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
+                     status_codes = reconstructor_add_counts(endpoints.status_codes, \
+                       excluded.status_codes), \
+                     request_content_types = reconstructor_add_counts( \
+                       endpoints.request_content_types, excluded.request_content_types), \
+                     response_content_types = reconstructor_add_counts( \
+                       endpoints.response_content_types, excluded.response_content_types), \
+                     fields = coalesce(endpoints.fields, excluded.fields) \
+                   returning id \
+                 ), relinked as ( \
+                   update exchanges set endpoint_id = (select id from target) \
+                   where endpoint_id in (select id from moved) \
+                   returning 1 \
+                 ) \
+                 select (select count(*) from moved) + 0 * (select count(*) from relinked)",
+            )
+            .bind(host)
+            .bind(&method)
+            .bind(&froms)
+            .bind(&to)
+            .bind(&path)
+            .fetch_one(&mut *tx)
+            .await?;
+            folded += n as u64;
+        }
+        tx.commit().await?;
+        Ok(folded)
+    }
+
+    async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, $2))")
+            .bind(host)
+            .bind(HOST_LOCK_SEED)
+            .execute(&mut *tx)
+            .await?;
+        let (hostname, _) = crate::discovery::catalog::split_host_key(host);
+        Ok(Box::new(PgRebuild {
+            tx,
+            host: host.to_owned(),
+            hostname: hostname.to_owned(),
+        }))
+    }
+
+    async fn try_lead(&self) -> Result<Option<Leader>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        let (locked,): (bool,) = sqlx::query_as("select pg_try_advisory_lock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(locked.then(|| Leader::Postgres(Some(conn))))
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The advisory lock key of the discovery leader.
+pub(crate) const LEADER_LOCK: i64 = 0x7265_636f_6e73_7401;
+
+/// Seed of the per-host advisory lock keys (`hashtextextended(host, seed)`).
+const HOST_LOCK_SEED: i64 = 0x7265_636f;
+
+const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
+     h.exchanges, h.first_seen, h.last_seen, \
+     (select count(*) from endpoints e where e.host = h.host and e.api) as endpoints \
+     from hosts h";
+
+/// Ingest holds a shared lock per host of its batch; a rebuild of a host holds it exclusively.
+async fn lock_hosts_shared<'a>(
+    tx: &mut sqlx::PgConnection,
+    hosts: impl Iterator<Item = &'a str>,
+) -> Result<(), sqlx::Error> {
+    let hosts: Vec<&str> = hosts.collect();
+    sqlx::query(
+        "select pg_advisory_xact_lock_shared(hashtextextended(h, $2)) from unnest($1::text[]) h",
+    )
+    .bind(&hosts)
+    .bind(HOST_LOCK_SEED)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds the batch's host aggregates (or, with `replace`, sets them).
+async fn upsert_hosts(
+    tx: &mut sqlx::PgConnection,
+    catalog: &CatalogBatch,
+    replace: bool,
+) -> Result<(), sqlx::Error> {
+    let mut keys = Vec::new();
+    let mut hostnames = Vec::new();
+    let mut ports = Vec::new();
+    let mut schemes = Vec::new();
+    let mut namespaces = Vec::new();
+    let mut counts = Vec::new();
+    let mut firsts = Vec::new();
+    let mut lasts = Vec::new();
+    for (key, h) in &catalog.hosts {
+        keys.push(key.as_str());
+        hostnames.push(h.hostname.as_str());
+        ports.push(i32::from(h.port));
+        schemes.push(serde_json::to_string(&h.schemes).unwrap_or_default());
+        namespaces.push(serde_json::to_string(&h.namespaces).unwrap_or_default());
+        counts.push(h.exchanges as i64);
+        firsts.push(h.first_seen);
+        lasts.push(h.last_seen);
+    }
+    let update = if replace {
+        "schemes = excluded.schemes, namespaces = excluded.namespaces, \
+         exchanges = excluded.exchanges, first_seen = excluded.first_seen, \
+         last_seen = excluded.last_seen"
+    } else {
+        "schemes = array(select distinct s from unnest(hosts.schemes || excluded.schemes) s \
+           order by s), \
+         namespaces = array(select distinct s from unnest(hosts.namespaces || \
+           excluded.namespaces) s order by s), \
+         exchanges = hosts.exchanges + excluded.exchanges, \
+         first_seen = least(hosts.first_seen, excluded.first_seen), \
+         last_seen = greatest(hosts.last_seen, excluded.last_seen)"
+    };
+    sqlx::query(&format!(
+        "insert into hosts (host, hostname, port, schemes, namespaces, exchanges, first_seen, \
+           last_seen) \
+         select k, n, p, array(select jsonb_array_elements_text(s::jsonb)), \
+           array(select jsonb_array_elements_text(ns::jsonb)), c, f, l \
+         from unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::int8[], \
+           $7::timestamptz[], $8::timestamptz[]) as r(k, n, p, s, ns, c, f, l) \
+         on conflict (host) do update set {update}"
+    ))
+    .bind(&keys)
+    .bind(&hostnames)
+    .bind(&ports)
+    .bind(&schemes)
+    .bind(&namespaces)
+    .bind(&counts)
+    .bind(&firsts)
+    .bind(&lasts)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Upserts the batch's endpoint aggregates in key order; returns the id of each.
+async fn upsert_endpoints(
+    tx: &mut sqlx::PgConnection,
+    catalog: &CatalogBatch,
+) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
+    let n = catalog.endpoints.len();
+    let mut hosts = Vec::with_capacity(n);
+    let mut methods = Vec::with_capacity(n);
+    let mut templates = Vec::with_capacity(n);
+    let mut paths = Vec::with_capacity(n);
+    let mut apis = Vec::with_capacity(n);
+    let mut hits = Vec::with_capacity(n);
+    let mut firsts = Vec::with_capacity(n);
+    let mut lasts = Vec::with_capacity(n);
+    let mut statuses = Vec::with_capacity(n);
+    let mut requests = Vec::with_capacity(n);
+    let mut responses = Vec::with_capacity(n);
+    let mut fields = Vec::with_capacity(n);
+    for (key, d) in &catalog.endpoints {
+        hosts.push(key.host.as_str());
+        methods.push(key.method.as_str());
+        templates.push(key.template.as_str());
+        paths.push(super::plain_template(&key.template));
+        apis.push(d.api);
+        hits.push(d.hits as i64);
+        firsts.push(d.first_seen);
+        lasts.push(d.last_seen);
+        statuses.push(super::counts_json(&d.status_codes));
+        requests.push(super::counts_json(&d.request_types));
+        responses.push(super::counts_json(&d.response_types));
+        fields.push(d.fields);
+    }
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "insert into endpoints (host, method, template, path, api, hits, first_seen, last_seen, \
+           status_codes, request_content_types, response_content_types, fields) \
+         select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::int8[], \
+           $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], \
+           $12::int8[]) with ordinality as r(h, m, t, p, a, n, f, l, sc, rq, rs, fi, o) \
+         order by o \
+         on conflict (host, method, template) do update set \
+           api = endpoints.api or excluded.api, \
+           hits = endpoints.hits + excluded.hits, \
+           first_seen = least(endpoints.first_seen, excluded.first_seen), \
+           last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
+           status_codes = reconstructor_add_counts(endpoints.status_codes, excluded.status_codes), \
+           request_content_types = reconstructor_add_counts(endpoints.request_content_types, \
+             excluded.request_content_types), \
+           response_content_types = reconstructor_add_counts(endpoints.response_content_types, \
+             excluded.response_content_types), \
+           fields = coalesce(endpoints.fields, excluded.fields) \
+         returning id, host, method, template",
+    )
+    .bind(&hosts)
+    .bind(&methods)
+    .bind(&templates)
+    .bind(&paths)
+    .bind(&apis)
+    .bind(&hits)
+    .bind(&firsts)
+    .bind(&lasts)
+    .bind(&statuses)
+    .bind(&requests)
+    .bind(&responses)
+    .bind(&fields)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, host, method, template)| {
+            (
+                EndpointKey {
+                    host,
+                    method,
+                    template,
+                },
+                id,
+            )
+        })
+        .collect())
+}
+
+/// A host rebuild inside one transaction that holds the host's lock.
+#[derive(Debug)]
+struct PgRebuild {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    host: String,
+    hostname: String,
+}
+
+#[async_trait]
+impl HostRebuild for PgRebuild {
+    async fn scan(
+        &mut self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredExchange>, StoreError> {
+        let rows = sqlx::query(
+            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
+             raw_path, path, query, status, request_headers::text as request_headers, \
+             request_body, request_body_truncated, response_headers::text as response_headers, \
+             response_body, response_body_truncated, client_address, producer::text as producer, \
+             endpoint_id from exchanges where host = $1 and id < $2 order by id desc limit $3",
+        )
+        .bind(&self.hostname)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
+    async fn write(
+        &mut self,
+        catalog: &CatalogBatch,
+        assignments: &[(i64, &EndpointKey)],
+    ) -> Result<(), StoreError> {
+        sqlx::query("delete from endpoints where host = $1")
+            .bind(&self.host)
+            .execute(&mut *self.tx)
+            .await?;
+        if catalog.hosts.is_empty() {
+            sqlx::query("update hosts set exchanges = 0 where host = $1")
+                .bind(&self.host)
+                .execute(&mut *self.tx)
+                .await?;
+        } else {
+            upsert_hosts(&mut self.tx, catalog, true).await?;
+        }
+        let ids = upsert_endpoints(&mut self.tx, catalog).await?;
+        for chunk in assignments.chunks(10_000) {
+            let exchange_ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+            let endpoint_ids: Vec<Option<i64>> = chunk
+                .iter()
+                .map(|(_, key)| ids.get(*key).copied())
+                .collect();
+            sqlx::query(
+                "update exchanges set endpoint_id = v.e \
+                 from unnest($1::int8[], $2::int8[]) as v(id, e) where exchanges.id = v.id",
+            )
+            .bind(&exchange_ids)
+            .bind(&endpoint_ids)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn read_host(row: &PgRow) -> Result<HostRow, StoreError> {
+    Ok(HostRow {
+        host: row.try_get("host")?,
+        hostname: row.try_get("hostname")?,
+        port: u16::try_from(row.try_get::<i32, _>("port")?).unwrap_or_default(),
+        schemes: row.try_get("schemes")?,
+        namespaces: row.try_get("namespaces")?,
+        endpoints: row.try_get::<i64, _>("endpoints")? as u64,
+        exchanges: row.try_get::<i64, _>("exchanges")? as u64,
+        first_seen: row.try_get("first_seen")?,
+        last_seen: row.try_get("last_seen")?,
+    })
+}
+
+fn read_endpoint(row: &PgRow) -> Result<EndpointRow, StoreError> {
+    Ok(EndpointRow {
+        id: row.try_get("id")?,
+        host: row.try_get("host")?,
+        method: row.try_get("method")?,
+        template: row.try_get("template")?,
+        path: row.try_get("path")?,
+        api: row.try_get("api")?,
+        hits: row.try_get::<i64, _>("hits")? as u64,
+        first_seen: row.try_get("first_seen")?,
+        last_seen: row.try_get("last_seen")?,
+        status_codes: super::parse_status_counts(row.try_get("status_codes")?),
+        request_types: super::parse_counts(row.try_get("request_content_types")?),
+        response_types: super::parse_counts(row.try_get("response_content_types")?),
+        fields: row.try_get("fields")?,
+    })
 }
 
 /// Streams pre-encoded rows into `exchanges` with binary `COPY`, the fastest bulk path
@@ -171,5 +633,6 @@ fn read_row(row: &PgRow) -> Result<ExchangeRow, StoreError> {
         response_body_truncated: row.try_get("response_body_truncated")?,
         client_address: row.try_get("client_address")?,
         producer: row.try_get("producer")?,
+        endpoint_id: row.try_get("endpoint_id")?,
     })
 }

@@ -11,9 +11,17 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::codec::{ExchangeRow, headers_json, producer_json};
-use super::{Cursor, ExchangeQuery, PoolSettings, Store, StoreError, StoredExchange};
+use super::{
+    Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
+    Store, StoreError, StoredExchange, WriteBatch,
+};
 use crate::config::{Backend, DatabaseUrl};
+use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::template::HostRules;
 use crate::exchange::Exchange;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -23,6 +31,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The discovery leader lock: one process uses the file, so it is in-process.
+    leader: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -45,7 +55,10 @@ impl SqliteStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            leader: Arc::default(),
+        })
     }
 
     /// The underlying pool, for tests and tools that need raw access.
@@ -84,26 +97,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn append_exchanges(
+    async fn append(
         &self,
         received_at: DateTime<Utc>,
-        exchanges: &[&Exchange],
+        batch: &WriteBatch<'_>,
     ) -> Result<(), StoreError> {
-        if exchanges.is_empty() {
+        if batch.exchanges.is_empty() {
             return Ok(());
         }
         // `begin immediate` takes the write lock up front, so a busy database makes us wait
         // (busy_timeout) instead of failing at the first write inside a deferred transaction.
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let mut result = Ok(());
-        for exchange in exchanges {
-            // One prepared statement reused for every row: SQLite's fastest bulk path.
-            if let Err(e) = insert_exchange(&mut conn, received_at, exchange).await {
-                result = Err(e);
-                break;
-            }
-        }
+        let result = append_in(&mut conn, received_at, batch).await;
         let end = if result.is_ok() { "commit" } else { "rollback" };
         let ended = sqlx::query(end).execute(&mut *conn).await;
         result?;
@@ -119,7 +125,7 @@ impl Store for SqliteStore {
             "select id, received_at, observed_at, source_format, scheme, host, port, method, \
              raw_path, path, query, status, request_headers, request_body, \
              request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer from exchanges where 1",
+             client_address, producer, endpoint_id from exchanges where 1",
         );
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
@@ -129,6 +135,9 @@ impl Store for SqliteStore {
         }
         if let Some(method) = &query.method {
             sql.push(" and method = ").push_bind(method);
+        }
+        if let Some(endpoint) = query.endpoint_id {
+            sql.push(" and endpoint_id = ").push_bind(endpoint);
         }
         match query.before {
             Some(Cursor::Id(id)) => {
@@ -147,23 +156,433 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
+        let rows = sqlx::query(&format!("{HOST_SELECT} order by h.host"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(read_host).collect()
+    }
+
+    async fn host(&self, host: &str) -> Result<Option<HostRow>, StoreError> {
+        let row = sqlx::query(&format!("{HOST_SELECT} where h.host = ?"))
+            .bind(host)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(read_host).transpose()
+    }
+
+    async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError> {
+        let mut sql = QueryBuilder::new(
+            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
+             status_codes, request_content_types, response_content_types, fields \
+             from endpoints where host = ",
+        );
+        sql.push_bind(&query.host);
+        if let Some(method) = &query.method {
+            sql.push(" and method = ").push_bind(method);
+        }
+        if let Some(prefix) = &query.path_prefix {
+            // `like` is case-insensitive in SQLite; `substr` compares exactly.
+            sql.push(" and substr(path, 1, ")
+                .push_bind(prefix.len() as i64)
+                .push(") = ")
+                .push_bind(prefix);
+        }
+        if !query.include_non_api {
+            sql.push(" and api");
+        }
+        if let Some((path, method, template)) = &query.after {
+            sql.push(" and (path, method, template) > (")
+                .push_bind(path)
+                .push(", ")
+                .push_bind(method)
+                .push(", ")
+                .push_bind(template)
+                .push(")");
+        }
+        sql.push(" order by path, method, template limit ")
+            .push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(read_endpoint).collect()
+    }
+
+    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select host, template from endpoints order by host")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (host, template) in rows {
+            map.entry(host).or_default().push(template);
+        }
+        Ok(map)
+    }
+
+    async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("select host, rules from host_rules")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(super::decode_rules(rows))
+    }
+
+    async fn put_host_rules(&self, host: &str, rules: &HostRules) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into host_rules (host, rules, updated_at) values (?, ?, ?) \
+             on conflict (host) do update set rules = excluded.rules, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(host)
+        .bind(super::encode_rules(rules))
+        .bind(to_micros(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn fold_endpoints(
+        &self,
+        host: &str,
+        changes: &[(String, String, String)],
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        let result = fold_in(&mut conn, host, changes).await;
+        let end = if result.is_ok() { "commit" } else { "rollback" };
+        let ended = sqlx::query(end).execute(&mut *conn).await;
+        let folded = result?;
+        ended?;
+        Ok(folded)
+    }
+
+    async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        let (hostname, _) = crate::discovery::catalog::split_host_key(host);
+        Ok(Box::new(SqliteRebuild {
+            conn: Some(conn),
+            host: host.to_owned(),
+            hostname: hostname.to_owned(),
+        }))
+    }
+
+    async fn try_lead(&self) -> Result<Option<Leader>, StoreError> {
+        Ok(self.leader.clone().try_lock_owned().ok().map(Leader::Local))
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
+     h.exchanges, h.first_seen, h.last_seen, \
+     (select count(*) from endpoints e where e.host = h.host and e.api) as endpoints \
+     from hosts h";
+
+async fn append_in(
+    conn: &mut sqlx::SqliteConnection,
+    received_at: DateTime<Utc>,
+    batch: &WriteBatch<'_>,
+) -> Result<(), StoreError> {
+    upsert_hosts(conn, &batch.catalog, false).await?;
+    let ids = upsert_endpoints(conn, &batch.catalog).await?;
+    for (exchange, key) in batch.exchanges.iter().zip(&batch.keys) {
+        // One prepared statement reused for every row: SQLite's fastest bulk path.
+        insert_exchange(conn, received_at, exchange, ids.get(*key).copied()).await?;
+    }
+    Ok(())
+}
+
+/// Adds the batch's host aggregates (or, with `replace`, sets them).
+async fn upsert_hosts(
+    conn: &mut sqlx::SqliteConnection,
+    catalog: &CatalogBatch,
+    replace: bool,
+) -> Result<(), sqlx::Error> {
+    let update = if replace {
+        "schemes = excluded.schemes, namespaces = excluded.namespaces, \
+         exchanges = excluded.exchanges, first_seen = excluded.first_seen, \
+         last_seen = excluded.last_seen"
+    } else {
+        "schemes = (select json_group_array(value) from (select value from \
+           json_each(hosts.schemes) union select value from json_each(excluded.schemes) \
+           order by value)), \
+         namespaces = (select json_group_array(value) from (select value from \
+           json_each(hosts.namespaces) union select value from json_each(excluded.namespaces) \
+           order by value)), \
+         exchanges = hosts.exchanges + excluded.exchanges, \
+         first_seen = min(hosts.first_seen, excluded.first_seen), \
+         last_seen = max(hosts.last_seen, excluded.last_seen)"
+    };
+    let sql = format!(
+        "insert into hosts (host, hostname, port, schemes, namespaces, exchanges, first_seen, \
+           last_seen) values (?, ?, ?, ?, ?, ?, ?, ?) \
+         on conflict (host) do update set {update}"
+    );
+    for (key, h) in &catalog.hosts {
+        sqlx::query(&sql)
+            .bind(key)
+            .bind(&h.hostname)
+            .bind(i64::from(h.port))
+            .bind(serde_json::to_string(&h.schemes).unwrap_or_default())
+            .bind(serde_json::to_string(&h.namespaces).unwrap_or_default())
+            .bind(h.exchanges as i64)
+            .bind(to_micros(h.first_seen))
+            .bind(to_micros(h.last_seen))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `{"k": n}` objects summed, in SQL.
+fn add_counts_sql(left: &str, right: &str) -> String {
+    format!(
+        "(select coalesce(json_group_object(key, total), '{{}}') from (select key, \
+           sum(value) as total from (select key, value from json_each({left}) union all \
+           select key, value from json_each({right})) group by key order by key))"
+    )
+}
+
+/// Upserts the batch's endpoint aggregates in key order; returns the id of each.
+async fn upsert_endpoints(
+    conn: &mut sqlx::SqliteConnection,
+    catalog: &CatalogBatch,
+) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
+    let sql = format!(
+        "insert into endpoints (host, method, template, path, api, hits, first_seen, last_seen, \
+           status_codes, request_content_types, response_content_types, fields) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         on conflict (host, method, template) do update set \
+           api = endpoints.api or excluded.api, \
+           hits = endpoints.hits + excluded.hits, \
+           first_seen = min(endpoints.first_seen, excluded.first_seen), \
+           last_seen = max(endpoints.last_seen, excluded.last_seen), \
+           status_codes = {}, request_content_types = {}, response_content_types = {}, \
+           fields = coalesce(endpoints.fields, excluded.fields) \
+         returning id",
+        add_counts_sql("endpoints.status_codes", "excluded.status_codes"),
+        add_counts_sql(
+            "endpoints.request_content_types",
+            "excluded.request_content_types"
+        ),
+        add_counts_sql(
+            "endpoints.response_content_types",
+            "excluded.response_content_types"
+        ),
+    );
+    let mut ids = HashMap::with_capacity(catalog.endpoints.len());
+    for (key, d) in &catalog.endpoints {
+        let (id,): (i64,) = sqlx::query_as(&sql)
+            .bind(&key.host)
+            .bind(&key.method)
+            .bind(&key.template)
+            .bind(super::plain_template(&key.template))
+            .bind(d.api)
+            .bind(d.hits as i64)
+            .bind(to_micros(d.first_seen))
+            .bind(to_micros(d.last_seen))
+            .bind(super::counts_json(&d.status_codes))
+            .bind(super::counts_json(&d.request_types))
+            .bind(super::counts_json(&d.response_types))
+            .bind(d.fields)
+            .fetch_one(&mut *conn)
+            .await?;
+        ids.insert(key.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Folds endpoints inside an open transaction (SQLite has one writer, so reading, summing and
+/// deleting in steps is as atomic as one statement).
+async fn fold_in(
+    conn: &mut sqlx::SqliteConnection,
+    host: &str,
+    changes: &[(String, String, String)],
+) -> Result<u64, StoreError> {
+    let mut folded = 0;
+    for ((method, to), froms) in super::group_changes(changes) {
+        let mut batch = CatalogBatch::default();
+        let mut moved = Vec::new();
+        for from in &froms {
+            let row = sqlx::query(
+                "select id, host, method, template, path, api, hits, first_seen, last_seen, \
+                 status_codes, request_content_types, response_content_types, fields \
+                 from endpoints where host = ? and method = ? and template = ?",
+            )
+            .bind(host)
+            .bind(&method)
+            .bind(from)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else { continue };
+            let row = read_endpoint(&row)?;
+            moved.push(row.id);
+            let key = EndpointKey {
+                host: host.to_owned(),
+                method: method.clone(),
+                template: to.clone(),
+            };
+            let delta = crate::discovery::catalog::EndpointDelta::from(&row);
+            match batch.endpoints.get_mut(&key) {
+                Some(existing) => existing.absorb(&delta),
+                None => {
+                    batch.endpoints.insert(key, delta);
+                }
+            }
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        let ids = upsert_endpoints(conn, &batch).await?;
+        let target = ids.values().next().copied().unwrap_or_default();
+        for id in &moved {
+            sqlx::query("delete from endpoints where id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("update exchanges set endpoint_id = ? where endpoint_id = ?")
+                .bind(target)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        folded += moved.len() as u64;
+    }
+    Ok(folded)
+}
+
+/// A host rebuild inside one `begin immediate` transaction.
+#[derive(Debug)]
+struct SqliteRebuild {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    host: String,
+    hostname: String,
+}
+
+impl SqliteRebuild {
+    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.conn.as_mut().expect("connection held until commit")
+    }
+}
+
+impl Drop for SqliteRebuild {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Dropped without commit: the open transaction must not go back to the pool.
+            drop(conn.detach());
+        }
+    }
+}
+
+#[async_trait]
+impl HostRebuild for SqliteRebuild {
+    async fn scan(
+        &mut self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredExchange>, StoreError> {
+        let hostname = self.hostname.clone();
+        let rows = sqlx::query(
+            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
+             raw_path, path, query, status, request_headers, request_body, \
+             request_body_truncated, response_headers, response_body, response_body_truncated, \
+             client_address, producer, endpoint_id from exchanges \
+             where host = ? and id < ? order by id desc limit ?",
+        )
+        .bind(hostname)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
+    async fn write(
+        &mut self,
+        catalog: &CatalogBatch,
+        assignments: &[(i64, &EndpointKey)],
+    ) -> Result<(), StoreError> {
+        let host = self.host.clone();
+        let conn = self.conn();
+        sqlx::query("delete from endpoints where host = ?")
+            .bind(&host)
+            .execute(&mut *conn)
+            .await?;
+        if catalog.hosts.is_empty() {
+            sqlx::query("update hosts set exchanges = 0 where host = ?")
+                .bind(&host)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            upsert_hosts(conn, catalog, true).await?;
+        }
+        let ids = upsert_endpoints(conn, catalog).await?;
+        for (exchange, key) in assignments {
+            sqlx::query("update exchanges set endpoint_id = ? where id = ?")
+                .bind(ids.get(*key).copied())
+                .bind(exchange)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        sqlx::query("commit").execute(self.conn()).await?;
+        self.conn.take();
+        Ok(())
+    }
+}
+
+fn read_host(row: &SqliteRow) -> Result<HostRow, StoreError> {
+    let list = |json: String| serde_json::from_str::<Vec<String>>(&json).unwrap_or_default();
+    Ok(HostRow {
+        host: row.try_get("host")?,
+        hostname: row.try_get("hostname")?,
+        port: u16::try_from(row.try_get::<i64, _>("port")?).unwrap_or_default(),
+        schemes: list(row.try_get("schemes")?),
+        namespaces: list(row.try_get("namespaces")?),
+        endpoints: row.try_get::<i64, _>("endpoints")? as u64,
+        exchanges: row.try_get::<i64, _>("exchanges")? as u64,
+        first_seen: from_micros(row.try_get("first_seen")?)?,
+        last_seen: from_micros(row.try_get("last_seen")?)?,
+    })
+}
+
+fn read_endpoint(row: &SqliteRow) -> Result<EndpointRow, StoreError> {
+    Ok(EndpointRow {
+        id: row.try_get("id")?,
+        host: row.try_get("host")?,
+        method: row.try_get("method")?,
+        template: row.try_get("template")?,
+        path: row.try_get("path")?,
+        api: row.try_get("api")?,
+        hits: row.try_get::<i64, _>("hits")? as u64,
+        first_seen: from_micros(row.try_get("first_seen")?)?,
+        last_seen: from_micros(row.try_get("last_seen")?)?,
+        status_codes: super::parse_status_counts(row.try_get("status_codes")?),
+        request_types: super::parse_counts(row.try_get("request_content_types")?),
+        response_types: super::parse_counts(row.try_get("response_content_types")?),
+        fields: row.try_get("fields")?,
+    })
 }
 
 async fn insert_exchange(
     conn: &mut sqlx::SqliteConnection,
     received_at: DateTime<Utc>,
     e: &Exchange,
+    endpoint_id: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     let response = e.response.as_ref();
     sqlx::query(
         "insert into exchanges (received_at, observed_at, source_format, scheme, host, port, \
          method, raw_path, path, query, status, request_headers, request_body, \
          request_body_truncated, request_content_type, response_headers, response_body, \
-         response_body_truncated, response_content_type, client_address, producer) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         response_body_truncated, response_content_type, client_address, producer, \
+         endpoint_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(to_micros(received_at))
     .bind(to_micros(e.observed_at))
@@ -186,6 +605,7 @@ async fn insert_exchange(
     .bind(response.and_then(|r| r.content_type()))
     .bind(&e.client_address)
     .bind(producer_json(&e.producer))
+    .bind(endpoint_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -213,5 +633,6 @@ fn read_row(row: &SqliteRow) -> Result<ExchangeRow, StoreError> {
         response_body_truncated: row.try_get("response_body_truncated")?,
         client_address: row.try_get("client_address")?,
         producer: row.try_get("producer")?,
+        endpoint_id: row.try_get("endpoint_id")?,
     })
 }

@@ -29,10 +29,16 @@ async fn app(
     store.migrate().await.unwrap();
     let (ingestor, writers) = Ingestor::start(&config, store.clone());
     let body_budget = config.max_inflight_body_bytes;
+    let discovery = Arc::new(reconstructor::discovery::job::Discovery::new(
+        &config,
+        store.clone(),
+        ingestor.classifier().clone(),
+    ));
     let state = AppState {
         config: Arc::new(config),
         store,
         ingestor,
+        discovery,
         metrics: reconstructor::telemetry::metrics_handle(),
         body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(body_budget)),
         shutdown: CancellationToken::new(),

@@ -1,0 +1,748 @@
+//! From exchanges to catalog rows: which host and endpoint each exchange belongs to, and the
+//! per-batch aggregates that the store upserts.
+//!
+//! Classification is deterministic per exchange: the host key, then the path's template
+//! ([`templatize`] with the host's rules), then — when the host has learned templates (the
+//! result of earlier merges) — the most specific learned template that the path fits, so a new
+//! username goes straight to `/users/{user}` while `/users/me` stays itself. The learned
+//! templates are a cache of the catalog, refreshed from the store; a stale cache only means a
+//! row that the next merge folds, never a wrong count.
+//!
+//! Aggregates are keyed by `(host, method, template)` in a [`BTreeMap`], so the store writes
+//! them in one stable order in every replica, which keeps concurrent upserts free of deadlocks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
+
+use super::segment::{self, Kind};
+use super::template::{HostRules, Segment, Template, split_path, templatize};
+use crate::exchange::{Exchange, Scheme};
+
+/// The catalog key of a host: the host name, plus `:port` when the port is not the scheme's
+/// default (`api.example.com`, `api.example.com:8443`). IPv6 literals are bracketed.
+pub fn host_key(hostname: &str, port: u16, scheme: Scheme) -> String {
+    let name = if hostname.contains(':') {
+        format!("[{hostname}]")
+    } else {
+        hostname.to_owned()
+    };
+    if port == scheme.default_port() {
+        name
+    } else {
+        format!("{name}:{port}")
+    }
+}
+
+/// Splits a host key back into host name and port (`None` when the key names no port).
+pub fn split_host_key(key: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = key.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((name, tail)) => (name, tail.strip_prefix(':').and_then(|p| p.parse().ok())),
+            None => (key, None),
+        };
+    }
+    match key.rsplit_once(':') {
+        Some((name, port)) => match port.parse() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => (key, None),
+        },
+        None => (key, None),
+    }
+}
+
+/// File extensions of static assets: never API endpoints.
+const STATIC_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "cjs", "css", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif",
+    "bmp", "tif", "tiff", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav",
+    "m4a", "mov", "avi", "html", "htm", "txt", "xml", "pdf", "zip", "gz", "wasm", "swf",
+];
+
+/// Response media types of pages and assets rather than API answers.
+fn is_non_api_media(media: &str) -> bool {
+    media == "text/html"
+        || media == "application/xhtml+xml"
+        || media == "text/css"
+        || media == "text/javascript"
+        || media == "application/javascript"
+        || media.starts_with("image/")
+        || media.starts_with("font/")
+        || media.starts_with("audio/")
+        || media.starts_with("video/")
+}
+
+/// Whether a path names a static asset by its extension (`/static/app.3f9a.js`).
+pub fn is_static_asset(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    match last.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            let ext = ext.to_ascii_lowercase();
+            STATIC_EXTENSIONS.contains(&ext.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Whether an exchange looks like an API call rather than a page or an asset: not a static file
+/// by extension, and not answered with HTML, CSS, scripts, images, fonts or media.
+pub fn is_api(exchange: &Exchange) -> bool {
+    if is_static_asset(&exchange.path) {
+        return false;
+    }
+    match exchange.response.as_ref().and_then(|r| r.content_type()) {
+        Some(media) => !is_non_api_media(&media),
+        None => true,
+    }
+}
+
+/// A signature of a successful JSON response's shape: a hash of its sorted top-level field names
+/// (for an array, of its first element's, marked as such). The merge uses it to tell values of one
+/// parameter (same shape) from distinct resources (`/faq/related` next to `/faq/{id}`).
+pub fn response_fields(exchange: &Exchange) -> Option<i64> {
+    let response = exchange.response.as_ref()?;
+    if !matches!(exchange.status, Some(200..=299)) || response.body.truncated {
+        return None;
+    }
+    let media = response.content_type()?;
+    if !(media == "application/json" || media.ends_with("+json")) {
+        return None;
+    }
+    let bytes = &response.body.bytes;
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let (names, array): (Vec<String>, bool) = match bytes[start] {
+        b'{' => (
+            serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(bytes)
+                .ok()?
+                .into_keys()
+                .collect(),
+            false,
+        ),
+        b'[' => {
+            let items: Vec<serde_json::Value> = serde_json::from_slice(bytes).ok()?;
+            let first = items.first()?.as_object()?;
+            let mut names: Vec<String> = first.keys().cloned().collect();
+            names.sort();
+            (names, true)
+        }
+        _ => return None,
+    };
+    if names.is_empty() {
+        return None;
+    }
+    let mut hasher = Fnv64::default();
+    array.hash(&mut hasher);
+    names.hash(&mut hasher);
+    Some(hasher.finish() as i64)
+}
+
+/// FNV-1a: stable across processes and versions, unlike the standard library's hasher, which
+/// matters because signatures are stored and compared between replicas.
+#[derive(Debug)]
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// One endpoint of the catalog: host key, method and annotated template.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EndpointKey {
+    /// The host key ([`host_key`]).
+    pub host: String,
+    /// Upper-case method.
+    pub method: String,
+    /// The annotated template (`/users/{userId:integer}`).
+    pub template: String,
+}
+
+/// What one batch adds to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointDelta {
+    /// Exchanges.
+    pub hits: u64,
+    /// Earliest observation.
+    pub first_seen: DateTime<Utc>,
+    /// Latest observation.
+    pub last_seen: DateTime<Utc>,
+    /// Whether any exchange looked like an API call ([`is_api`]).
+    pub api: bool,
+    /// Exchanges per response status.
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Exchanges per request media type.
+    pub request_types: BTreeMap<String, u64>,
+    /// Exchanges per response media type.
+    pub response_types: BTreeMap<String, u64>,
+    /// A response shape signature ([`response_fields`]), when one was seen.
+    pub fields: Option<i64>,
+}
+
+impl EndpointDelta {
+    fn new(at: DateTime<Utc>) -> Self {
+        EndpointDelta {
+            hits: 0,
+            first_seen: at,
+            last_seen: at,
+            api: false,
+            status_codes: BTreeMap::new(),
+            request_types: BTreeMap::new(),
+            response_types: BTreeMap::new(),
+            fields: None,
+        }
+    }
+
+    fn add(&mut self, exchange: &Exchange, api: bool) {
+        self.hits += 1;
+        self.first_seen = self.first_seen.min(exchange.observed_at);
+        self.last_seen = self.last_seen.max(exchange.observed_at);
+        self.api |= api;
+        if let Some(status) = exchange.status {
+            *self.status_codes.entry(status).or_default() += 1;
+        }
+        if let Some(media) = exchange.request.content_type() {
+            *self.request_types.entry(media).or_default() += 1;
+        }
+        if let Some(media) = exchange.response.as_ref().and_then(|r| r.content_type()) {
+            *self.response_types.entry(media).or_default() += 1;
+        }
+        if self.fields.is_none() {
+            self.fields = response_fields(exchange);
+        }
+    }
+
+    /// Folds another delta of the same endpoint in.
+    pub fn absorb(&mut self, other: &EndpointDelta) {
+        self.hits += other.hits;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.api |= other.api;
+        add_counts(&mut self.status_codes, &other.status_codes);
+        add_counts(&mut self.request_types, &other.request_types);
+        add_counts(&mut self.response_types, &other.response_types);
+        self.fields = self.fields.or(other.fields);
+    }
+}
+
+impl From<&crate::store::EndpointRow> for EndpointDelta {
+    fn from(row: &crate::store::EndpointRow) -> Self {
+        EndpointDelta {
+            hits: row.hits,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+            api: row.api,
+            status_codes: row.status_codes.clone(),
+            request_types: row.request_types.clone(),
+            response_types: row.response_types.clone(),
+            fields: row.fields,
+        }
+    }
+}
+
+/// Adds the counts of `other` into `into`.
+pub fn add_counts<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, other: &BTreeMap<K, u64>) {
+    for (key, n) in other {
+        *into.entry(key.clone()).or_default() += n;
+    }
+}
+
+/// What one batch adds to one host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostDelta {
+    /// The host name (no port).
+    pub hostname: String,
+    /// The port.
+    pub port: u16,
+    /// Schemes seen.
+    pub schemes: BTreeSet<String>,
+    /// Producer namespaces seen (Kubernetes namespaces in NTA telemetry).
+    pub namespaces: BTreeSet<String>,
+    /// Exchanges.
+    pub exchanges: u64,
+    /// Earliest observation.
+    pub first_seen: DateTime<Utc>,
+    /// Latest observation.
+    pub last_seen: DateTime<Utc>,
+}
+
+impl HostDelta {
+    fn absorb(&mut self, other: &HostDelta) {
+        self.schemes.extend(other.schemes.iter().cloned());
+        self.namespaces.extend(other.namespaces.iter().cloned());
+        self.exchanges += other.exchanges;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
+/// The catalog side of a batch of exchanges, pre-aggregated: one entry per host and per
+/// endpoint, whatever the number of exchanges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogBatch {
+    /// Per host key.
+    pub hosts: BTreeMap<String, HostDelta>,
+    /// Per endpoint, in key order.
+    pub endpoints: BTreeMap<EndpointKey, EndpointDelta>,
+}
+
+impl CatalogBatch {
+    /// Counts one classified exchange.
+    pub fn add(&mut self, exchange: &Exchange, key: &EndpointKey, api: bool) {
+        let at = exchange.observed_at;
+        let host = self
+            .hosts
+            .entry(key.host.clone())
+            .or_insert_with(|| HostDelta {
+                hostname: exchange.host.clone(),
+                port: exchange.port,
+                schemes: BTreeSet::new(),
+                namespaces: BTreeSet::new(),
+                exchanges: 0,
+                first_seen: at,
+                last_seen: at,
+            });
+        host.schemes.insert(exchange.scheme.as_str().to_owned());
+        if let Some(ns) = &exchange.producer.namespace
+            && host.namespaces.len() < 64
+        {
+            host.namespaces.insert(ns.clone());
+        }
+        host.exchanges += 1;
+        host.first_seen = host.first_seen.min(at);
+        host.last_seen = host.last_seen.max(at);
+        match self.endpoints.get_mut(key) {
+            Some(delta) => delta.add(exchange, api),
+            None => {
+                let mut delta = EndpointDelta::new(at);
+                delta.add(exchange, api);
+                self.endpoints.insert(key.clone(), delta);
+            }
+        }
+    }
+
+    /// Folds another batch in.
+    pub fn absorb(&mut self, other: CatalogBatch) {
+        for (key, delta) in other.hosts {
+            match self.hosts.get_mut(&key) {
+                Some(mine) => mine.absorb(&delta),
+                None => {
+                    self.hosts.insert(key, delta);
+                }
+            }
+        }
+        for (key, delta) in other.endpoints {
+            match self.endpoints.get_mut(&key) {
+                Some(mine) => mine.absorb(&delta),
+                None => {
+                    self.endpoints.insert(key, delta);
+                }
+            }
+        }
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+}
+
+/// The learned templates of one host, as a segment trie: a path that fits several goes to the
+/// most specific (literal segments win over parameters, from left to right).
+#[derive(Debug, Default)]
+pub struct Resolver {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    literals: HashMap<String, usize>,
+    /// (prefix, suffix, child) of parameter segments.
+    params: Vec<(String, String, usize)>,
+    /// The template ending here.
+    end: Option<Template>,
+}
+
+impl Resolver {
+    /// A resolver over a host's endpoint templates (annotated or plain). Only templates with
+    /// parameters, and literal templates that such a template would otherwise swallow (the
+    /// `/users/me` next to `/users/{user}`), are kept: other literals resolve to themselves
+    /// anyway.
+    pub fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Resolver {
+        let parsed: Vec<Template> = templates.into_iter().filter_map(Template::parse).collect();
+        let mut resolver = Resolver {
+            nodes: vec![TrieNode::default()],
+        };
+        for t in parsed.iter().filter(|t| !t.params().is_empty()) {
+            resolver.insert(t);
+        }
+        let literals: Vec<&Template> = parsed
+            .iter()
+            .filter(|t| t.params().is_empty())
+            .filter(|t| resolver.lookup(t).is_some())
+            .collect();
+        for t in literals {
+            resolver.insert(t);
+        }
+        resolver
+    }
+
+    /// Whether there is nothing learned.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+
+    fn insert(&mut self, template: &Template) {
+        let mut node = 0;
+        for segment in template.segments() {
+            node = match segment {
+                Segment::Literal(text) => match self.nodes[node].literals.get(text) {
+                    Some(&child) => child,
+                    None => {
+                        let child = self.push();
+                        self.nodes[node].literals.insert(text.clone(), child);
+                        child
+                    }
+                },
+                Segment::Param { prefix, suffix, .. } => {
+                    let found = self.nodes[node]
+                        .params
+                        .iter()
+                        .find(|(p, s, _)| p == prefix && s == suffix)
+                        .map(|(_, _, c)| *c);
+                    match found {
+                        Some(child) => child,
+                        None => {
+                            let child = self.push();
+                            self.nodes[node]
+                                .params
+                                .push((prefix.clone(), suffix.clone(), child));
+                            child
+                        }
+                    }
+                }
+            };
+        }
+        if self.nodes[node].end.is_none() {
+            self.nodes[node].end = Some(template.clone());
+        }
+    }
+
+    fn push(&mut self) -> usize {
+        self.nodes.push(TrieNode::default());
+        self.nodes.len() - 1
+    }
+
+    /// The most specific learned template that `template` (the path's own template) fits: its
+    /// literals equal, its parameters under parameters with the same prefix and suffix, and
+    /// literals that may be values (not built-in literals, versions or `api`) under parameters.
+    pub fn lookup(&self, template: &Template) -> Option<&Template> {
+        if self.is_empty() {
+            return None;
+        }
+        self.walk(0, template.segments())
+    }
+
+    fn walk(&self, node: usize, rest: &[Segment]) -> Option<&Template> {
+        let n = &self.nodes[node];
+        let Some((first, rest)) = rest.split_first() else {
+            return n.end.as_ref();
+        };
+        match first {
+            Segment::Literal(text) => {
+                if let Some(&child) = n.literals.get(text)
+                    && let Some(found) = self.walk(child, rest)
+                {
+                    return Some(found);
+                }
+                if !matches!(segment::kind(text), Kind::Literal | Kind::Word) {
+                    return None;
+                }
+                n.params.iter().find_map(|(prefix, suffix, child)| {
+                    let fits = text.len() > prefix.len() + suffix.len()
+                        && text.starts_with(prefix.as_str())
+                        && text.ends_with(suffix.as_str());
+                    fits.then(|| self.walk(*child, rest)).flatten()
+                })
+            }
+            Segment::Param { prefix, suffix, .. } => n
+                .params
+                .iter()
+                .filter(|(p, s, _)| p == prefix && s == suffix)
+                .find_map(|(_, _, child)| self.walk(*child, rest)),
+        }
+    }
+}
+
+/// Rules and learned templates per host, shared by every request of a process.
+#[derive(Debug, Default)]
+pub struct Classifier {
+    /// Rules from the configuration file, by host key.
+    configured: HashMap<String, HostRules>,
+    state: RwLock<Arc<Learned>>,
+}
+
+/// A snapshot of what the classifier knows.
+#[derive(Debug, Default)]
+struct Learned {
+    rules: HashMap<String, HostRules>,
+    resolvers: HashMap<String, Resolver>,
+}
+
+static NO_RULES: std::sync::LazyLock<HostRules> = std::sync::LazyLock::new(HostRules::default);
+
+impl Classifier {
+    /// A classifier with the rules of the configuration file.
+    pub fn new(configured: HashMap<String, HostRules>) -> Classifier {
+        let learned = Learned {
+            rules: configured.clone(),
+            resolvers: HashMap::new(),
+        };
+        Classifier {
+            configured,
+            state: RwLock::new(Arc::new(learned)),
+        }
+    }
+
+    /// The rules from the configuration file.
+    pub fn configured(&self) -> &HashMap<String, HostRules> {
+        &self.configured
+    }
+
+    /// Replaces what was learned: rules stored in the database (added to the configured ones)
+    /// and every host's endpoint templates.
+    pub fn update(
+        &self,
+        stored_rules: HashMap<String, HostRules>,
+        templates: &HashMap<String, Vec<String>>,
+    ) {
+        let mut rules = self.configured.clone();
+        for (host, stored) in stored_rules {
+            let entry = rules.entry(host).or_default();
+            entry.templates.extend(stored.templates);
+            entry.literals.extend(stored.literals);
+        }
+        let resolvers = templates
+            .iter()
+            .map(|(host, list)| (host.clone(), Resolver::new(list.iter().map(String::as_str))))
+            .filter(|(_, r)| !r.is_empty())
+            .collect();
+        let learned = Arc::new(Learned { rules, resolvers });
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = learned;
+    }
+
+    fn snapshot(&self) -> Arc<Learned> {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The rules in effect for a host.
+    pub fn rules(&self, host: &str) -> HostRules {
+        self.snapshot().rules.get(host).cloned().unwrap_or_default()
+    }
+
+    /// Classifies a batch: the endpoint key of each exchange and the aggregates.
+    pub fn classify(&self, exchanges: &[Exchange]) -> (Vec<EndpointKey>, CatalogBatch) {
+        let learned = self.snapshot();
+        let mut keys = Vec::with_capacity(exchanges.len());
+        let mut batch = CatalogBatch::default();
+        for exchange in exchanges {
+            let (key, api) = learned.classify(exchange);
+            batch.add(exchange, &key, api);
+            keys.push(key);
+        }
+        (keys, batch)
+    }
+}
+
+impl Learned {
+    fn classify(&self, exchange: &Exchange) -> (EndpointKey, bool) {
+        let host = host_key(&exchange.host, exchange.port, exchange.scheme);
+        let rules = self.rules.get(&host).unwrap_or(&NO_RULES);
+        let template = resolve(&exchange.path, rules, self.resolvers.get(&host));
+        let key = EndpointKey {
+            host,
+            method: exchange.method.clone(),
+            template,
+        };
+        (key, is_api(exchange))
+    }
+}
+
+/// The annotated template of a path: its own template, or the learned one it fits. A path under a
+/// literal rule keeps its own template.
+pub fn resolve(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> String {
+    let own = templatize(path, rules);
+    let learned = resolver
+        .filter(|_| rules.literal_prefix(&split_path(path)) == 0)
+        .and_then(|r| r.lookup(&own));
+    match learned {
+        Some(t) => t.annotated(),
+        None => own.annotated(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_keys_name_the_port_only_when_it_is_not_the_default() {
+        assert_eq!(
+            host_key("api.example.com", 443, Scheme::Https),
+            "api.example.com"
+        );
+        assert_eq!(
+            host_key("api.example.com", 80, Scheme::Http),
+            "api.example.com"
+        );
+        assert_eq!(
+            host_key("api.example.com", 8443, Scheme::Https),
+            "api.example.com:8443"
+        );
+        assert_eq!(
+            host_key("api.example.com", 443, Scheme::Http),
+            "api.example.com:443"
+        );
+        assert_eq!(host_key("::1", 8080, Scheme::Http), "[::1]:8080");
+        assert_eq!(host_key("::1", 443, Scheme::Https), "[::1]");
+        assert_eq!(split_host_key("a.example:8443"), ("a.example", Some(8443)));
+        assert_eq!(split_host_key("a.example"), ("a.example", None));
+        assert_eq!(split_host_key("[::1]:8080"), ("::1", Some(8080)));
+        assert_eq!(split_host_key("[::1]"), ("::1", None));
+    }
+
+    #[test]
+    fn static_assets_are_recognised_by_extension() {
+        for path in [
+            "/static/app.3f9a.js",
+            "/a/b.CSS",
+            "/favicon.ico",
+            "/fonts/x.woff2",
+        ] {
+            assert!(is_static_asset(path), "{path}");
+        }
+        for path in [
+            "/users/42",
+            "/calls/123.json",
+            "/",
+            "/.well-known",
+            "/v1/users",
+        ] {
+            assert!(!is_static_asset(path), "{path}");
+        }
+    }
+
+    fn resolve_with(templates: &[&str], path: &str) -> String {
+        let resolver = Resolver::new(templates.iter().copied());
+        resolve(path, &HostRules::default(), Some(&resolver))
+    }
+
+    #[test]
+    fn learned_templates_take_new_values_and_leave_constants() {
+        let learned = [
+            "/users/{user:string}/repos",
+            "/users/{user:string}",
+            "/users/me",
+        ];
+        assert_eq!(resolve_with(&learned, "/users/zed"), "/users/{user:string}");
+        assert_eq!(
+            resolve_with(&learned, "/users/zed/"),
+            "/users/{user:string}"
+        );
+        assert_eq!(
+            resolve_with(&learned, "/users/zed/repos"),
+            "/users/{user:string}/repos"
+        );
+        assert_eq!(resolve_with(&learned, "/users/me"), "/users/me");
+        // Built-in literals are never taken as values.
+        assert_eq!(resolve_with(&learned, "/users/search"), "/users/search");
+        // A typed value goes under the parameter too.
+        assert_eq!(resolve_with(&learned, "/users/42"), "/users/{user:string}");
+        // Nothing learned for this shape.
+        assert_eq!(
+            resolve_with(&learned, "/orders/42"),
+            "/orders/{orderId:integer}"
+        );
+    }
+
+    #[test]
+    fn the_most_specific_template_wins() {
+        let learned = [
+            "/{a:string}/{b:string}",
+            "/repos/{owner:string}/{repo:string}",
+        ];
+        assert_eq!(
+            resolve_with(&learned, "/repos/octo/hello"),
+            "/repos/{owner:string}/{repo:string}"
+        );
+        assert_eq!(resolve_with(&learned, "/x/y"), "/{a:string}/{b:string}");
+    }
+
+    #[test]
+    fn literal_rules_win_over_learned_templates() {
+        let resolver = Resolver::new(["/users/{user:string}"]);
+        let rules = HostRules {
+            templates: Vec::new(),
+            literals: vec!["/users/alice".to_owned()],
+        };
+        assert_eq!(
+            resolve("/users/alice", &rules, Some(&resolver)),
+            "/users/alice"
+        );
+        assert_eq!(
+            resolve("/users/bob", &rules, Some(&resolver)),
+            "/users/{user:string}"
+        );
+    }
+
+    #[test]
+    fn fields_signature_depends_on_names_only() {
+        use crate::exchange::{Body, Message, Producer, SourceFormat};
+        let exchange = |body: &str| Exchange {
+            observed_at: Utc::now(),
+            source: SourceFormat::Nta,
+            scheme: Scheme::Https,
+            host: "h".into(),
+            port: 443,
+            method: "GET".into(),
+            raw_path: "/a".into(),
+            path: "/a".into(),
+            query: None,
+            status: Some(200),
+            request: Message::default(),
+            response: Some(Message {
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: Body {
+                    bytes: body.as_bytes().to_vec(),
+                    truncated: false,
+                },
+            }),
+            client_address: None,
+            producer: Producer::default(),
+        };
+        let a = response_fields(&exchange(r#"{"id":1,"name":"x"}"#));
+        let b = response_fields(&exchange(r#"{"name":"y","id":2}"#));
+        let c = response_fields(&exchange(r#"{"id":1,"title":"x"}"#));
+        let d = response_fields(&exchange(r#"[{"id":1,"name":"x"}]"#));
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert_eq!(response_fields(&exchange("not json")), None);
+        assert_eq!(response_fields(&exchange("{}")), None);
+    }
+}

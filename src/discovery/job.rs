@@ -1,0 +1,313 @@
+//! The background side of discovery: every replica refreshes its classifier from the catalog;
+//! one leader at a time (a Postgres advisory lock) runs the cardinality merge over the hosts that
+//! changed and folds the merged endpoints; `reprocess` rebuilds a host's catalog from its stored
+//! exchanges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::catalog::{CatalogBatch, Classifier, EndpointKey, host_key};
+use super::merge::{MergeSettings, Observed, merge};
+use crate::config::Config;
+use crate::store::{EndpointQuery, EndpointRow, Store, StoreError};
+
+/// Exchanges read per round trip while reprocessing.
+const SCAN_CHUNK: u32 = 5_000;
+
+/// Discovery's background work for one process.
+#[derive(Debug)]
+pub struct Discovery {
+    store: Arc<dyn Store>,
+    classifier: Arc<Classifier>,
+    settings: MergeSettings,
+    merge_interval: Duration,
+    refresh_interval: Duration,
+    /// The exchange count of each host at its last merge, to skip hosts that did not change.
+    merged: Mutex<HashMap<String, u64>>,
+}
+
+/// What a merge round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Whether this process held the leader lock (else it did nothing).
+    pub led: bool,
+    /// Hosts examined.
+    pub hosts: usize,
+    /// Endpoints folded into others.
+    pub folded: u64,
+}
+
+/// What a reprocess did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReprocessReport {
+    /// Exchanges read.
+    pub exchanges: u64,
+    /// Endpoints in the rebuilt catalog.
+    pub endpoints: usize,
+}
+
+impl Discovery {
+    /// Discovery over `store`, feeding `classifier`.
+    pub fn new(config: &Config, store: Arc<dyn Store>, classifier: Arc<Classifier>) -> Self {
+        Discovery {
+            store,
+            classifier,
+            settings: MergeSettings {
+                min_distinct: config.discovery.min_distinct,
+                ..MergeSettings::default()
+            },
+            merge_interval: config.discovery.merge_interval,
+            refresh_interval: config.discovery.refresh_interval,
+            merged: Mutex::default(),
+        }
+    }
+
+    /// The classifier this instance refreshes.
+    pub fn classifier(&self) -> &Arc<Classifier> {
+        &self.classifier
+    }
+
+    /// Reloads stored rules and learned templates into the classifier.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let rules = self.store.host_rules().await?;
+        let templates = self.store.endpoint_templates().await?;
+        self.classifier.update(rules, &templates);
+        Ok(())
+    }
+
+    /// One merge round, if this process can take the leader lock: every host whose traffic
+    /// changed since its last merge is merged to a fixed point and its merged endpoints folded.
+    pub async fn merge_round(&self) -> Result<MergeReport, StoreError> {
+        let Some(leader) = self.store.try_lead().await? else {
+            return Ok(MergeReport::default());
+        };
+        let result = self.merge_hosts().await;
+        leader.release().await;
+        let report = result?;
+        if report.folded > 0 {
+            self.refresh().await?;
+        }
+        Ok(report)
+    }
+
+    async fn merge_hosts(&self) -> Result<MergeReport, StoreError> {
+        let mut report = MergeReport {
+            led: true,
+            ..MergeReport::default()
+        };
+        for host in self.store.list_hosts().await? {
+            let seen = self.merged_count(&host.host);
+            if seen == Some(host.exchanges) {
+                continue;
+            }
+            report.hosts += 1;
+            report.folded += self.merge_host(&host.host).await?;
+            self.merged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.host, host.exchanges);
+        }
+        Ok(report)
+    }
+
+    fn merged_count(&self, host: &str) -> Option<u64> {
+        self.merged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .copied()
+    }
+
+    /// Merges one host now (whoever leads); returns the endpoints folded away.
+    pub async fn merge_host(&self, host: &str) -> Result<u64, StoreError> {
+        let endpoints = all_endpoints(&*self.store, host).await?;
+        let observed: Vec<Observed> = endpoints.iter().map(observed).collect();
+        let changes = merge(&observed, &self.classifier.rules(host), &self.settings);
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let folded = self.store.fold_endpoints(host, &changes).await?;
+        tracing::info!(host, changes = changes.len(), folded, "merged endpoints");
+        metrics::counter!("discovery_endpoints_folded_total").increment(folded);
+        Ok(folded)
+    }
+
+    /// Rebuilds the catalog of one host from its stored exchanges with the current rules, merged
+    /// to a fixed point. Ingest for that host waits until it is done.
+    pub async fn reprocess(&self, host: &str) -> Result<ReprocessReport, StoreError> {
+        let started = Instant::now();
+        let rules = self.classifier.rules(host);
+        let mut rebuild = self.store.rebuild_host(host).await?;
+        let mut catalog = CatalogBatch::default();
+        let mut keys: Vec<EndpointKey> = Vec::new();
+        let mut index: HashMap<EndpointKey, u32> = HashMap::new();
+        let mut assignments: Vec<(i64, u32)> = Vec::new();
+        let mut before = None;
+        loop {
+            let chunk = rebuild.scan(before, SCAN_CHUNK).await?;
+            let Some(last) = chunk.last() else { break };
+            before = Some(last.id);
+            for stored in &chunk {
+                let e = &stored.exchange;
+                if host_key(&e.host, e.port, e.scheme) != host {
+                    continue;
+                }
+                let key = EndpointKey {
+                    host: host.to_owned(),
+                    method: e.method.clone(),
+                    template: super::catalog::resolve(&e.path, &rules, None),
+                };
+                catalog.add(e, &key, super::catalog::is_api(e));
+                let next = keys.len() as u32;
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    next
+                });
+                assignments.push((stored.id, i));
+            }
+        }
+        // Merge what was seen, then fold the catalog and the assignments accordingly.
+        let observed: Vec<Observed> = catalog
+            .endpoints
+            .iter()
+            .map(|(key, delta)| Observed {
+                method: key.method.clone(),
+                template: key.template.clone(),
+                hits: delta.hits,
+                fields: delta.fields.map(|f| f as u64),
+            })
+            .collect();
+        let changes = merge(&observed, &rules, &self.settings);
+        let renamed: HashMap<(String, String), String> = changes
+            .into_iter()
+            .map(|(method, from, to)| ((method, from), to))
+            .collect();
+        let target = |key: &EndpointKey| -> EndpointKey {
+            match renamed.get(&(key.method.clone(), key.template.clone())) {
+                Some(to) => EndpointKey {
+                    template: to.clone(),
+                    ..key.clone()
+                },
+                None => key.clone(),
+            }
+        };
+        let mut folded = CatalogBatch {
+            hosts: std::mem::take(&mut catalog.hosts),
+            endpoints: BTreeMap::new(),
+        };
+        for (key, delta) in &catalog.endpoints {
+            let to = target(key);
+            match folded.endpoints.get_mut(&to) {
+                Some(existing) => existing.absorb(delta),
+                None => {
+                    folded.endpoints.insert(to, delta.clone());
+                }
+            }
+        }
+        let final_keys: Vec<EndpointKey> = keys.iter().map(target).collect();
+        let links: Vec<(i64, &EndpointKey)> = assignments
+            .iter()
+            .map(|(id, i)| (*id, &final_keys[*i as usize]))
+            .collect();
+        rebuild.write(&folded, &links).await?;
+        rebuild.commit().await?;
+        self.merged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(host);
+        self.refresh().await?;
+        let report = ReprocessReport {
+            exchanges: links.len() as u64,
+            endpoints: folded.endpoints.len(),
+        };
+        tracing::info!(
+            host,
+            exchanges = report.exchanges,
+            endpoints = report.endpoints,
+            elapsed = ?started.elapsed(),
+            "reprocessed"
+        );
+        Ok(report)
+    }
+
+    /// Rebuilds every host's catalog.
+    pub async fn reprocess_all(&self) -> Result<ReprocessReport, StoreError> {
+        let mut total = ReprocessReport::default();
+        for host in self.store.list_hosts().await? {
+            let report = self.reprocess(&host.host).await?;
+            total.exchanges += report.exchanges;
+            total.endpoints += report.endpoints;
+        }
+        Ok(total)
+    }
+
+    /// Runs the refresh and merge loops until `cancel`; failures are logged and retried.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let mut refresh = tokio::time::interval(self.refresh_interval);
+        let mut merge = tokio::time::interval(self.merge_interval);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        merge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first merge waits a whole interval: traffic accumulates first.
+        merge.reset();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = refresh.tick() => {
+                    if let Err(e) = self.refresh().await {
+                        tracing::warn!(error = %e, "refreshing discovery state failed");
+                    }
+                }
+                _ = merge.tick() => {
+                    match self.merge_round().await {
+                        Ok(report) if report.folded > 0 => {
+                            tracing::debug!(?report, "merge round");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "merge round failed"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every endpoint of a host, static assets included.
+async fn all_endpoints(store: &dyn Store, host: &str) -> Result<Vec<EndpointRow>, StoreError> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_endpoints(&EndpointQuery {
+                host: host.to_owned(),
+                include_non_api: true,
+                after: after.clone(),
+                limit: 50_000,
+                ..EndpointQuery::default()
+            })
+            .await?;
+        let done = page.len() < 50_000;
+        if let Some(last) = page.last() {
+            after = Some((
+                last.path.clone(),
+                last.method.clone(),
+                last.template.clone(),
+            ));
+        }
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+fn observed(row: &EndpointRow) -> Observed {
+    Observed {
+        method: row.method.clone(),
+        template: row.template.clone(),
+        hits: row.hits,
+        fields: row.fields.map(|f| f as u64),
+    }
+}

@@ -1,0 +1,278 @@
+//! The catalog API: hosts, their endpoints, and per-host discovery rules.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::HostRulesConfig;
+use crate::discovery::catalog::add_counts;
+use crate::discovery::template::Template;
+use crate::store::{EndpointQuery, EndpointRow, HostRow, StoredRules};
+
+const DEFAULT_LIMIT: u32 = 1_000;
+const MAX_LIMIT: u32 = 100_000;
+
+#[derive(Debug, Serialize)]
+pub(super) struct Hosts {
+    hosts: Vec<HostRow>,
+}
+
+/// `GET /api/hosts`.
+pub(super) async fn hosts(State(state): State<AppState>) -> Result<Json<Hosts>, ApiError> {
+    Ok(Json(Hosts {
+        hosts: state.store.list_hosts().await?,
+    }))
+}
+
+/// Query parameters of the endpoint list.
+#[derive(Debug, Deserialize)]
+pub(super) struct EndpointParams {
+    method: Option<String>,
+    /// Only templates starting with this text (`/users`).
+    path_prefix: Option<String>,
+    /// Also list static assets and HTML pages.
+    include_non_api: Option<bool>,
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Endpoints {
+    host: String,
+    endpoints: Vec<EndpointView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EndpointView {
+    /// Pass as `endpoint_id` to `GET /api/exchanges` to list its exchanges.
+    id: i64,
+    method: String,
+    path: String,
+    parameters: Vec<ParameterView>,
+    api: bool,
+    hits: u64,
+    status_codes: BTreeMap<u16, u64>,
+    request_content_types: BTreeMap<String, u64>,
+    response_content_types: BTreeMap<String, u64>,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct ParameterView {
+    name: String,
+    #[serde(rename = "in")]
+    location: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+}
+
+/// `GET /api/hosts/{host}/endpoints`.
+pub(super) async fn endpoints(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(params): Query<EndpointParams>,
+) -> Result<Json<Endpoints>, ApiError> {
+    let host = host.to_ascii_lowercase();
+    if state.store.host(&host).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let limit = match params.limit.as_deref() {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::InvalidParameter(format!(
+                    "`limit` must be an integer from 1 to {MAX_LIMIT}, got {raw:?}"
+                ))
+            })?,
+    };
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+            ApiError::InvalidParameter(format!("`cursor` {raw:?} is not a cursor from this API"))
+        })?),
+    };
+    let query = EndpointQuery {
+        host: host.clone(),
+        method: params
+            .method
+            .filter(|m| !m.is_empty())
+            .map(|m| m.to_ascii_uppercase()),
+        path_prefix: params.path_prefix.filter(|p| !p.is_empty()),
+        include_non_api: params.include_non_api.unwrap_or(false),
+        after,
+        limit,
+    };
+    let mut rows = state.store.list_endpoints(&query).await?;
+    let full = rows.len() == limit as usize;
+    // Rows of one endpoint whose parameter types differ (not merged yet) are shown as one; keep
+    // such a group whole by ending a full page before its last group.
+    if full && let Some(last) = rows.last() {
+        let key = (last.path.clone(), last.method.clone());
+        let keep = rows
+            .iter()
+            .rposition(|r| (r.path.as_str(), r.method.as_str()) != (key.0.as_str(), key.1.as_str()))
+            .map_or(rows.len(), |i| i + 1);
+        rows.truncate(keep);
+    }
+    let next_cursor = full.then(|| rows.last().map(encode_cursor)).flatten();
+    Ok(Json(Endpoints {
+        host,
+        endpoints: group(rows),
+        next_cursor,
+    }))
+}
+
+/// One view per `(path, method)`, parameter types unified across annotation variants.
+fn group(rows: Vec<EndpointRow>) -> Vec<EndpointView> {
+    let mut views: Vec<(EndpointView, Option<Template>)> = Vec::new();
+    for row in rows {
+        let template = Template::parse(&row.template);
+        if let Some((view, existing)) = views.last_mut()
+            && view.path == row.path
+            && view.method == row.method
+        {
+            view.hits += row.hits;
+            view.api |= row.api;
+            view.first_seen = view.first_seen.min(row.first_seen);
+            view.last_seen = view.last_seen.max(row.last_seen);
+            add_counts(&mut view.status_codes, &row.status_codes);
+            add_counts(&mut view.request_content_types, &row.request_types);
+            add_counts(&mut view.response_content_types, &row.response_types);
+            if let (Some(existing), Some(other)) = (existing.as_ref(), template.as_ref()) {
+                view.parameters = parameters_of(existing, Some(other));
+            }
+            continue;
+        }
+        let view = EndpointView {
+            id: row.id,
+            method: row.method,
+            path: row.path,
+            parameters: template
+                .as_ref()
+                .map(|t| parameters_of(t, None))
+                .unwrap_or_default(),
+            api: row.api,
+            hits: row.hits,
+            status_codes: row.status_codes,
+            request_content_types: row.request_types,
+            response_content_types: row.response_types,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+        };
+        views.push((view, template));
+    }
+    views.into_iter().map(|(view, _)| view).collect()
+}
+
+fn parameters_of(template: &Template, other: Option<&Template>) -> Vec<ParameterView> {
+    template
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let kind = match other.and_then(|o| o.params().get(i)) {
+                Some(o) => p.kind.unify(o.kind),
+                None => p.kind,
+            };
+            ParameterView {
+                name: p.name.clone(),
+                location: "path",
+                kind: kind.openapi_type(),
+                format: kind.format(),
+            }
+        })
+        .collect()
+}
+
+fn encode_cursor(row: &EndpointRow) -> String {
+    let json = serde_json::to_vec(&(&row.path, &row.method, &row.template)).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(raw: &str) -> Option<(String, String, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RulesView {
+    host: String,
+    /// From the configuration file (read-only here).
+    configured: HostRulesConfig,
+    /// Set through this API.
+    stored: StoredRules,
+}
+
+/// `GET /api/hosts/{host}/rules`.
+pub(super) async fn get_rules(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+) -> Result<Json<RulesView>, ApiError> {
+    let host = host.to_ascii_lowercase();
+    let stored = state.store.host_rules().await?;
+    Ok(Json(RulesView {
+        configured: state
+            .config
+            .discovery
+            .hosts
+            .get(&host)
+            .cloned()
+            .unwrap_or_default(),
+        stored: stored.get(&host).map(StoredRules::from).unwrap_or_default(),
+        host,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RulesUpdated {
+    host: String,
+    stored: StoredRules,
+    /// Exchanges re-read and endpoints in the rebuilt catalog of the host.
+    reprocessed_exchanges: u64,
+    endpoints: usize,
+}
+
+/// `PUT /api/hosts/{host}/rules`: replaces the host's stored rules and rebuilds its catalog with
+/// them, so that they apply to the traffic already stored.
+pub(super) async fn put_rules(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RulesUpdated>, ApiError> {
+    let host = host.to_ascii_lowercase();
+    let given: HostRulesConfig = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+        code: "invalid_rules",
+        message: format!(
+            "expected {{\"templates\": [\"/repos/{{owner}}/{{repo}}\"], \"literals\": [\"/users/me\"]}}: {e}"
+        ),
+    })?;
+    let rules = given.to_rules().map_err(|message| ApiError::BadRequest {
+        code: "invalid_rules",
+        message,
+    })?;
+    state.store.put_host_rules(&host, &rules).await?;
+    state.discovery.refresh().await?;
+    let report = state.discovery.reprocess(&host).await?;
+    Ok(Json(RulesUpdated {
+        stored: StoredRules::from(&rules),
+        host,
+        reprocessed_exchanges: report.exchanges,
+        endpoints: report.endpoints,
+    }))
+}
