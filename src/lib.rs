@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod exchange;
 pub mod http;
 pub mod ingest;
+pub mod spec;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
