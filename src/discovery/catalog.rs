@@ -373,32 +373,55 @@ struct TrieNode {
     literals: HashMap<String, usize>,
     /// (prefix, suffix, child) of parameter segments.
     params: Vec<(String, String, usize)>,
-    /// The template ending here.
-    end: Option<Template>,
+    /// The template ending here, with its endpoint id.
+    end: Option<(Template, i64)>,
 }
 
 impl Resolver {
-    /// A resolver over a host's endpoint templates (annotated or plain). Only templates with
-    /// parameters, and literal templates that such a template would otherwise swallow (the
-    /// `/users/me` next to `/users/{user}`), are kept: other literals resolve to themselves
-    /// anyway.
-    pub fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Resolver {
-        let parsed: Vec<Template> = templates.into_iter().filter_map(Template::parse).collect();
+    /// A resolver over a host's endpoints, given as `(id, template)` (ids grow with creation
+    /// time). Templates with parameters are kept, and so are the literal endpoints that such a
+    /// template would otherwise swallow *and that existed before it*: the constants that the merge
+    /// left next to a parameter (`/users/me` next to `/users/{user}`). A literal endpoint created
+    /// after the parameter that it fits is only a value that arrived before this cache learned
+    /// the parameter; it is not kept, and [`Resolver::stale`] names it for folding.
+    pub fn new<'a>(endpoints: impl IntoIterator<Item = (i64, &'a str)>) -> Resolver {
+        let parsed: Vec<(i64, Template)> = endpoints
+            .into_iter()
+            .filter_map(|(id, t)| Some((id, Template::parse(t)?)))
+            .collect();
         let mut resolver = Resolver {
             nodes: vec![TrieNode::default()],
         };
-        for t in parsed.iter().filter(|t| !t.params().is_empty()) {
-            resolver.insert(t);
+        for (id, t) in parsed.iter().filter(|(_, t)| !t.params().is_empty()) {
+            resolver.insert(t, *id);
         }
-        let literals: Vec<&Template> = parsed
+        let constants: Vec<(i64, &Template)> = parsed
             .iter()
-            .filter(|t| t.params().is_empty())
-            .filter(|t| resolver.lookup(t).is_some())
+            .filter(|(_, t)| t.params().is_empty())
+            .filter(|(id, t)| resolver.lookup_with_id(t).is_some_and(|(_, p)| p > *id))
+            .map(|(id, t)| (*id, t))
             .collect();
-        for t in literals {
-            resolver.insert(t);
+        for (id, t) in constants {
+            resolver.insert(t, id);
         }
         resolver
+    }
+
+    /// The literal endpoints among `endpoints` created after the parameter template they fit,
+    /// with that template (annotated): values to fold into it.
+    pub fn stale<'a>(
+        &self,
+        endpoints: impl IntoIterator<Item = (i64, &'a str)>,
+    ) -> Vec<(String, String)> {
+        endpoints
+            .into_iter()
+            .filter_map(|(id, text)| {
+                let t = Template::parse(text)?;
+                let (learned, learned_id) = self.lookup_with_id(&t)?;
+                (learned_id < id && learned.annotated() != text)
+                    .then(|| (text.to_owned(), learned.annotated()))
+            })
+            .collect()
     }
 
     /// Whether there is nothing learned.
@@ -406,7 +429,7 @@ impl Resolver {
         self.nodes.len() <= 1
     }
 
-    fn insert(&mut self, template: &Template) {
+    fn insert(&mut self, template: &Template, id: i64) {
         let mut node = 0;
         for segment in template.segments() {
             node = match segment {
@@ -438,7 +461,7 @@ impl Resolver {
             };
         }
         if self.nodes[node].end.is_none() {
-            self.nodes[node].end = Some(template.clone());
+            self.nodes[node].end = Some((template.clone(), id));
         }
     }
 
@@ -451,16 +474,20 @@ impl Resolver {
     /// literals equal, its parameters under parameters with the same prefix and suffix, and
     /// literals that may be values (not built-in literals, versions or `api`) under parameters.
     pub fn lookup(&self, template: &Template) -> Option<&Template> {
+        self.lookup_with_id(template).map(|(t, _)| t)
+    }
+
+    fn lookup_with_id(&self, template: &Template) -> Option<(&Template, i64)> {
         if self.is_empty() {
             return None;
         }
         self.walk(0, template.segments())
     }
 
-    fn walk(&self, node: usize, rest: &[Segment]) -> Option<&Template> {
+    fn walk(&self, node: usize, rest: &[Segment]) -> Option<(&Template, i64)> {
         let n = &self.nodes[node];
         let Some((first, rest)) = rest.split_first() else {
-            return n.end.as_ref();
+            return n.end.as_ref().map(|(t, id)| (t, *id));
         };
         match first {
             Segment::Literal(text) => {
@@ -528,7 +555,7 @@ impl Classifier {
     pub fn update(
         &self,
         stored_rules: HashMap<String, HostRules>,
-        templates: &HashMap<String, Vec<String>>,
+        templates: &HashMap<String, Vec<(i64, String)>>,
     ) {
         let mut rules = self.configured.clone();
         for (host, stored) in stored_rules {
@@ -538,7 +565,10 @@ impl Classifier {
         }
         let resolvers = templates
             .iter()
-            .map(|(host, list)| (host.clone(), Resolver::new(list.iter().map(String::as_str))))
+            .map(|(host, list)| {
+                let entries = list.iter().map(|(id, t)| (*id, t.as_str()));
+                (host.clone(), Resolver::new(entries))
+            })
             .filter(|(_, r)| !r.is_empty())
             .collect();
         let learned = Arc::new(Learned { rules, resolvers });
@@ -647,7 +677,8 @@ mod tests {
     }
 
     fn resolve_with(templates: &[&str], path: &str) -> String {
-        let resolver = Resolver::new(templates.iter().copied());
+        // Listed in creation order.
+        let resolver = Resolver::new(templates.iter().enumerate().map(|(i, t)| (i as i64, *t)));
         resolve(path, &HostRules::default(), Some(&resolver))
     }
 
@@ -694,7 +725,7 @@ mod tests {
 
     #[test]
     fn literal_rules_win_over_learned_templates() {
-        let resolver = Resolver::new(["/users/{user:string}"]);
+        let resolver = Resolver::new([(1, "/users/{user:string}")]);
         let rules = HostRules {
             templates: Vec::new(),
             literals: vec!["/users/alice".to_owned()],

@@ -125,7 +125,29 @@ impl Discovery {
     pub async fn merge_host(&self, host: &str) -> Result<u64, StoreError> {
         let endpoints = all_endpoints(&*self.store, host).await?;
         let observed: Vec<Observed> = endpoints.iter().map(observed).collect();
-        let changes = merge(&observed, &self.classifier.rules(host), &self.settings);
+        let rules = self.classifier.rules(host);
+        let mut changes = merge(&observed, &rules, &self.settings);
+        // Values that reached the catalog as literals after their parameter was learned (a replica
+        // whose cache was behind) join the parameter.
+        let entries = || endpoints.iter().map(|e| (e.id, e.template.as_str()));
+        let resolver = super::catalog::Resolver::new(entries());
+        let changed: std::collections::HashSet<(&str, &str)> = changes
+            .iter()
+            .map(|(m, from, _)| (m.as_str(), from.as_str()))
+            .collect();
+        let mut late = Vec::new();
+        for (from, to) in resolver.stale(entries()) {
+            let plain = crate::store::plain_template(&from);
+            if rules.literal_prefix(&super::template::split_path(&plain)) > 0 {
+                continue;
+            }
+            for e in endpoints.iter().filter(|e| e.template == from) {
+                if !changed.contains(&(e.method.as_str(), from.as_str())) {
+                    late.push((e.method.clone(), from.clone(), to.clone()));
+                }
+            }
+        }
+        changes.extend(late);
         if changes.is_empty() {
             return Ok(0);
         }

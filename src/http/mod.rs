@@ -1,9 +1,9 @@
 //! The HTTP surface: the router and the state its handlers share.
 
 pub mod auth;
+mod catalog;
 mod client;
 pub mod error;
-mod catalog;
 mod exchanges;
 mod health;
 mod ingest;

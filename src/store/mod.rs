@@ -171,8 +171,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Endpoints of one host ordered by path, then method, then template.
     async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError>;
 
-    /// Every host's endpoint templates (annotated), for the classifier's cache.
-    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<String>>, StoreError>;
+    /// Every host's endpoint ids and templates (annotated), for the classifier's cache.
+    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<(i64, String)>>, StoreError>;
 
     /// Rules stored through the API, by host key.
     async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError>;

@@ -206,14 +206,14 @@ impl Store for SqliteStore {
         rows.iter().map(read_endpoint).collect()
     }
 
-    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<String>>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("select host, template from endpoints order by host")
+    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<(i64, String)>>, StoreError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("select id, host, template from endpoints order by host, id")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (host, template) in rows {
-            map.entry(host).or_default().push(template);
+        let mut map: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+        for (id, host, template) in rows {
+            map.entry(host).or_default().push((id, template));
         }
         Ok(map)
     }

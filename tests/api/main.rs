@@ -4,6 +4,7 @@
 mod common;
 
 mod binary;
+mod discovery;
 mod health;
 mod ingest;
 mod router;

@@ -1,0 +1,421 @@
+//! Discovery end to end: traffic posted over HTTP becomes the expected endpoint catalog, learned
+//! templates take new values, rules rewrite stored traffic, and replicas count exactly.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::common::{Db, TestApp, TestDatabase, postgres_admin_url};
+
+const HOST: &str = "shop.example";
+
+/// The first twenty accounts of a well-known code host: real usernames, not dictionary words.
+const USERS: [&str; 20] = [
+    "mojombo",
+    "defunkt",
+    "pjhyett",
+    "wycats",
+    "ezmobius",
+    "ivey",
+    "evanphx",
+    "vanpelt",
+    "wayneeseguin",
+    "brynary",
+    "kevinclark",
+    "technoweenie",
+    "macournoyer",
+    "takeo",
+    "caged",
+    "topfunky",
+    "anotherjesse",
+    "roland",
+    "lukas",
+    "fanvsfan",
+];
+
+fn record(method: &str, path: &str, status: u16, content_type: &str, body: &str) -> Value {
+    json!({
+        "path": format!("https://{HOST}{path}"),
+        "method": method,
+        "requestHeaders": json!({"host": HOST}).to_string(),
+        "responseHeaders": json!({"content-type": content_type}).to_string(),
+        "requestPayload": "",
+        "responsePayload": body,
+        "ip": "198.51.100.7",
+        "time": "1763700000",
+        "statusCode": status.to_string(),
+        "type": "HTTP/1.1",
+        "status": "OK",
+        "akto_account_id": "1000000",
+        "akto_vxlan_id": "0",
+        "is_pending": "false",
+        "source": "MIRRORING"
+    })
+}
+
+fn json_record(path: &str, body: Value) -> Value {
+    record("GET", path, 200, "application/json", &body.to_string())
+}
+
+/// The traffic of a small API: numeric ids, UUIDs, twenty usernames, `/users/me` and an asset.
+fn small_api_traffic() -> Vec<Value> {
+    let mut records = Vec::new();
+    for id in 1000..1030 {
+        records.push(json_record(
+            &format!("/orders/{id}"),
+            json!({"id": id, "total": 12.5, "currency": "EUR"}),
+        ));
+    }
+    for i in 0..10 {
+        records.push(json_record(
+            &format!("/sessions/6f1c2d3e-4b5a-4c6d-8e7f-{:012x}", 0x1000 + i),
+            json!({"id": "x", "expires": "2026-01-01T00:00:00Z"}),
+        ));
+    }
+    for user in USERS {
+        for _ in 0..2 {
+            records.push(json_record(
+                &format!("/users/{user}/repos"),
+                json!([{"id": 1, "name": "dotfiles", "private": false}]),
+            ));
+        }
+    }
+    for _ in 0..15 {
+        records.push(json_record(
+            "/users/me",
+            json!({"login": "me", "plan": "pro", "seats": 3}),
+        ));
+    }
+    for _ in 0..3 {
+        records.push(record(
+            "GET",
+            "/static/app.3f9a.js",
+            200,
+            "application/javascript",
+            "console.log(1)",
+        ));
+    }
+    records
+}
+
+async fn post_all(app: &TestApp, records: &[Value]) {
+    for chunk in records.chunks(25) {
+        let response = app
+            .post("/api/ingestData", json!({"batchData": chunk}).to_string())
+            .await;
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    }
+}
+
+fn fast_discovery(config: &mut reconstructor::config::Config) {
+    config.discovery.merge_interval = Duration::from_millis(100);
+    config.discovery.refresh_interval = Duration::from_millis(100);
+}
+
+/// `(method, path, hits)` of the API endpoints of [`HOST`].
+async fn endpoints(app: &TestApp, query: &str) -> Vec<(String, String, u64)> {
+    let (status, body) = app
+        .get_json(&format!("/api/hosts/{HOST}/endpoints{query}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["path"].as_str().unwrap().to_owned(),
+                e["hits"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Polls until the endpoint list equals `expected` (merges run in the background).
+async fn wait_for(app: &TestApp, expected: &[(&str, &str, u64)]) {
+    let expected: Vec<(String, String, u64)> = expected
+        .iter()
+        .map(|(m, p, h)| (m.to_string(), p.to_string(), *h))
+        .collect();
+    let started = Instant::now();
+    loop {
+        let got = endpoints(app, "").await;
+        if got == expected {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            panic!("endpoints never became {expected:#?}; last seen {got:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn discovers_a_small_api_over_http(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    post_all(&app, &small_api_traffic()).await;
+    wait_for(
+        &app,
+        &[
+            ("GET", "/orders/{orderId}", 30),
+            ("GET", "/sessions/{sessionId}", 10),
+            ("GET", "/users/me", 15),
+            ("GET", "/users/{user}/repos", 40),
+        ],
+    )
+    .await;
+
+    let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+    let list = body["endpoints"].as_array().unwrap();
+    assert_eq!(
+        list[0]["parameters"],
+        json!([{"name": "orderId", "in": "path", "type": "integer", "format": "int64"}])
+    );
+    assert_eq!(
+        list[1]["parameters"],
+        json!([{"name": "sessionId", "in": "path", "type": "string", "format": "uuid"}])
+    );
+    assert_eq!(list[3]["parameters"][0]["type"], "string");
+    assert_eq!(list[0]["status_codes"], json!({"200": 30}));
+    assert_eq!(
+        list[0]["response_content_types"],
+        json!({"application/json": 30})
+    );
+    assert_eq!(list[0]["first_seen"], "2025-11-21T04:40:00Z");
+
+    // New values go straight to the learned template; the constant stays itself.
+    let more: Vec<Value> = ["nakajima", "bmizerany", "jnewland"]
+        .iter()
+        .map(|u| json_record(&format!("/users/{u}/repos"), json!([])))
+        .chain(std::iter::once(json_record("/users/me", json!({}))))
+        .collect();
+    post_all(&app, &more).await;
+    wait_for(
+        &app,
+        &[
+            ("GET", "/orders/{orderId}", 30),
+            ("GET", "/sessions/{sessionId}", 10),
+            ("GET", "/users/me", 16),
+            ("GET", "/users/{user}/repos", 43),
+        ],
+    )
+    .await;
+
+    // Assets are kept out of the API list unless asked for.
+    let all = endpoints(&app, "?include_non_api=true").await;
+    assert!(all.contains(&("GET".into(), "/static/app.3f9a.js".into(), 3)));
+    assert_eq!(
+        endpoints(&app, "?path_prefix=/users/").await,
+        vec![
+            ("GET".into(), "/users/me".into(), 16),
+            ("GET".into(), "/users/{user}/repos".into(), 43)
+        ]
+    );
+    assert!(endpoints(&app, "?method=POST").await.is_empty());
+
+    // The host summary.
+    let (status, hosts) = app.get_json("/api/hosts").await;
+    assert_eq!(status, 200);
+    let host = &hosts["hosts"][0];
+    assert_eq!(host["host"], HOST);
+    assert_eq!(host["port"], 443);
+    assert_eq!(host["schemes"], json!(["https"]));
+    assert_eq!(host["endpoints"], 4);
+    assert_eq!(host["exchanges"], 98 + 4);
+
+    // Every exchange of an endpoint is linked to it.
+    let repos = list[3]["id"].as_i64().unwrap();
+    let (_, page) = app
+        .get_json(&format!("/api/exchanges?endpoint_id={repos}&limit=1000"))
+        .await;
+    let exchanges = page["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), 43);
+    assert!(
+        exchanges
+            .iter()
+            .all(|e| e["path"].as_str().unwrap().ends_with("/repos"))
+    );
+
+    let (status, _) = app.get_json("/api/hosts/unknown.example/endpoints").await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .get_json(&format!("/api/hosts/{HOST}/endpoints?limit=0"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    app.stop().await;
+}
+
+async fn rules_rewrite_stored_traffic(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    post_all(&app, &small_api_traffic()).await;
+    wait_for(
+        &app,
+        &[
+            ("GET", "/orders/{orderId}", 30),
+            ("GET", "/sessions/{sessionId}", 10),
+            ("GET", "/users/me", 15),
+            ("GET", "/users/{user}/repos", 40),
+        ],
+    )
+    .await;
+
+    let put = |body: Value| {
+        app.client
+            .put(app.url(&format!("/api/hosts/{HOST}/rules")))
+            .json(&body)
+            .send()
+    };
+    let response =
+        put(json!({"templates": ["/users/{login}/repos"], "literals": ["/users/mojombo"]}))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["reprocessed_exchanges"], 98);
+
+    wait_for(
+        &app,
+        &[
+            ("GET", "/orders/{orderId}", 30),
+            ("GET", "/sessions/{sessionId}", 10),
+            ("GET", "/users/me", 15),
+            ("GET", "/users/mojombo/repos", 2),
+            ("GET", "/users/{login}/repos", 38),
+        ],
+    )
+    .await;
+    let (_, rules) = app.get_json(&format!("/api/hosts/{HOST}/rules")).await;
+    assert_eq!(rules["stored"]["literals"], json!(["/users/mojombo"]));
+    assert_eq!(
+        rules["stored"]["templates"],
+        json!(["/users/{login:string}/repos"])
+    );
+
+    // Broken rules are refused and change nothing.
+    for bad in [
+        json!({"templates": ["users/{id}"]}),
+        json!({"templates": ["/a/{b"]}),
+        json!({"literals": ["/users/{id}"]}),
+        json!({"nonsense": true}),
+    ] {
+        let response = put(bad.clone()).await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let (_, rules) = app.get_json(&format!("/api/hosts/{HOST}/rules")).await;
+    assert_eq!(rules["stored"]["literals"], json!(["/users/mojombo"]));
+    app.stop().await;
+}
+
+async fn pages_hold_whole_endpoints(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    let records: Vec<Value> = (0..30)
+        .map(|i| json_record(&format!("/things/{i}/part{i}"), json!({"n": i})))
+        .collect();
+    post_all(&app, &records).await;
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, body) = app
+            .get_json(&format!(
+                "/api/hosts/{HOST}/endpoints?limit=7&cursor={cursor}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for e in body["endpoints"].as_array().unwrap() {
+            seen.push(e["path"].as_str().unwrap().to_owned());
+        }
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "pages are ordered and disjoint");
+    assert_eq!(seen.len(), endpoints(&app, "?limit=100000").await.len());
+    let (status, _) = app
+        .get_json(&format!("/api/hosts/{HOST}/endpoints?cursor=%%%"))
+        .await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+backend_tests!(
+    discovers_a_small_api_over_http,
+    rules_rewrite_stored_traffic,
+    pages_hold_whole_endpoints
+);
+
+/// Two servers on one Postgres ingest overlapping traffic concurrently while both run merges:
+/// every hit is counted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_count_exactly() {
+    if postgres_admin_url().is_none() {
+        return;
+    }
+    let database = TestDatabase::new(Db::Postgres).await;
+    let mut config = database.config();
+    fast_discovery(&mut config);
+    let twin = TestDatabase {
+        url: database.url.clone(),
+        db: Db::Postgres,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let a = TestApp::spawn_with(database, config.clone()).await;
+    let b = TestApp::spawn_with(twin, config).await;
+
+    let traffic = small_api_traffic();
+    let rounds = 4;
+    let mut tasks = Vec::new();
+    for app in [&a, &b] {
+        for round in 0..rounds {
+            // Each round in its own order, so that batches overlap differently.
+            let mut records = traffic.clone();
+            records.rotate_left(round * 17 % traffic.len());
+            let base = app.base.clone();
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for chunk in records.chunks(10) {
+                    let response = client
+                        .post(format!("{base}/api/ingestData"))
+                        .header("content-type", "application/json")
+                        .body(json!({"batchData": chunk}).to_string())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let copies = 2 * rounds as u64;
+    wait_for(
+        &a,
+        &[
+            ("GET", "/orders/{orderId}", 30 * copies),
+            ("GET", "/sessions/{sessionId}", 10 * copies),
+            ("GET", "/users/me", 15 * copies),
+            ("GET", "/users/{user}/repos", 40 * copies),
+        ],
+    )
+    .await;
+    let (_, hosts) = b.get_json("/api/hosts").await;
+    assert_eq!(hosts["hosts"][0]["exchanges"], 98 * copies);
+    let (_, all) = b
+        .get_json(&format!("/api/hosts/{HOST}/endpoints?include_non_api=true"))
+        .await;
+    let total: u64 = all["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["hits"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 98 * copies);
+    a.stop().await;
+    b.stop().await;
+}
