@@ -36,6 +36,27 @@ enum Command {
         #[arg(long, value_name = "HOST")]
         host: Option<String>,
     },
+    /// Write the OpenAPI 3.1 document reconstructed for one host, then exit.
+    Export {
+        /// The host key (`api.example.com`, `api.example.com:8443`).
+        #[arg(long, value_name = "HOST")]
+        host: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
 }
 
 /// Every setting as a flag. `None` / empty means "not given here", so lower layers apply.
@@ -388,6 +409,9 @@ pub fn main() -> ExitCode {
             Command::Serve => crate::startup::run(config).await,
             Command::Migrate => crate::startup::migrate(config).await,
             Command::Reprocess { host } => crate::startup::reprocess(config, host).await,
+            Command::Export { host, format, out } => {
+                crate::startup::export(config, host, format, out).await
+            }
         }
     });
     match result {

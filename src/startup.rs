@@ -45,7 +45,7 @@ pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<(
         .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     let classifier = Arc::new(Classifier::new(config.host_rules()));
-    let discovery = Discovery::new(&config, store.clone(), classifier);
+    let discovery = Discovery::new(&config, store.clone(), classifier, Arc::default());
     discovery.refresh().await.context("loading rules")?;
     let report = match host {
         Some(host) => discovery.reprocess(&host.to_ascii_lowercase()).await,
@@ -57,6 +57,41 @@ pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<(
         endpoints = report.endpoints,
         "catalog rebuilt"
     );
+    store.close().await;
+    Ok(())
+}
+
+/// Writes the OpenAPI document of one host to `out` (standard output when `None`).
+pub async fn export(
+    config: Config,
+    host: String,
+    format: crate::cli::ExportFormat,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let store = store::connect(&config)
+        .await
+        .context("connecting to the database")?;
+    let host = host.to_ascii_lowercase();
+    let spec = crate::discovery::summaries::host_spec(&*store, &host)
+        .await
+        .context("reading the catalog")?
+        .ok_or_else(|| anyhow::anyhow!("no traffic seen for host `{host}`"))?;
+    let document = crate::spec::render(&spec, &crate::spec::RenderOptions::default());
+    let text = match format {
+        crate::cli::ExportFormat::Json => crate::spec::to_json(&document),
+        crate::cli::ExportFormat::Yaml => crate::spec::to_yaml(&document),
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
     store.close().await;
     Ok(())
 }
@@ -131,13 +166,14 @@ impl Application {
             &config,
             self.store.clone(),
             ingestor.classifier().clone(),
+            ingestor.summaries().clone(),
         ));
         if let Err(e) = discovery.refresh().await {
             tracing::warn!(error = %e, "loading discovery state failed; retrying in the background");
         }
         tokio::spawn(discovery.clone().run(cancel.clone()));
         let state = AppState {
-            discovery,
+            discovery: discovery.clone(),
             config: config.clone(),
             store: self.store.clone(),
             ingestor,
@@ -196,6 +232,9 @@ impl Application {
             .is_err()
         {
             tracing::warn!("writers did not drain before the shutdown deadline");
+        }
+        if let Err(e) = discovery.flush().await {
+            tracing::warn!(error = %e, "writing endpoint summaries at shutdown failed");
         }
         self.store.close().await;
         tracing::info!("stopped");

@@ -21,6 +21,7 @@ use serde::de::IgnoredAny;
 use super::segment::{self, Kind};
 use super::template::{HostRules, Segment, Template, split_path, templatize};
 use crate::exchange::{Exchange, Scheme};
+use crate::spec::{EndpointSummary, SummaryLimits};
 
 /// The catalog key of a host: the host name, plus `:port` when the port is not the scheme's
 /// default (`api.example.com`, `api.example.com:8443`). IPv6 literals are bracketed.
@@ -191,6 +192,8 @@ pub struct EndpointDelta {
     pub response_types: BTreeMap<String, u64>,
     /// A response shape signature ([`response_fields`]), when one was seen.
     pub fields: Option<i64>,
+    /// What the exchanges showed of the endpoint's interface, for spec reconstruction.
+    pub summary: EndpointSummary,
 }
 
 impl EndpointDelta {
@@ -204,6 +207,7 @@ impl EndpointDelta {
             request_types: BTreeMap::new(),
             response_types: BTreeMap::new(),
             fields: None,
+            summary: EndpointSummary::default(),
         }
     }
 
@@ -236,6 +240,8 @@ impl EndpointDelta {
         add_counts(&mut self.request_types, &other.request_types);
         add_counts(&mut self.response_types, &other.response_types);
         self.fields = self.fields.or(other.fields);
+        self.summary
+            .merge(&other.summary, &SummaryLimits::default());
     }
 }
 
@@ -250,6 +256,7 @@ impl From<&crate::store::EndpointRow> for EndpointDelta {
             request_types: row.request_types.clone(),
             response_types: row.response_types.clone(),
             fields: row.fields,
+            summary: EndpointSummary::default(),
         }
     }
 }
@@ -301,6 +308,25 @@ pub struct CatalogBatch {
 }
 
 impl CatalogBatch {
+    /// Counts one classified exchange and adds it to its endpoint's summary (`template` is the
+    /// parsed `key.template`; `None` skips the summary).
+    pub fn observe(
+        &mut self,
+        exchange: &Exchange,
+        key: &EndpointKey,
+        template: Option<&Template>,
+        api: bool,
+    ) {
+        self.add(exchange, key, api);
+        if let (Some(template), true) = (template, api)
+            && let Some(delta) = self.endpoints.get_mut(key)
+        {
+            delta
+                .summary
+                .observe(exchange, template, &SummaryLimits::default());
+        }
+    }
+
     /// Counts one classified exchange.
     pub fn add(&mut self, exchange: &Exchange, key: &EndpointKey, api: bool) {
         let at = exchange.observed_at;
@@ -590,8 +616,8 @@ impl Classifier {
         let mut keys = Vec::with_capacity(exchanges.len());
         let mut batch = CatalogBatch::default();
         for exchange in exchanges {
-            let (key, api) = learned.classify(exchange);
-            batch.add(exchange, &key, api);
+            let (key, template, api) = learned.classify(exchange);
+            batch.observe(exchange, &key, Some(&template), api);
             keys.push(key);
         }
         (keys, batch)
@@ -599,29 +625,34 @@ impl Classifier {
 }
 
 impl Learned {
-    fn classify(&self, exchange: &Exchange) -> (EndpointKey, bool) {
+    fn classify(&self, exchange: &Exchange) -> (EndpointKey, Template, bool) {
         let host = host_key(&exchange.host, exchange.port, exchange.scheme);
         let rules = self.rules.get(&host).unwrap_or(&NO_RULES);
-        let template = resolve(&exchange.path, rules, self.resolvers.get(&host));
+        let template = resolve_template(&exchange.path, rules, self.resolvers.get(&host));
         let key = EndpointKey {
             host,
             method: exchange.method.clone(),
-            template,
+            template: template.annotated(),
         };
-        (key, is_api(exchange))
+        (key, template, is_api(exchange))
     }
 }
 
 /// The annotated template of a path: its own template, or the learned one it fits. A path under a
 /// literal rule keeps its own template.
 pub fn resolve(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> String {
+    resolve_template(path, rules, resolver).annotated()
+}
+
+/// [`resolve`], as a template.
+pub fn resolve_template(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> Template {
     let own = templatize(path, rules);
     let learned = resolver
         .filter(|_| rules.literal_prefix(&split_path(path)) == 0)
         .and_then(|r| r.lookup(&own));
     match learned {
-        Some(t) => t.annotated(),
-        None => own.annotated(),
+        Some(t) => t.clone(),
+        None => own,
     }
 }
 

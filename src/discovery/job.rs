@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::{CatalogBatch, Classifier, EndpointKey, host_key};
 use super::merge::{MergeSettings, Observed, merge};
+use super::summaries::{self, SummaryBuffer};
 use crate::config::Config;
-use crate::store::{EndpointQuery, EndpointRow, Store, StoreError};
+use crate::store::{EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.
 const SCAN_CHUNK: u32 = 5_000;
@@ -22,6 +23,7 @@ const SCAN_CHUNK: u32 = 5_000;
 pub struct Discovery {
     store: Arc<dyn Store>,
     classifier: Arc<Classifier>,
+    summaries: Arc<SummaryBuffer>,
     settings: MergeSettings,
     merge_interval: Duration,
     refresh_interval: Duration,
@@ -50,11 +52,17 @@ pub struct ReprocessReport {
 }
 
 impl Discovery {
-    /// Discovery over `store`, feeding `classifier`.
-    pub fn new(config: &Config, store: Arc<dyn Store>, classifier: Arc<Classifier>) -> Self {
+    /// Discovery over `store`, feeding `classifier` and writing the summaries of `summaries`.
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        classifier: Arc<Classifier>,
+        summaries: Arc<SummaryBuffer>,
+    ) -> Self {
         Discovery {
             store,
             classifier,
+            summaries,
             settings: MergeSettings {
                 min_distinct: config.discovery.min_distinct,
                 ..MergeSettings::default()
@@ -68,6 +76,11 @@ impl Discovery {
     /// The classifier this instance refreshes.
     pub fn classifier(&self) -> &Arc<Classifier> {
         &self.classifier
+    }
+
+    /// Writes the buffered endpoint summaries.
+    pub async fn flush(&self) -> Result<usize, StoreError> {
+        self.summaries.flush(&*self.store).await
     }
 
     /// Reloads stored rules and learned templates into the classifier.
@@ -105,6 +118,7 @@ impl Discovery {
             }
             report.hosts += 1;
             report.folded += self.merge_host(&host.host).await?;
+            summaries::compact(&*self.store, &host.host, false).await?;
             self.merged
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -123,7 +137,7 @@ impl Discovery {
 
     /// Merges one host now (whoever leads); returns the endpoints folded away.
     pub async fn merge_host(&self, host: &str) -> Result<u64, StoreError> {
-        let endpoints = all_endpoints(&*self.store, host).await?;
+        let endpoints = summaries::host_endpoints(&*self.store, host, true).await?;
         let observed: Vec<Observed> = endpoints.iter().map(observed).collect();
         let rules = self.classifier.rules(host);
         let mut changes = merge(&observed, &rules, &self.settings);
@@ -177,12 +191,13 @@ impl Discovery {
                 if host_key(&e.host, e.port, e.scheme) != host {
                     continue;
                 }
+                let template = super::catalog::resolve_template(&e.path, &rules, None);
                 let key = EndpointKey {
                     host: host.to_owned(),
                     method: e.method.clone(),
-                    template: super::catalog::resolve(&e.path, &rules, None),
+                    template: template.annotated(),
                 };
-                catalog.add(e, &key, super::catalog::is_api(e));
+                catalog.observe(e, &key, Some(&template), super::catalog::is_api(e));
                 let next = keys.len() as u32;
                 let i = *index.entry(key.clone()).or_insert_with(|| {
                     keys.push(key);
@@ -236,6 +251,18 @@ impl Discovery {
             .collect();
         rebuild.write(&folded, &links).await?;
         rebuild.commit().await?;
+        let rows: Vec<(EndpointKey, String)> = folded
+            .endpoints
+            .iter()
+            .filter(|(_, delta)| !delta.summary.is_empty())
+            .map(|(key, delta)| {
+                let json = serde_json::to_string(&delta.summary).unwrap_or_default();
+                (key.clone(), json)
+            })
+            .collect();
+        self.store
+            .replace_host_summaries(host, i64::MAX, &rows)
+            .await?;
         self.merged
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -278,6 +305,9 @@ impl Discovery {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = refresh.tick() => {
+                    if let Err(e) = self.flush().await {
+                        tracing::warn!(error = %e, "writing endpoint summaries failed");
+                    }
                     if let Err(e) = self.refresh().await {
                         tracing::warn!(error = %e, "refreshing discovery state failed");
                     }
@@ -292,35 +322,6 @@ impl Discovery {
                     }
                 }
             }
-        }
-    }
-}
-
-/// Every endpoint of a host, static assets included.
-async fn all_endpoints(store: &dyn Store, host: &str) -> Result<Vec<EndpointRow>, StoreError> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_endpoints(&EndpointQuery {
-                host: host.to_owned(),
-                include_non_api: true,
-                after: after.clone(),
-                limit: 50_000,
-                ..EndpointQuery::default()
-            })
-            .await?;
-        let done = page.len() < 50_000;
-        if let Some(last) = page.last() {
-            after = Some((
-                last.path.clone(),
-                last.method.clone(),
-                last.template.clone(),
-            ));
-        }
-        all.extend(page);
-        if done {
-            return Ok(all);
         }
     }
 }

@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod job;
 pub mod merge;
 pub mod segment;
+pub mod summaries;
 pub mod template;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -275,4 +276,46 @@ pub(super) async fn put_rules(
         reprocessed_exchanges: report.exchanges,
         endpoints: report.endpoints,
     }))
+}
+
+/// `GET /api/hosts/{host}/openapi.json`.
+pub(super) async fn openapi_json(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let document = openapi(&state, &host).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        crate::spec::to_json(&document),
+    )
+        .into_response())
+}
+
+/// `GET /api/hosts/{host}/openapi.yaml`.
+pub(super) async fn openapi_yaml(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let document = openapi(&state, &host).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        crate::spec::to_yaml(&document),
+    )
+        .into_response())
+}
+
+/// The reconstructed document of a host. What this process has committed but not yet written
+/// of its summaries is written first, so the document reflects every acknowledged exchange here.
+async fn openapi(state: &AppState, host: &str) -> Result<serde_json::Value, ApiError> {
+    let host = host.to_ascii_lowercase();
+    state.discovery.flush().await?;
+    let spec = crate::discovery::summaries::host_spec(&*state.store, &host)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let document = tokio::task::spawn_blocking(move || {
+        crate::spec::render(&spec, &crate::spec::RenderOptions::default())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(document)
 }

@@ -73,6 +73,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/exchanges", get(exchanges::list))
         .route("/api/hosts", get(catalog::hosts))
         .route("/api/hosts/{host}/endpoints", get(catalog::endpoints))
+        .route("/api/hosts/{host}/openapi.json", get(catalog::openapi_json))
+        .route("/api/hosts/{host}/openapi.yaml", get(catalog::openapi_yaml))
         .route(
             "/api/hosts/{host}/rules",
             get(catalog::get_rules).put(catalog::put_rules),

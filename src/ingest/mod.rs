@@ -27,6 +27,7 @@ use redact::Redactor;
 use writer::{Classified, WriteError, Writer, WriterTasks};
 
 use crate::discovery::catalog::Classifier;
+use crate::discovery::summaries::SummaryBuffer;
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -116,17 +117,20 @@ struct Inner {
     writer: Writer,
     decoder: Decoder,
     classifier: Arc<Classifier>,
+    summaries: Arc<SummaryBuffer>,
 }
 
 impl Ingestor {
     /// Starts the writer tasks over `store`.
     pub fn start(config: &Config, store: Arc<dyn Store>) -> (Ingestor, WriterTasks) {
-        let (writer, tasks) = Writer::start(store, config.writer_settings());
+        let summaries = Arc::new(SummaryBuffer::default());
+        let (writer, tasks) = Writer::start(store, config.writer_settings(), summaries.clone());
         let ingestor = Ingestor {
             inner: Arc::new(Inner {
                 writer,
                 decoder: Decoder::new(config),
                 classifier: Arc::new(Classifier::new(config.host_rules())),
+                summaries,
             }),
         };
         (ingestor, tasks)
@@ -140,6 +144,11 @@ impl Ingestor {
     /// The decoder (pure: no I/O).
     pub fn decoder(&self) -> &Decoder {
         &self.inner.decoder
+    }
+
+    /// Summaries of committed exchanges waiting to be written.
+    pub fn summaries(&self) -> &Arc<SummaryBuffer> {
+        &self.inner.summaries
     }
 
     /// The classifier that assigns exchanges to catalog endpoints.

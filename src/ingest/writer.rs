@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::summaries::SummaryBuffer;
 use crate::exchange::Exchange;
 use crate::store::{Store, StoreError, WriteBatch};
 
@@ -121,8 +122,12 @@ impl WriterTasks {
 }
 
 impl Writer {
-    /// Starts the writer tasks.
-    pub fn start(store: Arc<dyn Store>, settings: WriterSettings) -> (Writer, WriterTasks) {
+    /// Starts the writer tasks; the summaries of every committed batch go to `summaries`.
+    pub fn start(
+        store: Arc<dyn Store>,
+        settings: WriterSettings,
+        summaries: Arc<SummaryBuffer>,
+    ) -> (Writer, WriterTasks) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
@@ -133,6 +138,7 @@ impl Writer {
                 receiver.clone(),
                 queued.clone(),
                 settings,
+                summaries.clone(),
             ));
         }
         let writer = Writer {
@@ -227,6 +233,7 @@ async fn run_writer(
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
     queued: Arc<Queued>,
     settings: WriterSettings,
+    summaries: Arc<SummaryBuffer>,
 ) {
     loop {
         let batch = {
@@ -237,7 +244,7 @@ async fn run_writer(
             };
             gather(&mut receiver, first, &settings).await
         };
-        commit(&*store, batch, &queued).await;
+        commit(&*store, batch, &queued, &summaries).await;
     }
 }
 
@@ -305,7 +312,7 @@ fn is_conflict(error: &StoreError) -> bool {
     }
 }
 
-async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
+async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: &SummaryBuffer) {
     let records: usize = batch.iter().map(|j| j.records.exchanges.len()).sum();
     let bytes: usize = batch.iter().map(|j| j.bytes).sum();
     let start = Instant::now();
@@ -320,6 +327,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
             metrics::histogram!("ingest_commit_records").record(records as f64);
             queued.release(records, bytes);
             for job in batch {
+                summaries.add(&job.records.catalog);
                 let _ = job.done.send(Ok(()));
             }
         }
@@ -334,6 +342,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
                 let result = append(store, &[&job]).await;
                 if result.is_ok() {
                     queued.commits.fetch_add(1, Ordering::Relaxed);
+                    summaries.add(&job.records.catalog);
                 }
                 queued.release(records, bytes);
                 let _ = job.done.send(result.map_err(Arc::new));

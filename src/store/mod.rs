@@ -195,6 +195,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// meanwhile is counted twice or lost.
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError>;
 
+    /// Appends endpoint summaries (JSON), keyed by endpoint.
+    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError>;
+
+    /// The summaries of a host's endpoints, `(method, template, json)`, oldest first.
+    async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError>;
+
+    /// Replaces the summaries of one host with ids up to `through` by `rows` (compaction,
+    /// rebuilds); rows appended meanwhile stay.
+    async fn replace_host_summaries(
+        &self,
+        host: &str,
+        through: i64,
+        rows: &[(EndpointKey, String)],
+    ) -> Result<(), StoreError>;
+
     /// Takes the discovery leader lock if no other process holds it.
     async fn try_lead(&self) -> Result<Option<Leader>, StoreError>;
 
@@ -273,6 +288,19 @@ impl Drop for Leader {
             drop(conn.detach());
         }
     }
+}
+
+/// One stored endpoint summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Row id (grows with time).
+    pub id: i64,
+    /// Upper-case method.
+    pub method: String,
+    /// The annotated template it was recorded under (possibly folded since).
+    pub template: String,
+    /// The summary, as JSON.
+    pub summary: String,
 }
 
 /// One host of the catalog.

@@ -13,7 +13,7 @@ use super::codec::ExchangeRow;
 use super::copy;
 use super::{
     Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
-    Store, StoreError, StoredExchange, WriteBatch,
+    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
 };
 use crate::config::{Backend, DatabaseUrl};
 use crate::discovery::catalog::{CatalogBatch, EndpointKey};
@@ -303,6 +303,51 @@ impl Store for PgStore {
         }))
     }
 
+    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        insert_summaries(&mut conn, rows).await?;
+        Ok(())
+    }
+
+    async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "select id, method, template, summary from endpoint_summaries where host = $1 \
+             order by id",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, method, template, summary)| SummaryRow {
+                id,
+                method,
+                template,
+                summary,
+            })
+            .collect())
+    }
+
+    async fn replace_host_summaries(
+        &self,
+        host: &str,
+        through: i64,
+        rows: &[(EndpointKey, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        sqlx::query("delete from endpoint_summaries where host = $1 and id <= $2")
+            .bind(host)
+            .bind(through)
+            .execute(&mut *tx)
+            .await?;
+        insert_summaries(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn try_lead(&self) -> Result<Option<Leader>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         let (locked,): (bool,) = sqlx::query_as("select pg_try_advisory_lock($1)")
@@ -483,6 +528,29 @@ async fn upsert_endpoints(
             )
         })
         .collect())
+}
+
+async fn insert_summaries(
+    conn: &mut sqlx::PgConnection,
+    rows: &[(EndpointKey, String)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(1_000) {
+        let hosts: Vec<&str> = chunk.iter().map(|(k, _)| k.host.as_str()).collect();
+        let methods: Vec<&str> = chunk.iter().map(|(k, _)| k.method.as_str()).collect();
+        let templates: Vec<&str> = chunk.iter().map(|(k, _)| k.template.as_str()).collect();
+        let summaries: Vec<&str> = chunk.iter().map(|(_, s)| s.as_str()).collect();
+        sqlx::query(
+            "insert into endpoint_summaries (host, method, template, summary) \
+             select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+        )
+        .bind(&hosts)
+        .bind(&methods)
+        .bind(&templates)
+        .bind(&summaries)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A host rebuild inside one transaction that holds the host's lock.

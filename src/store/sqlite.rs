@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::codec::{ExchangeRow, headers_json, producer_json};
 use super::{
     Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
-    Store, StoreError, StoredExchange, WriteBatch,
+    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
 };
 use crate::config::{Backend, DatabaseUrl};
 use crate::discovery::catalog::{CatalogBatch, EndpointKey};
@@ -265,6 +265,63 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        let result = insert_summaries(&mut conn, rows).await;
+        let end = if result.is_ok() { "commit" } else { "rollback" };
+        let ended = sqlx::query(end).execute(&mut *conn).await;
+        result?;
+        ended?;
+        Ok(())
+    }
+
+    async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "select id, method, template, summary from endpoint_summaries where host = ? \
+             order by id",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, method, template, summary)| SummaryRow {
+                id,
+                method,
+                template,
+                summary,
+            })
+            .collect())
+    }
+
+    async fn replace_host_summaries(
+        &self,
+        host: &str,
+        through: i64,
+        rows: &[(EndpointKey, String)],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        let result = async {
+            sqlx::query("delete from endpoint_summaries where host = ? and id <= ?")
+                .bind(host)
+                .bind(through)
+                .execute(&mut *conn)
+                .await?;
+            insert_summaries(&mut conn, rows).await
+        }
+        .await;
+        let end = if result.is_ok() { "commit" } else { "rollback" };
+        let ended = sqlx::query(end).execute(&mut *conn).await;
+        result?;
+        ended?;
+        Ok(())
+    }
+
     async fn try_lead(&self) -> Result<Option<Leader>, StoreError> {
         Ok(self.leader.clone().try_lock_owned().ok().map(Leader::Local))
     }
@@ -450,6 +507,27 @@ async fn fold_in(
         folded += moved.len() as u64;
     }
     Ok(folded)
+}
+
+async fn insert_summaries(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[(EndpointKey, String)],
+) -> Result<(), sqlx::Error> {
+    let now = to_micros(Utc::now());
+    for (key, summary) in rows {
+        sqlx::query(
+            "insert into endpoint_summaries (host, method, template, summary, created_at) \
+             values (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.host)
+        .bind(&key.method)
+        .bind(&key.template)
+        .bind(summary)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A host rebuild inside one `begin immediate` transaction.

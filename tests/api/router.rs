@@ -33,6 +33,7 @@ async fn app(
         &config,
         store.clone(),
         ingestor.classifier().clone(),
+        ingestor.summaries().clone(),
     ));
     let state = AppState {
         config: Arc::new(config),

@@ -1,0 +1,202 @@
+//! Endpoint summaries between ingest and the spec: buffered per process after each commit,
+//! appended to the store every few seconds, compacted by the leader, and resolved against the
+//! catalog when a spec is rendered (so that a summary recorded under a template that has since
+//! been folded still lands on its endpoint).
+//!
+//! Summaries are derived data: hit counts are committed with the exchanges, while at most one
+//! flush interval of summary observations is lost if a process dies, and `reprocess` rebuilds
+//! them from the stored exchanges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use super::catalog::{CatalogBatch, EndpointKey, Resolver};
+use super::template::Template;
+use crate::exchange::Scheme;
+use crate::spec::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
+use crate::store::{EndpointQuery, EndpointRow, Store, StoreError, SummaryRow};
+
+/// Summary rows of a host beyond which the leader compacts them into one per endpoint.
+const COMPACT_ABOVE: usize = 64;
+
+/// Summaries of committed exchanges not yet written to the store.
+#[derive(Debug, Default)]
+pub struct SummaryBuffer {
+    pending: Mutex<HashMap<EndpointKey, EndpointSummary>>,
+}
+
+impl SummaryBuffer {
+    /// Adds the summaries of a committed batch.
+    pub fn add(&self, catalog: &CatalogBatch) {
+        let limits = SummaryLimits::default();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, delta) in &catalog.endpoints {
+            if delta.summary.is_empty() {
+                continue;
+            }
+            match pending.get_mut(key) {
+                Some(summary) => summary.merge(&delta.summary, &limits),
+                None => {
+                    pending.insert(key.clone(), delta.summary.clone());
+                }
+            }
+        }
+    }
+
+    /// Writes what is pending; on failure it stays pending for the next flush.
+    pub async fn flush(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let mut rows: Vec<(EndpointKey, String)> = taken
+            .iter()
+            .map(|(key, summary)| {
+                let json = serde_json::to_string(summary).unwrap_or_else(|_| "{}".to_owned());
+                (key.clone(), json)
+            })
+            .collect();
+        rows.sort();
+        match store.append_summaries(&rows).await {
+            Ok(()) => Ok(rows.len()),
+            Err(e) => {
+                let limits = SummaryLimits::default();
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                for (key, summary) in taken {
+                    pending.entry(key).or_default().merge(&summary, &limits);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Every endpoint of a host (static assets too, when asked).
+pub(crate) async fn host_endpoints(
+    store: &dyn Store,
+    host: &str,
+    include_non_api: bool,
+) -> Result<Vec<EndpointRow>, StoreError> {
+    const PAGE: u32 = 50_000;
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_endpoints(&EndpointQuery {
+                host: host.to_owned(),
+                include_non_api,
+                after: after.clone(),
+                limit: PAGE,
+                ..EndpointQuery::default()
+            })
+            .await?;
+        let done = page.len() < PAGE as usize;
+        if let Some(last) = page.last() {
+            after = Some((
+                last.path.clone(),
+                last.method.clone(),
+                last.template.clone(),
+            ));
+        }
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// The summaries of `rows` merged per endpoint of `endpoints` (by index): a row goes to the
+/// endpoint with its exact key, else to the endpoint whose template it fits (it was folded).
+fn resolve_summaries(
+    endpoints: &[EndpointRow],
+    rows: &[SummaryRow],
+) -> BTreeMap<usize, EndpointSummary> {
+    let limits = SummaryLimits::default();
+    let exact: HashMap<(&str, &str), usize> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ((e.method.as_str(), e.template.as_str()), i))
+        .collect();
+    let resolver = Resolver::new(endpoints.iter().map(|e| (e.id, e.template.as_str())));
+    let mut merged: BTreeMap<usize, EndpointSummary> = BTreeMap::new();
+    for row in rows {
+        let index = exact
+            .get(&(row.method.as_str(), row.template.as_str()))
+            .copied()
+            .or_else(|| {
+                let template = Template::parse(&row.template)?;
+                let learned = resolver.lookup(&template)?.annotated();
+                exact.get(&(row.method.as_str(), learned.as_str())).copied()
+            });
+        let Some(index) = index else { continue };
+        let Ok(summary) = serde_json::from_str::<EndpointSummary>(&row.summary) else {
+            continue;
+        };
+        merged.entry(index).or_default().merge(&summary, &limits);
+    }
+    merged
+}
+
+/// The observed interface of a host, ready to render; `None` for an unknown host.
+pub async fn host_spec(store: &dyn Store, host: &str) -> Result<Option<HostSpec>, StoreError> {
+    let Some(row) = store.host(host).await? else {
+        return Ok(None);
+    };
+    let endpoints = host_endpoints(store, host, false).await?;
+    let rows = store.host_summaries(host).await?;
+    let mut summaries = resolve_summaries(&endpoints, &rows);
+    let operations = endpoints
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            Some(OperationSpec {
+                template: Template::parse(&e.template)?,
+                method: e.method,
+                hits: e.hits,
+                first_seen: e.first_seen,
+                last_seen: e.last_seen,
+                status_codes: e.status_codes,
+                summary: summaries.remove(&i).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Some(HostSpec {
+        host: row.host,
+        hostname: row.hostname,
+        port: row.port,
+        schemes: row
+            .schemes
+            .iter()
+            .filter_map(|s| Scheme::parse(s))
+            .collect(),
+        operations,
+    }))
+}
+
+/// Rewrites a host's summaries as one row per endpoint when they have grown past a threshold
+/// (or always, with `force`). Rows that no longer resolve to an endpoint are dropped.
+pub async fn compact(store: &dyn Store, host: &str, force: bool) -> Result<bool, StoreError> {
+    let rows = store.host_summaries(host).await?;
+    if rows.is_empty() || (!force && rows.len() <= COMPACT_ABOVE) {
+        return Ok(false);
+    }
+    let endpoints = host_endpoints(store, host, true).await?;
+    let merged = resolve_summaries(&endpoints, &rows);
+    let compacted: Vec<(EndpointKey, String)> = merged
+        .into_iter()
+        .map(|(i, summary)| {
+            let e = &endpoints[i];
+            let key = EndpointKey {
+                host: host.to_owned(),
+                method: e.method.clone(),
+                template: e.template.clone(),
+            };
+            (key, serde_json::to_string(&summary).unwrap_or_default())
+        })
+        .collect();
+    let through = rows.iter().map(|r| r.id).max().unwrap_or_default();
+    store
+        .replace_host_summaries(host, through, &compacted)
+        .await?;
+    Ok(true)
+}
