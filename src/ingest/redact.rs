@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 /// a redacted value from a real one.
 pub const REDACTED: &str = "<redacted>";
 
+/// What replaces a credential that was a JWT, so that the spec can still say `bearerFormat: JWT`
+/// (the token's shape is kept, never its content).
+pub const REDACTED_JWT: &str = "<redacted:jwt>";
+
 /// The JSON string that replaces a secret string value.
 const REDACTED_JSON: &[u8] = b"\"<redacted>\"";
 
@@ -1148,15 +1152,25 @@ fn redact_jwt_spans(body: &[u8]) -> Option<Vec<u8>> {
 /// `Authorization`-style values: keep a plausible scheme name, drop the rest.
 fn redact_credentials(value: &str) -> String {
     let v = value.trim();
+    let marker = |credential: &str| {
+        let c = credential.trim().as_bytes();
+        if c == REDACTED_JWT.as_bytes()
+            || find_jwt(c, false).is_some_and(|(start, end)| start == 0 && end == c.len())
+        {
+            REDACTED_JWT
+        } else {
+            REDACTED
+        }
+    };
     if let Some((scheme, rest)) = v.split_once([' ', '\t']) {
         let is_scheme = (1..=32).contains(&scheme.len())
             && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             && scheme.bytes().all(is_tchar);
         if is_scheme && !rest.trim().is_empty() {
-            return format!("{scheme} {REDACTED}");
+            return format!("{scheme} {}", marker(rest));
         }
     }
-    REDACTED.to_owned()
+    marker(v).to_owned()
 }
 
 /// RFC 9110 token characters.
@@ -1428,6 +1442,8 @@ mod tests {
         let r = redactor();
         let jwt_header = format!("x-debug: {JWT}");
         let jwt_path = format!("https://a.example/verify/{JWT}");
+        let bearer_jwt = format!("Bearer {JWT}");
+        let bearer_jwt_and_more = format!("Bearer {JWT}x!");
         let cases: Vec<(&str, &str, Option<&str>)> = vec![
             ("authorization", "Bearer abc.def", Some("Bearer <redacted>")),
             (
@@ -1440,7 +1456,15 @@ mod tests {
                 "  bearer   tok  ",
                 Some("bearer <redacted>"),
             ),
-            ("authorization", JWT, Some("<redacted>")),
+            ("authorization", JWT, Some("<redacted:jwt>")),
+            ("authorization", &bearer_jwt, Some("Bearer <redacted:jwt>")),
+            // Only a whole JWT is marked as one.
+            (
+                "authorization",
+                &bearer_jwt_and_more,
+                Some("Bearer <redacted>"),
+            ),
+            ("authorization", "Bearer <redacted:jwt>", None),
             ("authorization", "Bearer", Some("<redacted>")),
             ("authorization", "Bearer <redacted>", None),
             ("Authorization", "Token t", Some("Token <redacted>")),

@@ -61,7 +61,7 @@ async fn nta_worker_basic(db: Db) {
     );
     assert_eq!(
         header(&e["request"], "authorization"),
-        Some("Bearer <redacted>")
+        Some("Bearer <redacted:jwt>")
     );
     assert_eq!(header(&e["request"], "user-agent"), Some("shop-app/3.2"));
     assert_eq!(

@@ -8,5 +8,6 @@ mod discovery;
 mod health;
 mod ingest;
 mod router;
+mod spec;
 mod store;
 mod tls;
