@@ -191,3 +191,59 @@ async fn sighup_reloads_the_certificate() {
     signal(&child, "TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
 }
+
+#[test]
+fn reprocess_and_export_work_on_stored_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, address) = start(&[], dir.path());
+    let response = reqwest::blocking::Client::new()
+        .post(format!("http://{address}/api/telemetry"))
+        .header("content-type", "application/json")
+        .body(crate::common::sample("nta-worker-basic.json"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+
+    let run = |args: &[&str]| {
+        binary()
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--log-level", "warn"])
+            .output()
+            .expect("binary runs")
+    };
+    let reprocessed = run(&["reprocess", "--host", "api.shop.example"]);
+    assert!(
+        reprocessed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reprocessed.stderr)
+    );
+    let out = dir.path().join("spec.yaml");
+    let exported = run(&[
+        "export",
+        "--host",
+        "api.shop.example",
+        "--format",
+        "yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let yaml = std::fs::read_to_string(&out).unwrap();
+    assert!(yaml.starts_with("openapi: "), "{yaml}");
+    assert!(yaml.contains("/api/v1/orders"), "{yaml}");
+    let json = run(&["export", "--host", "api.shop.example"]);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+
+    let unknown = run(&["export", "--host", "nowhere.example"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nowhere.example"));
+}
