@@ -232,6 +232,13 @@ impl EndpointDelta {
 
     /// Folds another delta of the same endpoint in.
     pub fn absorb(&mut self, other: &EndpointDelta) {
+        self.absorb_counts(other);
+        self.summary
+            .merge(&other.summary, &SummaryLimits::default());
+    }
+
+    /// Folds the counts of another delta of the same endpoint in, not its summary.
+    pub fn absorb_counts(&mut self, other: &EndpointDelta) {
         self.hits += other.hits;
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
@@ -240,8 +247,6 @@ impl EndpointDelta {
         add_counts(&mut self.request_types, &other.request_types);
         add_counts(&mut self.response_types, &other.response_types);
         self.fields = self.fields.or(other.fields);
-        self.summary
-            .merge(&other.summary, &SummaryLimits::default());
     }
 }
 
@@ -376,6 +381,34 @@ impl CatalogBatch {
                 Some(mine) => mine.absorb(&delta),
                 None => {
                     self.endpoints.insert(key, delta);
+                }
+            }
+        }
+    }
+
+    /// Adds the counts of another batch (hosts and endpoint statistics), leaving summaries out:
+    /// what the store writes at commit.
+    pub fn absorb_counts(&mut self, other: &CatalogBatch) {
+        for (key, delta) in &other.hosts {
+            match self.hosts.get_mut(key) {
+                Some(mine) => mine.absorb(delta),
+                None => {
+                    self.hosts.insert(key.clone(), delta.clone());
+                }
+            }
+        }
+        for (key, delta) in &other.endpoints {
+            match self.endpoints.get_mut(key) {
+                Some(mine) => mine.absorb_counts(delta),
+                None => {
+                    let counts = EndpointDelta {
+                        summary: EndpointSummary::default(),
+                        status_codes: delta.status_codes.clone(),
+                        request_types: delta.request_types.clone(),
+                        response_types: delta.response_types.clone(),
+                        ..*delta
+                    };
+                    self.endpoints.insert(key.clone(), counts);
                 }
             }
         }

@@ -282,11 +282,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     for job in jobs {
         batch.exchanges.extend(job.records.exchanges.iter());
         batch.keys.extend(job.records.keys.iter());
-        if jobs.len() == 1 {
-            batch.catalog = job.records.catalog.clone();
-        } else {
-            batch.catalog.absorb(job.records.catalog.clone());
-        }
+        batch.catalog.absorb_counts(&job.records.catalog);
     }
     let mut attempt = 0;
     loop {
