@@ -111,8 +111,15 @@ pub(crate) struct FormStats {
 }
 
 impl BodyStats {
-    /// Adds one non-empty body of media type `media`.
-    pub(crate) fn observe(&mut self, media: &str, message: &Message, limits: &SummaryLimits) {
+    /// Adds one non-empty body of media type `media`; its schema may grow by `room` positions
+    /// at most.
+    pub(crate) fn observe(
+        &mut self,
+        media: &str,
+        message: &Message,
+        limits: &SummaryLimits,
+        room: usize,
+    ) {
         self.count += 1;
         if self.read >= limits.max_bodies {
             return;
@@ -121,10 +128,11 @@ impl BodyStats {
         let body = &message.body;
         match kind(media) {
             Kind::Json => {
-                let complete = self.json.get_or_insert_default().observe_json(
+                let complete = self.json.get_or_insert_default().observe_json_within(
                     &body.bytes,
                     body.truncated,
                     limits,
+                    room,
                 );
                 if complete && !body.truncated {
                     self.offer_example(&body.bytes, limits);
@@ -172,12 +180,14 @@ impl BodyStats {
         }
     }
 
-    /// Folds `other` in.
-    pub(crate) fn merge(&mut self, other: &BodyStats, limits: &SummaryLimits) {
+    /// Folds `other` in; the schema may grow by `room` positions at most.
+    pub(crate) fn merge(&mut self, other: &BodyStats, limits: &SummaryLimits, room: usize) {
         self.count += other.count;
         self.read += other.read;
         if let Some(json) = &other.json {
-            self.json.get_or_insert_default().merge(json, limits);
+            self.json
+                .get_or_insert_default()
+                .merge_within(json, limits, room);
         }
         if let Some(form) = &other.form {
             let mine = self.form.get_or_insert_default();
@@ -423,7 +433,7 @@ mod tests {
         for (body, truncated) in bodies {
             let m = message(Some(content_type), body, *truncated);
             media = media_type(&m);
-            stats.observe(&media, &m, &limits);
+            stats.observe(&media, &m, &limits, usize::MAX);
         }
         stats.to_media_type(&media)["schema"].clone()
     }
@@ -522,6 +532,7 @@ mod tests {
                     "application/json",
                     &message(Some("application/json"), bodies[i], false),
                     &limits,
+                    usize::MAX,
                 );
             }
             stats.example
@@ -534,6 +545,7 @@ mod tests {
             "application/json",
             &message(Some("application/json"), br#"{"a":1}"#, true),
             &limits,
+            usize::MAX,
         );
         assert_eq!(stats.example, None);
     }

@@ -374,14 +374,16 @@ fn slot<'o>(
         return Some(values);
     }
     let key = key?;
+    // Look up before inserting: `entry` would allocate the key for every member read.
     if !object.fields.contains_key(key) {
         if *budget == 0 {
             object.trimmed = true;
             return None;
         }
         *budget -= 1;
+        object.fields.insert(key.to_owned(), Default::default());
     }
-    let field = object.fields.entry(key.to_owned()).or_default();
+    let field = object.fields.get_mut(key)?;
     field.seen = true;
     Some(&mut field.shape)
 }

@@ -22,3 +22,6 @@ mod text;
 
 pub use render::{HostSpec, OperationSpec, RenderOptions, render, to_json, to_yaml};
 pub use summary::{EndpointSummary, SummaryLimits};
+
+#[cfg(test)]
+mod tests;

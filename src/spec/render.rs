@@ -839,12 +839,17 @@ const KEY_ORDER: &[&str] = &[
     "patch",
     "trace",
     "operationId",
+    "parameters",
+    "requestBody",
+    "content",
+    "responses",
+    "security",
     "$ref",
-    "name",
-    "in",
     "type",
     "scheme",
     "bearerFormat",
+    "name",
+    "in",
     "format",
     "enum",
     "properties",
@@ -854,11 +859,6 @@ const KEY_ORDER: &[&str] = &[
     "oneOf",
     "schema",
     "example",
-    "parameters",
-    "requestBody",
-    "content",
-    "responses",
-    "security",
     "schemas",
     "securitySchemes",
 ];
@@ -876,6 +876,7 @@ const NAMED_MAPS: &[&str] = &[
 /// Keys whose value is data, written as it is.
 const RAW_VALUES: &[&str] = &["example", "examples", "enum", "const", "default"];
 
+/// How the keys of an object are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// An object of the specification: keys in [`KEY_ORDER`].
@@ -884,13 +885,6 @@ enum Mode {
     Named,
     /// Data: as it is.
     Raw,
-}
-
-/// A document value written with keys in the conventional order.
-#[derive(Debug)]
-struct Ordered<'a> {
-    value: &'a Value,
-    mode: Mode,
 }
 
 fn key_rank(key: &str) -> usize {
@@ -903,54 +897,61 @@ fn key_rank(key: &str) -> usize {
         .unwrap_or(KEY_ORDER.len())
 }
 
+/// The entries of an object in writing order, each with the mode of its value.
+fn entries(map: &Map<String, Value>, mode: Mode) -> Vec<(&String, &Value, Mode)> {
+    let mut entries: Vec<(&String, &Value, Mode)> = map
+        .iter()
+        .map(|(key, value)| {
+            let child = match mode {
+                Mode::Raw => Mode::Raw,
+                Mode::Named => Mode::Spec,
+                Mode::Spec if RAW_VALUES.contains(&key.as_str()) || key.starts_with("x-") => {
+                    Mode::Raw
+                }
+                Mode::Spec if NAMED_MAPS.contains(&key.as_str()) => Mode::Named,
+                Mode::Spec => Mode::Spec,
+            };
+            (key, value, child)
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    if mode == Mode::Spec {
+        entries.sort_by_key(|(key, _, _)| key_rank(key));
+    }
+    entries
+}
+
+/// A document value written with keys in the conventional order.
+#[derive(Debug)]
+struct Ordered<'a> {
+    value: &'a Value,
+    mode: Mode,
+}
+
 impl Serialize for Ordered<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match (self.value, self.mode) {
-            (_, Mode::Raw) => self.value.serialize(serializer),
-            (Value::Object(map), mode) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                if mode == Mode::Spec {
-                    entries.sort_by_key(|(k, _)| key_rank(k));
-                }
+        match self.value {
+            Value::Object(map) => {
+                let entries = entries(map, self.mode);
                 let mut out = serializer.serialize_map(Some(entries.len()))?;
-                for (key, value) in entries {
-                    let child = if mode == Mode::Named {
-                        Mode::Spec
-                    } else if RAW_VALUES.contains(&key.as_str()) || key.starts_with("x-") {
-                        Mode::Raw
-                    } else if NAMED_MAPS.contains(&key.as_str()) {
-                        Mode::Named
-                    } else {
-                        Mode::Spec
-                    };
-                    out.serialize_entry(key, &Ordered { value, mode: child })?;
+                for (key, value, mode) in entries {
+                    out.serialize_entry(key, &Ordered { value, mode })?;
                 }
                 out.end()
             }
-            (Value::Array(items), _) => {
+            Value::Array(items) => {
                 let mut out = serializer.serialize_seq(Some(items.len()))?;
                 for value in items {
                     out.serialize_element(&Ordered {
                         value,
-                        mode: Mode::Spec,
+                        mode: self.mode,
                     })?;
                 }
                 out.end()
             }
-            (value, _) => value.serialize(serializer),
+            value => value.serialize(serializer),
         }
     }
-}
-
-/// The document as YAML, keys in the conventional OpenAPI order.
-pub fn to_yaml(document: &Value) -> String {
-    let ordered = Ordered {
-        value: document,
-        mode: Mode::Spec,
-    };
-    // Writing a JSON value cannot fail; should it, JSON is YAML too.
-    serde_yaml_ng::to_string(&ordered).unwrap_or_else(|_| to_json(document))
 }
 
 /// The document as indented JSON, keys in the conventional OpenAPI order.
@@ -960,4 +961,148 @@ pub fn to_json(document: &Value) -> String {
         mode: Mode::Spec,
     };
     serde_json::to_string_pretty(&ordered).unwrap_or_default()
+}
+
+/// The document as YAML, keys in the conventional OpenAPI order.
+///
+/// Block style, two-space indentation, sequences at the indentation of their key. Strings are
+/// written plain only when no YAML 1.1 or 1.2 reader can take them for anything but a string
+/// (they start with a letter, `/`, `_` or `$`, hold no `:` or `#`, and are not `yes`, `no`,
+/// `on`, `null`…); everything else is double-quoted, so dates, versions and numbers in strings
+/// stay strings in every reader.
+pub fn to_yaml(document: &Value) -> String {
+    let mut out = String::new();
+    match document {
+        Value::Object(map) if !map.is_empty() => yaml_map(&mut out, map, Mode::Spec, 0, false),
+        Value::Array(items) if !items.is_empty() => yaml_seq(&mut out, items, Mode::Spec, 0),
+        scalar => {
+            out.push_str(&yaml_scalar(scalar));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn indent(out: &mut String, width: usize) {
+    out.extend(std::iter::repeat_n(' ', width));
+}
+
+/// Writes the entries of a non-empty map at column `width`; the first one continues the current
+/// line when `inline` (after a sequence dash).
+fn yaml_map(out: &mut String, map: &Map<String, Value>, mode: Mode, width: usize, inline: bool) {
+    for (i, (key, value, mode)) in entries(map, mode).into_iter().enumerate() {
+        if i > 0 || !inline {
+            indent(out, width);
+        }
+        out.push_str(&yaml_string(key));
+        out.push(':');
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                out.push('\n');
+                yaml_map(out, map, mode, width + 2, false);
+            }
+            Value::Array(items) if !items.is_empty() => {
+                out.push('\n');
+                yaml_seq(out, items, mode, width);
+            }
+            scalar => {
+                out.push(' ');
+                out.push_str(&yaml_scalar(scalar));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Writes a non-empty sequence with its dashes at column `width`.
+fn yaml_seq(out: &mut String, items: &[Value], mode: Mode, width: usize) {
+    for item in items {
+        indent(out, width);
+        match item {
+            Value::Object(map) if !map.is_empty() => {
+                out.push_str("- ");
+                yaml_map(out, map, mode, width + 2, true);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push_str("-\n");
+                yaml_seq(out, inner, mode, width + 2);
+            }
+            scalar => {
+                out.push_str("- ");
+                out.push_str(&yaml_scalar(scalar));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A scalar, or an empty collection, in flow form.
+fn yaml_scalar(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => {
+            let text = n.to_string();
+            // YAML 1.1 wants a dot in a float with an exponent.
+            match text.find(['e', 'E']) {
+                Some(e) if !text[..e].contains('.') => format!("{}.0{}", &text[..e], &text[e..]),
+                _ => text,
+            }
+        }
+        Value::String(s) => yaml_string(s),
+        Value::Array(_) => "[]".to_owned(),
+        Value::Object(_) => "{}".to_owned(),
+    }
+}
+
+/// Words that YAML 1.1 reads as booleans or null.
+const YAML_RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+
+fn yaml_string(s: &str) -> String {
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '/' | '_' | '$'))
+        && !s.ends_with(' ')
+        && s.chars().all(|c| {
+            c.is_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '_'
+                        | '-'
+                        | '.'
+                        | '/'
+                        | '{'
+                        | '}'
+                        | '('
+                        | ')'
+                        | '$'
+                        | '+'
+                        | '='
+                        | '@'
+                        | ','
+                        | ';'
+                        | '~'
+                )
+        })
+        && !YAML_RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w));
+    if plain {
+        return s.to_owned();
+    }
+    let mut quoted = String::with_capacity(s.len() + 2);
+    quoted.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            // Not printable in YAML: escaped.
+            c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) => {
+                quoted.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            '\u{fffe}' | '\u{ffff}' => quoted.push_str(&format!("\\u{:04x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }

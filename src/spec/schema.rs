@@ -65,9 +65,20 @@ impl Schema {
     /// stops, with the objects left open counted as incomplete. Returns whether the body was read
     /// to the end of one complete JSON value.
     pub fn observe_json(&mut self, body: &[u8], truncated: bool, limits: &SummaryLimits) -> bool {
+        self.observe_json_within(body, truncated, limits, usize::MAX)
+    }
+
+    /// [`Schema::observe_json`], creating at most `room` new positions.
+    pub(crate) fn observe_json_within(
+        &mut self,
+        body: &[u8],
+        truncated: bool,
+        limits: &SummaryLimits,
+        room: usize,
+    ) -> bool {
         let cap = body.len().min(limits.max_body_bytes);
         let whole = !truncated && cap == body.len();
-        let budget = limits.max_schema_nodes.saturating_sub(self.nodes as usize);
+        let budget = self.budget(limits).min(room);
         let walk = json::walk(&mut self.shape, &body[..cap], whole, limits, budget);
         self.nodes = if walk.reshaped {
             self.shape.nodes()
@@ -79,9 +90,24 @@ impl Schema {
 
     /// Folds `other` in: commutative and associative as long as no bound is reached.
     pub fn merge(&mut self, other: &Schema, limits: &SummaryLimits) {
-        let mut budget = limits.max_schema_nodes.saturating_sub(self.nodes as usize);
+        self.merge_within(other, limits, usize::MAX);
+    }
+
+    /// [`Schema::merge`], creating at most `room` new positions.
+    pub(crate) fn merge_within(&mut self, other: &Schema, limits: &SummaryLimits, room: usize) {
+        let mut budget = self.budget(limits).min(room);
         self.shape.merge(&other.shape, limits, &mut budget);
         self.nodes = self.shape.nodes();
+    }
+
+    /// How many positions may still be created.
+    fn budget(&self, limits: &SummaryLimits) -> usize {
+        limits.max_schema_nodes.saturating_sub(self.nodes as usize)
+    }
+
+    /// Positions below the top.
+    pub(crate) fn nodes(&self) -> usize {
+        self.nodes as usize
     }
 
     /// Whether nothing was recorded.

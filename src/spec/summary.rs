@@ -32,8 +32,10 @@ use crate::discovery::segment::percent_decode;
 use crate::discovery::template::{Segment, Template, split_path};
 use crate::exchange::Exchange;
 
-/// The bounds that keep a summary small whatever the traffic. The defaults keep a typical summary
-/// to a few kilobytes and any summary to a few hundred kilobytes.
+/// The bounds that keep a summary small whatever the traffic. With the defaults a typical summary
+/// takes a few kilobytes stored, and no summary more than about half a megabyte (mostly schema
+/// positions, at most [`SummaryLimits::max_summary_nodes`], and examples, at most one of
+/// [`SummaryLimits::max_example_bytes`] per media type and status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SummaryLimits {
     /// Properties kept per object position; an object with more distinct keys is a map.
@@ -48,6 +50,8 @@ pub struct SummaryLimits {
     pub max_depth: usize,
     /// Positions (properties, array items, map values) per body schema.
     pub max_schema_nodes: usize,
+    /// Positions in all the body schemas of a summary together.
+    pub max_summary_nodes: usize,
     /// Names kept per collection: query parameters, headers, cookies, form fields, path
     /// parameters.
     pub max_params: usize,
@@ -74,6 +78,7 @@ impl Default for SummaryLimits {
             max_key_len: 64,
             max_depth: 12,
             max_schema_nodes: 256,
+            max_summary_nodes: 1024,
             max_params: 32,
             max_media_types: 4,
             max_statuses: 16,
@@ -171,6 +176,10 @@ pub(crate) fn observe_params(
     while i < pairs.len() {
         let name = &pairs[i].name;
         let group = pairs[i..].iter().take_while(|p| p.name == *name).count();
+        if name.is_empty() {
+            i += group;
+            continue;
+        }
         if !params.contains_key(name.as_ref())
             && params.len() < limits.max_params
             && name.len() <= limits.max_key_len
@@ -301,8 +310,9 @@ impl EndpointSummary {
         observe_params(&mut self.cookies, cookie_pairs, true, limits);
         self.observe_credentials(credentials, jwt, exchange.status, limits);
 
+        let room = limits.max_summary_nodes.saturating_sub(self.schema_nodes());
         if !exchange.request.body.bytes.is_empty() {
-            observe_body(&mut self.request, &exchange.request, limits);
+            observe_body(&mut self.request, &exchange.request, limits, room);
         }
         if let (Some(status), Some(response)) = (exchange.status, &exchange.response) {
             if !self.responses.contains_key(&status) && self.responses.len() >= limits.max_statuses
@@ -312,7 +322,7 @@ impl EndpointSummary {
             let stats = self.responses.entry(status).or_default();
             stats.count += 1;
             if !response.body.bytes.is_empty() {
-                observe_body(&mut stats.bodies, response, limits);
+                observe_body(&mut stats.bodies, response, limits, room);
             }
         }
     }
@@ -395,13 +405,24 @@ impl EndpointSummary {
         keep_most_seen(&mut self.credentials, limits.max_credentials, |c| *c);
         self.jwt += other.jwt;
         self.open += other.open;
-        merge_bodies(&mut self.request, &other.request, limits);
+        let mut used = self.schema_nodes();
+        merge_bodies(&mut self.request, &other.request, limits, &mut used);
         for (status, stats) in &other.responses {
             let mine = self.responses.entry(*status).or_default();
             mine.count += stats.count;
-            merge_bodies(&mut mine.bodies, &stats.bodies, limits);
+            merge_bodies(&mut mine.bodies, &stats.bodies, limits, &mut used);
         }
         keep_most_seen(&mut self.responses, limits.max_statuses, |r| r.count);
+    }
+
+    /// Positions in all body schemas.
+    pub(crate) fn schema_nodes(&self) -> usize {
+        nodes_of(&self.request)
+            + self
+                .responses
+                .values()
+                .map(|r| nodes_of(&r.bodies))
+                .sum::<usize>()
     }
 
     /// Requests observed.
@@ -440,29 +461,46 @@ fn observe_body(
     bodies: &mut BTreeMap<String, BodyStats>,
     message: &crate::exchange::Message,
     limits: &SummaryLimits,
+    room: usize,
 ) {
     let media = body::media_type(message);
     if let Some(stats) = bodies.get_mut(&media) {
-        stats.observe(&media, message, limits);
+        stats.observe(&media, message, limits, room);
     } else if bodies.len() < limits.max_media_types {
         let mut stats = BodyStats::default();
-        stats.observe(&media, message, limits);
+        stats.observe(&media, message, limits, room);
         bodies.insert(media, stats);
     }
 }
 
+/// Positions in the body schemas of `bodies`.
+fn nodes_of(bodies: &BTreeMap<String, BodyStats>) -> usize {
+    bodies
+        .values()
+        .filter_map(|b| b.json.as_ref())
+        .map(|j| j.nodes())
+        .sum()
+}
+
+/// Folds `other` into `bodies`; `used` counts the positions of the whole summary, kept under
+/// [`SummaryLimits::max_summary_nodes`].
 fn merge_bodies(
     bodies: &mut BTreeMap<String, BodyStats>,
     other: &BTreeMap<String, BodyStats>,
     limits: &SummaryLimits,
+    used: &mut usize,
 ) {
     for (media, stats) in other {
-        bodies
-            .entry(media.clone())
-            .or_default()
-            .merge(stats, limits);
+        let room = limits.max_summary_nodes.saturating_sub(*used);
+        let mine = bodies.entry(media.clone()).or_default();
+        let before = mine.json.as_ref().map_or(0, |j| j.nodes());
+        mine.merge(stats, limits, room);
+        let after = mine.json.as_ref().map_or(0, |j| j.nodes());
+        *used = (*used + after).saturating_sub(before);
     }
+    let before = nodes_of(bodies);
     keep_most_seen(bodies, limits.max_media_types, |b| b.count);
+    *used = used.saturating_sub(before - nodes_of(bodies));
 }
 
 /// A header, query or cookie parameter object.
