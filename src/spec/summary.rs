@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use super::body::{self, BodyStats};
 use super::text::{TextStats, is_zero};
 use super::{headers, security};
-use crate::discovery::segment::percent_decode;
+use crate::discovery::segment::{ParamType, percent_decode};
 use crate::discovery::template::{Segment, Template, split_path};
 use crate::exchange::Exchange;
 
@@ -96,7 +96,7 @@ pub struct EndpointSummary {
     /// Requests observed.
     #[serde(rename = "n", default, skip_serializing_if = "is_zero")]
     pub(crate) requests: u64,
-    /// Path parameter values by parameter name.
+    /// Values of free-text path parameters, by parameter name.
     #[serde(rename = "p", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) path: BTreeMap<String, TextStats>,
     #[serde(rename = "q", default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -346,7 +346,12 @@ impl EndpointSummary {
             else {
                 continue;
             };
-            let name = &template.params()[*index].name;
+            let param = &template.params()[*index];
+            // Only free text can become an enum; typed values are not worth keeping.
+            if param.kind != ParamType::String {
+                continue;
+            }
+            let name = &param.name;
             if !self.path.contains_key(name) && self.path.len() >= limits.max_params {
                 continue;
             }

@@ -631,6 +631,48 @@ fn colliding_paths_and_operation_ids() {
 }
 
 #[test]
+fn free_text_path_parameters_can_be_enums() {
+    let limits = SummaryLimits::default();
+    let template = Template::parse("/reports/{period}/{id:integer}").unwrap();
+    let mut summary = EndpointSummary::default();
+    for (i, period) in ["daily", "weekly", "daily", "weekly", "daily"]
+        .iter()
+        .enumerate()
+    {
+        let path = format!("/reports/{period}/{i}");
+        summary.observe(&Call::new("GET", &path).exchange(), &template, &limits);
+    }
+    // Typed values are not kept.
+    assert_eq!(summary.path.keys().collect::<Vec<_>>(), ["period"]);
+    let host = HostSpec {
+        host: "h".to_owned(),
+        hostname: "h".to_owned(),
+        port: 80,
+        schemes: vec![Scheme::Http],
+        operations: vec![OperationSpec {
+            method: "GET".to_owned(),
+            template,
+            hits: 5,
+            first_seen: at(0),
+            last_seen: at(4),
+            status_codes: BTreeMap::from([(200, 5)]),
+            summary,
+        }],
+    };
+    let document = render(&host, &RenderOptions::default());
+    let parameters = &document["paths"]["/reports/{period}/{id}"]["get"]["parameters"];
+    assert_eq!(
+        parameters[0]["schema"],
+        json!({"type": "string", "enum": ["daily", "weekly"]})
+    );
+    assert_eq!(
+        parameters[1]["schema"],
+        json!({"type": "integer", "format": "int64"})
+    );
+    assert_valid(&document);
+}
+
+#[test]
 fn merge_commutes_when_rendered() {
     let limits = SummaryLimits::default();
     let calls = sample_calls();
@@ -832,4 +874,3 @@ fn timings() {
         yaml.len()
     );
 }
-

@@ -47,6 +47,9 @@ const FORMATS: [(u16, &str); 7] = [
     (URI, "uri"),
 ];
 
+/// The bits of [`FORMATS`].
+const FORMAT_BITS: u16 = DATE_TIME | DATE | EMAIL | UUID | URI | IPV4 | IPV6;
+
 /// An enum is reported only after this many known values…
 pub(crate) const ENUM_MIN_OBSERVATIONS: u64 = 4;
 /// …with at most this many distinct values…
@@ -271,8 +274,8 @@ fn is_false(b: &bool) -> bool {
 /// matched, and the distinct values while there are few of them.
 ///
 /// Bounded: at most [`SummaryLimits::max_values`] values of at most
-/// [`SummaryLimits::max_value_len`] bytes each; past either bound the values are dropped for good
-/// and only `many` is kept, since no enum can come of them.
+/// [`SummaryLimits::max_value_len`] bytes each; past either bound, or once a value has a format,
+/// the values are dropped for good and only `many` is kept, since no enum can come of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TextStats {
     /// Values seen, redacted ones included.
@@ -314,7 +317,9 @@ impl TextStats {
         if self.many {
             return;
         }
-        if s.len() > limits.max_value_len {
+        // A value with a format is never an enum member (the format is written instead), and such
+        // values (addresses, dates, IDs) are the ones least worth keeping.
+        if s.len() > limits.max_value_len || mask & FORMAT_BITS != 0 {
             self.give_up_values();
             return;
         }
