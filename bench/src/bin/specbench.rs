@@ -1,0 +1,257 @@
+//! `specbench`: how long a host's OpenAPI document takes to render, end to end.
+//!
+//! Starts Reconstructor in process (SQLite in a temporary directory, or `--database-url`), posts
+//! traffic for a host with `--endpoints` endpoints over real HTTP (several exchanges each, with
+//! JSON bodies, query parameters and credentials), then fetches
+//! `GET /api/hosts/{host}/openapi.json` repeatedly and reports the median, p90 and slowest time.
+//! The document is built from the stored endpoint summaries, never from raw traffic, so the time
+//! depends on the number of endpoints, not on the number of exchanges.
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use reconstructor::config::{Config, DatabaseUrl, LogFormat};
+use reconstructor::startup::Application;
+use serde_json::{Value, json};
+
+const HOST: &str = "bench.example";
+
+const ADJECTIVES: [&str; 25] = [
+    "red", "blue", "green", "fast", "slow", "small", "large", "quiet", "loud", "bright", "dark",
+    "warm", "cold", "early", "late", "rich", "plain", "sharp", "soft", "hard", "fresh", "old",
+    "young", "wild", "calm",
+];
+
+const NOUNS: [&str; 40] = [
+    "orders",
+    "invoices",
+    "payments",
+    "customers",
+    "accounts",
+    "products",
+    "carts",
+    "reviews",
+    "tickets",
+    "messages",
+    "threads",
+    "files",
+    "folders",
+    "teams",
+    "projects",
+    "tasks",
+    "events",
+    "alerts",
+    "reports",
+    "metrics",
+    "devices",
+    "sensors",
+    "routes",
+    "stops",
+    "trips",
+    "drivers",
+    "vehicles",
+    "shipments",
+    "parcels",
+    "warehouses",
+    "stores",
+    "coupons",
+    "plans",
+    "seats",
+    "rooms",
+    "bookings",
+    "guests",
+    "hosts",
+    "listings",
+    "photos",
+];
+
+/// Renders the OpenAPI document of a host with many endpoints and reports how long it takes.
+#[derive(Debug, Parser)]
+#[command(name = "specbench", version)]
+struct Args {
+    /// Endpoints of the host (two per resource: the collection and one item).
+    #[arg(long, default_value_t = 1000)]
+    endpoints: usize,
+    /// Exchanges posted per endpoint.
+    #[arg(long, default_value_t = 5)]
+    exchanges: usize,
+    /// Timed renders.
+    #[arg(long, default_value_t = 15)]
+    runs: usize,
+    /// A postgres:// URL to use instead of a temporary SQLite file.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+fn record(method: &str, path: &str, body: &Value, authorized: bool) -> Value {
+    let mut headers = json!({"host": HOST, "accept": "application/json"});
+    if authorized {
+        headers["authorization"] = json!("Bearer k9fJ2LqX8pZr");
+    }
+    json!({
+        "path": format!("https://{HOST}{path}"),
+        "method": method,
+        "requestHeaders": headers.to_string(),
+        "responseHeaders": json!({"content-type": "application/json"}).to_string(),
+        "requestPayload": "",
+        "responsePayload": body.to_string(),
+        "ip": "198.51.100.7",
+        "time": "1763700000",
+        "statusCode": "200",
+        "type": "HTTP/1.1",
+        "status": "OK",
+        "akto_account_id": "1000000",
+        "akto_vxlan_id": "0",
+        "is_pending": "false",
+        "source": "MIRRORING"
+    })
+}
+
+fn item(resource: &str, id: usize) -> Value {
+    let status = ["open", "closed", "pending"][id % 3];
+    json!({
+        "id": id,
+        "name": format!("{resource} {id}"),
+        "created_at": "2026-11-20T10:00:00Z",
+        "owner": {"id": id % 97, "email": format!("u{id}@example.com"), "active": id.is_multiple_of(2)},
+        "tags": ["a", "b"],
+        "amount": (id as f64) * 1.5,
+        "status": status,
+        "note": if id.is_multiple_of(4) { Value::Null } else { json!("n") },
+    })
+}
+
+/// The traffic: for each resource, its collection (with `page` and `limit`) and its items.
+fn traffic(endpoints: usize, per_endpoint: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    let resources = endpoints.div_ceil(2);
+    'outer: for (i, (adjective, noun)) in ADJECTIVES
+        .iter()
+        .flat_map(|a| NOUNS.iter().map(move |n| (a, n)))
+        .enumerate()
+    {
+        if i >= resources {
+            break 'outer;
+        }
+        let resource = format!("{adjective}-{noun}");
+        for k in 0..per_endpoint {
+            let list =
+                json!({"items": [item(&resource, k), item(&resource, k + 1)], "next": k + 2});
+            out.push(record(
+                "GET",
+                &format!("/{resource}?page={k}&limit=20"),
+                &list,
+                !k.is_multiple_of(5),
+            ));
+            let id = 1000 + i * 100 + k;
+            out.push(record(
+                "GET",
+                &format!("/{resource}/{id}"),
+                &item(&resource, id),
+                true,
+            ));
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let config = Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(DatabaseUrl::new(url)),
+        log_format: LogFormat::Text,
+        log_level: "warn".to_owned(),
+        ..Config::default()
+    };
+    let app = Application::build(config).await?;
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+
+    let records = traffic(args.endpoints, args.exchanges);
+    let started = Instant::now();
+    for chunk in records.chunks(500) {
+        let response = client
+            .post(format!("{base}/api/ingestData"))
+            .header("content-type", "application/json")
+            .body(json!({"batchData": chunk}).to_string())
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("ingest answered {}", response.status());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "posted {} exchanges in {:.1?}",
+        records.len(),
+        started.elapsed()
+    )?;
+
+    let url = format!("{base}/api/hosts/{HOST}/openapi.json");
+    let first = client.get(&url).send().await?.error_for_status()?;
+    let document: Value = first.json().await.context("reading the document")?;
+    let paths = document["paths"].as_object().map_or(0, |p| p.len());
+    let operations: usize = document["paths"].as_object().map_or(0, |p| {
+        p.values()
+            .map(|item| item.as_object().map_or(0, |o| o.len()))
+            .sum()
+    });
+    let size = serde_json::to_vec(&document)?.len();
+
+    let mut times = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let bytes = client
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        times.push(started.elapsed());
+        std::hint::black_box(bytes);
+    }
+    times.sort();
+    writeln!(
+        out,
+        "host {HOST}: {paths} paths, {operations} operations, document {:.1} KiB",
+        size as f64 / 1024.0
+    )?;
+    writeln!(
+        out,
+        "GET /api/hosts/{HOST}/openapi.json over {} runs: median {:.1?}, p90 {:.1?}, max {:.1?}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.9),
+        times[times.len() - 1]
+    )?;
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
