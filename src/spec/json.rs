@@ -373,19 +373,21 @@ fn slot<'o>(
     if let Some(values) = object.map.as_deref_mut() {
         return Some(values);
     }
-    let key = key?;
-    // Look up before inserting: `entry` would allocate the key for every member read.
-    if !object.fields.contains_key(key) {
-        if *budget == 0 {
-            object.trimmed = true;
-            return None;
+    let field = object.fields.find_or_insert(key?, || {
+        let room = *budget > 0;
+        *budget = budget.saturating_sub(1);
+        room
+    });
+    match field {
+        Some(field) => {
+            field.seen = true;
+            Some(&mut field.shape)
         }
-        *budget -= 1;
-        object.fields.insert(key.to_owned(), Default::default());
+        None => {
+            object.trimmed = true;
+            None
+        }
     }
-    let field = object.fields.get_mut(key)?;
-    field.seen = true;
-    Some(&mut field.shape)
 }
 
 /// Decodes the escapes of a JSON string's content into `out`; `None` when one is invalid or the

@@ -1099,7 +1099,10 @@ fn yaml_string(s: &str) -> String {
             c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) => {
                 quoted.push_str(&format!("\\x{:02x}", c as u32));
             }
-            '\u{fffe}' | '\u{ffff}' => quoted.push_str(&format!("\\u{:04x}", c as u32)),
+            // Line breaks to YAML 1.1 readers, and the byte order mark: escaped.
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
+                quoted.push_str(&format!("\\u{:04x}", c as u32));
+            }
             c => quoted.push(c),
         }
     }

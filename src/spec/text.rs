@@ -323,6 +323,9 @@ impl TextStats {
             self.give_up_values();
             return;
         }
+        if self.values.iter().any(|v| v.len() == s.len() && v == s) {
+            return;
+        }
         if let Err(at) = self.values.binary_search_by(|v| v.as_str().cmp(s)) {
             if self.values.len() >= limits.max_values {
                 self.give_up_values();
