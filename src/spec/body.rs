@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::schema::Schema;
-use super::summary::{Pair, Params, SummaryLimits, observe_params, param_schema};
+use super::summary::{Pair, PairValue, Params, SummaryLimits, observe_params, param_schema};
 use super::text::is_zero;
 use crate::exchange::Message;
 
@@ -275,7 +275,7 @@ fn form_fields(bytes: &[u8], whole: bool) -> (Vec<Pair<'_>>, bool) {
     let mut pairs: Vec<Pair<'_>> = url::form_urlencoded::parse(bytes)
         .map(|(name, value)| Pair {
             name,
-            value: Some(value),
+            value: PairValue::Text(value),
         })
         .collect();
     if !whole {
@@ -347,15 +347,14 @@ fn multipart_fields<'a>(
         }
         let head = String::from_utf8_lossy(&body[head_start..head_start + head_len]);
         if let Some((name, file)) = disposition(&head) {
+            let content = &body[content_start..content_end.max(content_start)];
             let value = if file {
-                None
+                PairValue::File
             } else {
-                let content = &body[content_start..content_end.max(content_start)];
-                (content.len() <= MAX_PART_TEXT)
-                    .then(|| std::str::from_utf8(content).ok())
-                    .flatten()
-                    .map(Cow::Borrowed)
-                    .or(Some(Cow::Borrowed("<redacted>")))
+                match std::str::from_utf8(content) {
+                    Ok(text) if text.len() <= MAX_PART_TEXT => PairValue::Text(Cow::Borrowed(text)),
+                    _ => PairValue::Unknown,
+                }
             };
             pairs.push(Pair {
                 name: Cow::Owned(name),

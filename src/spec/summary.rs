@@ -155,11 +155,22 @@ fn is_default_text(t: &TextStats) -> bool {
     *t == TextStats::default()
 }
 
-/// One named value of a request; `value` is `None` for a file.
+/// One named value of a request or a body.
 #[derive(Debug)]
 pub(crate) struct Pair<'a> {
     pub(crate) name: Cow<'a, str>,
-    pub(crate) value: Option<Cow<'a, str>>,
+    pub(crate) value: PairValue<'a>,
+}
+
+/// What a named value holds.
+#[derive(Debug)]
+pub(crate) enum PairValue<'a> {
+    /// Text.
+    Text(Cow<'a, str>),
+    /// Text not looked at (too long, or not UTF-8): counted as a string of unknown content.
+    Unknown,
+    /// A file (a multipart part with a file name).
+    File,
 }
 
 /// Adds the named values of one request (or body). Presence is counted once per name, and only
@@ -196,8 +207,9 @@ pub(crate) fn observe_params(
             }
             for pair in &pairs[i..i + group] {
                 match &pair.value {
-                    Some(value) => stats.values.observe(value, limits),
-                    None => stats.files += 1,
+                    PairValue::Text(value) => stats.values.observe(value, limits),
+                    PairValue::Unknown => stats.values.observe_unknown(),
+                    PairValue::File => stats.files += 1,
                 }
             }
         }
@@ -268,7 +280,7 @@ impl EndpointSummary {
                 } else {
                     pairs.push(Pair {
                         name,
-                        value: Some(value),
+                        value: PairValue::Text(value),
                     });
                 }
             }
@@ -291,7 +303,7 @@ impl EndpointSummary {
                     } else {
                         cookie_pairs.push(Pair {
                             name: Cow::Borrowed(cookie),
-                            value: Some(Cow::Borrowed(value)),
+                            value: PairValue::Text(Cow::Borrowed(value)),
                         });
                     }
                 }
@@ -302,7 +314,7 @@ impl EndpointSummary {
             } else if !headers::is_infrastructure(name) {
                 header_pairs.push(Pair {
                     name: Cow::Borrowed(name),
-                    value: Some(Cow::Borrowed(value.as_str())),
+                    value: PairValue::Text(Cow::Borrowed(value.as_str())),
                 });
             }
         }
