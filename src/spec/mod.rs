@@ -5,7 +5,7 @@
 //!   across batches, replicas and endpoints that discovery merges; small and bounded by
 //!   [`SummaryLimits`] whatever the traffic;
 //! * [`schema`]: the JSON-schema inference lattice those summaries keep for every JSON body;
-//! * [`render`]: the OpenAPI document of one host ([`HostSpec`]), as JSON or YAML.
+//! * [`mod@render`]: the OpenAPI document of one host ([`HostSpec`]), as JSON or YAML.
 //!
 //! The rest is private: the scalar classifier (formats, kinds, redaction markers), the tolerant
 //! JSON reader, body kinds, credential detection, the list of infrastructure headers and naming.

@@ -14,7 +14,7 @@
 //!   hold but never make a property required;
 //! * formats (`date-time`, `date`, `email`, `uuid`, `uri`, `ipv4`, `ipv6`) hold only when every
 //!   known string matched, and enums need 4 observations or more, 5 distinct values at most and
-//!   twice as many observations as values (see [`super::text`]); redaction markers count as
+//!   twice as many observations as values (see the `text` module); redaction markers count as
 //!   strings of unknown content;
 //! * different kinds at one position become a `oneOf` with at most one object and one array
 //!   variant (objects merge with objects, arrays with arrays);
@@ -27,7 +27,7 @@
 //! Bounds: objects deeper than [`SummaryLimits::max_depth`] are recorded as objects without
 //! fields, a schema holds at most [`SummaryLimits::max_schema_nodes`] positions (past that, new
 //! fields are dropped and the object is marked as trimmed), and the distinct values of a string
-//! position are bounded as in [`super::text::TextStats`].
+//! position are bounded as in the `text` module.
 
 use std::collections::BTreeMap;
 

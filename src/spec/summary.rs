@@ -9,13 +9,13 @@
 //!
 //! What it keeps:
 //! * the number of requests;
-//! * path parameter values (by parameter name), query parameters, non-infrastructure request
-//!   headers (see [`super::headers`]) and cookies: per name, how many requests had it, how many
-//!   had it more than once, and its value statistics (kinds, formats, a few distinct values);
-//! * the credentials seen (see [`super::security`]): how many requests carried each combination,
+//! * query parameters, non-infrastructure request headers (see the `headers` module), cookies and
+//!   the values of free-text path parameters: per name, how many requests had it, how many had it
+//!   more than once, and its value statistics (kinds, formats, a few distinct values);
+//! * the credentials seen (see the `security` module): how many requests carried each combination,
 //!   how many bearer tokens were JWTs, and how many requests without credentials succeeded;
 //! * request bodies per media type and responses per status code and media type (see
-//!   [`super::body`]): counts, the inferred schema or form fields, and one example.
+//!   the `body` module): counts, the inferred schema or form fields, and one example.
 //!
 //! Every collection is capped by [`SummaryLimits`]; see there for the numbers.
 
@@ -33,9 +33,11 @@ use crate::discovery::template::{Segment, Template, split_path};
 use crate::exchange::Exchange;
 
 /// The bounds that keep a summary small whatever the traffic. With the defaults a typical summary
-/// takes a few kilobytes stored, and no summary more than about half a megabyte (mostly schema
-/// positions, at most [`SummaryLimits::max_summary_nodes`], and examples, at most one of
-/// [`SummaryLimits::max_example_bytes`] per media type and status).
+/// takes a few kilobytes stored. The worst case, reachable only by traffic built for it (every
+/// status code and media type slot filled with bodies of distinct 64-byte keys and values), is
+/// about 2 MB: [`SummaryLimits::max_summary_nodes`] schema positions, one example of at most
+/// [`SummaryLimits::max_example_bytes`] per media type and status, and
+/// [`SummaryLimits::max_params`] names per collection with their few kept values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SummaryLimits {
     /// Properties kept per object position; an object with more distinct keys is a map.
