@@ -106,9 +106,13 @@ const PREFIXES: &[&str] = &[
 ];
 
 /// Whether a lower-case request header belongs to the transport, a proxy, a browser or tracing
-/// rather than to the API (see the module documentation for the list).
+/// rather than to the API (see the module documentation for the list). HTTP/2 and HTTP/3
+/// pseudo-headers (`:authority`, `:path`…), which some producers capture as headers, are
+/// transport too.
 pub(crate) fn is_infrastructure(name: &str) -> bool {
-    EXACT.binary_search(&name).is_ok() || PREFIXES.iter().any(|p| name.starts_with(p))
+    name.starts_with(':')
+        || EXACT.binary_search(&name).is_ok()
+        || PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 #[cfg(test)]
@@ -139,6 +143,8 @@ mod tests {
             "proxy-connection",
             "user-agent",
             "x-envoy-upstream-service-time",
+            ":authority",
+            ":path",
         ] {
             assert!(is_infrastructure(name), "{name}");
         }
