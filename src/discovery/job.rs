@@ -282,11 +282,18 @@ impl Discovery {
         Ok(report)
     }
 
-    /// Rebuilds every host's catalog.
+    /// Rebuilds the catalog of every host seen in the stored exchanges or in the catalog.
     pub async fn reprocess_all(&self) -> Result<ReprocessReport, StoreError> {
+        let mut hosts = std::collections::BTreeSet::new();
+        for (hostname, port, scheme) in self.store.exchange_hosts().await? {
+            if let Some(scheme) = crate::exchange::Scheme::parse(&scheme) {
+                hosts.insert(host_key(&hostname, port, scheme));
+            }
+        }
+        hosts.extend(self.store.list_hosts().await?.into_iter().map(|h| h.host));
         let mut total = ReprocessReport::default();
-        for host in self.store.list_hosts().await? {
-            let report = self.reprocess(&host.host).await?;
+        for host in hosts {
+            let report = self.reprocess(&host).await?;
             total.exchanges += report.exchanges;
             total.endpoints += report.endpoints;
         }

@@ -162,6 +162,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         query: &ExchangeQuery,
     ) -> Result<Vec<StoredExchange>, StoreError>;
 
+    /// Every distinct `(host name, port, scheme)` of the stored exchanges (what `reprocess`
+    /// walks: exchanges stored before the catalog existed have no host row yet).
+    async fn exchange_hosts(&self) -> Result<Vec<(String, u16, String)>, StoreError>;
+
     /// Every host of the catalog, by host key.
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError>;
 

@@ -156,6 +156,17 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn exchange_hosts(&self) -> Result<Vec<(String, u16, String)>, StoreError> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("select distinct host, port, scheme from exchanges order by 1, 2, 3")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(host, port, scheme)| Some((host, u16::try_from(port).ok()?, scheme)))
+            .collect())
+    }
+
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
         let rows = sqlx::query(&format!("{HOST_SELECT} order by h.host"))
             .fetch_all(&self.pool)

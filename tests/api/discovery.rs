@@ -419,3 +419,110 @@ async fn two_replicas_count_exactly() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Exchanges stored before the catalog existed (no host rows, no endpoint links) are picked up
+/// by a full reprocess.
+async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
+    use std::sync::Arc;
+
+    use reconstructor::discovery::catalog::Classifier;
+    use reconstructor::discovery::job::Discovery;
+    use reconstructor::store::EndpointQuery;
+
+    // The database outlives the server (for SQLite, its file lives in this one's directory).
+    let database = TestDatabase::new(db).await;
+    let config = database.config();
+    let server = TestDatabase {
+        url: database.url.clone(),
+        db,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let app = TestApp::spawn_with(server, config.clone()).await;
+    post_all(&app, &small_api_traffic()).await;
+    app.stop().await;
+
+    let store = reconstructor::store::connect(&config).await.unwrap();
+    for statement in [
+        "delete from endpoint_summaries",
+        "delete from endpoints",
+        "delete from hosts",
+        "update exchanges set endpoint_id = null",
+    ] {
+        raw_execute(&config, statement).await;
+    }
+    assert!(store.list_hosts().await.unwrap().is_empty());
+
+    let discovery = Discovery::new(
+        &config,
+        store.clone(),
+        Arc::new(Classifier::new(config.host_rules())),
+        Arc::default(),
+    );
+    let report = discovery.reprocess_all().await.unwrap();
+    assert_eq!(report.exchanges, 98);
+    let rows = store
+        .list_endpoints(&EndpointQuery {
+            host: HOST.to_owned(),
+            limit: 100,
+            ..EndpointQuery::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<(String, u64)> = rows.iter().map(|r| (r.path.clone(), r.hits)).collect();
+    assert_eq!(
+        got,
+        [
+            ("/orders/{orderId}".to_owned(), 30),
+            ("/sessions/{sessionId}".to_owned(), 10),
+            ("/users/me".to_owned(), 15),
+            ("/users/{user}/repos".to_owned(), 40),
+        ]
+    );
+    let hosts = store.list_hosts().await.unwrap();
+    assert_eq!(hosts[0].exchanges, 98);
+    // Every exchange is linked again.
+    let (linked,) = raw_count(
+        &config,
+        "select count(*) from exchanges where endpoint_id is null",
+    )
+    .await;
+    assert_eq!(linked, 0);
+    let summaries = store.host_summaries(HOST).await.unwrap();
+    assert!(!summaries.is_empty());
+    store.close().await;
+}
+
+async fn raw_execute(config: &reconstructor::config::Config, statement: &str) {
+    let url = config.effective_database_url();
+    if url.expose().starts_with("postgres") {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose())
+            .await
+            .unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url.expose())
+            .await
+            .unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+}
+
+async fn raw_count(config: &reconstructor::config::Config, query: &str) -> (i64,) {
+    let url = config.effective_database_url();
+    if url.expose().starts_with("postgres") {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose())
+            .await
+            .unwrap();
+        sqlx::query_as(query).fetch_one(&mut conn).await.unwrap()
+    } else {
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url.expose())
+            .await
+            .unwrap();
+        sqlx::query_as(query).fetch_one(&mut conn).await.unwrap()
+    }
+}
+
+mod rebuild {
+    crate::backend_tests!(reprocess_rebuilds_a_missing_catalog);
+    use super::reprocess_rebuilds_a_missing_catalog;
+}
