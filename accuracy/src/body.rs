@@ -107,10 +107,14 @@ impl<'a> BodyGenerator<'a> {
     fn flatten(&mut self, schema: &Value, rng: &mut Rng) -> (Map<String, Value>, bool) {
         let mut out = Map::new();
         let mut recursive = false;
-        self.merge_into(&mut out, schema, &mut recursive, rng, 0);
+        self.merge_into(&mut out, schema, &mut recursive, rng, 0, false);
         (out, recursive)
     }
 
+    /// Merges `schema` into `out`. The `$ref`s of what the value is (its own, and those of the
+    /// `oneOf`/`anyOf` alternative taken) are tracked for recursion; those of `allOf` parts are
+    /// mixins (a common base such as `Resource { id, type }` under many nested objects) and are
+    /// not: a recursion through them is cut by the depth limit instead.
     fn merge_into(
         &mut self,
         out: &mut Map<String, Value>,
@@ -118,16 +122,19 @@ impl<'a> BodyGenerator<'a> {
         recursive: &mut bool,
         rng: &mut Rng,
         level: usize,
+        mixin: bool,
     ) {
         if level > 16 {
             return;
         }
         let mut schema = schema;
         while let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            if self.active.iter().any(|r| r == reference) {
-                *recursive = true;
+            if !mixin {
+                if self.active.iter().any(|r| r == reference) {
+                    *recursive = true;
+                }
+                self.active.push(reference.to_owned());
             }
-            self.active.push(reference.to_owned());
             let target = resolve(self.doc, schema);
             if std::ptr::eq(target, schema) {
                 return;
@@ -143,7 +150,7 @@ impl<'a> BodyGenerator<'a> {
             .into_iter()
             .flatten()
         {
-            self.merge_into(out, part, recursive, rng, level + 1);
+            self.merge_into(out, part, recursive, rng, level + 1, true);
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(alternatives) = object.get(key).and_then(Value::as_array)
@@ -165,7 +172,7 @@ impl<'a> BodyGenerator<'a> {
                 } else {
                     pool[1 + rng.below(pool.len() - 1)]
                 };
-                self.merge_into(out, chosen, recursive, rng, level + 1);
+                self.merge_into(out, chosen, recursive, rng, level + 1, mixin);
             }
         }
         for (key, value) in object {
@@ -290,7 +297,7 @@ impl<'a> BodyGenerator<'a> {
         let items = flat.get("items").cloned().unwrap_or(Value::Null);
         let singular = name.strip_suffix('s').unwrap_or(name);
         (0..count)
-            .map(|_| self.value(&items, singular, depth + 1, minimal, rng))
+            .map(|_| self.value(&items, singular, depth, minimal, rng))
             .collect::<Vec<_>>()
             .into()
     }

@@ -11,6 +11,7 @@
 
 mod body;
 mod generate;
+mod schema;
 mod score;
 mod server;
 mod sink;
@@ -27,6 +28,7 @@ use reconstructor::discovery::merge::MergeSettings;
 
 use crate::body::{BodyGenerator, Direction};
 use crate::generate::Rng;
+use crate::schema::{SchemaScore, score_schemas};
 use crate::score::{Endpoint, Expected, Score, normalize, score};
 use crate::server::{MergeMode, Server, host_label};
 use crate::sink::{BaselineSink, Exchange, LibrarySink, Payload, Sink};
@@ -113,6 +115,9 @@ struct Args {
     /// Probability that a body carries each optional property (required ones always appear).
     #[arg(long, default_value_t = 0.5)]
     optional_share: f64,
+    /// With the HTTP sink: write each reconstructed OpenAPI document into this directory.
+    #[arg(long)]
+    dump_openapi: Option<PathBuf>,
     /// Merge threshold: distinct literals at one position.
     #[arg(long)]
     min_distinct: Option<usize>,
@@ -254,10 +259,16 @@ fn main() -> Result<()> {
             sums[1] / n,
             sums[3] / n
         )?;
+        if http {
+            write_schema_table(&mut out, &details)?;
+        }
         if args.details {
             for (id, run) in &details {
                 write_details(&mut out, id, "with bodies", &run.main.score)?;
                 write_details(&mut out, id, "without bodies", &run.bodiless.score)?;
+                if let Some(schema) = &run.schema {
+                    write_schema_details(&mut out, id, schema)?;
+                }
                 if let Some((with, without)) = &run.library {
                     write_differences(&mut out, id, "with bodies", &run.main.found, &with.found)?;
                     let label = "without bodies";
@@ -270,6 +281,95 @@ fn main() -> Result<()> {
     if let Some(server) = server {
         server.stop()?;
     }
+    Ok(())
+}
+
+/// Properties that the traffic showed and the reconstructed document lacks or types otherwise.
+fn write_schema_details(out: &mut impl Write, id: &str, schema: &SchemaScore) -> Result<()> {
+    writeln!(out, "#### {id}: schema\n")?;
+    let lists = [
+        (
+            "response properties seen but not reconstructed",
+            &schema.response.lost,
+        ),
+        (
+            "response properties with another type",
+            &schema.response.mistyped,
+        ),
+        (
+            "request properties seen but not reconstructed",
+            &schema.request.lost,
+        ),
+        (
+            "request properties with another type",
+            &schema.request.mistyped,
+        ),
+    ];
+    for (name, list) in lists {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "{name} ({}):", list.len())?;
+        for line in list.iter().take(40) {
+            writeln!(out, "    {line}")?;
+        }
+        if list.len() > 40 {
+            writeln!(out, "    … {} more", list.len() - 40)?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The schema coverage of each spec of a group, and the means.
+fn write_schema_table(out: &mut impl Write, runs: &[(String, Run)]) -> Result<()> {
+    writeln!(
+        out,
+        "| spec | responses scored | not found | response paths | with type | seen in traffic | of those seen | requests scored | not found | request paths | with type | seen in traffic | of those seen |"
+    )?;
+    writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    let cell = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |x| format!("{x:.3}"));
+    let mut sums = [(0.0f64, 0usize); 8];
+    for (id, run) in runs {
+        let Some(schema) = &run.schema else { continue };
+        let mut row = format!("| {id} |");
+        let mut values = Vec::new();
+        for c in [&schema.response, &schema.request] {
+            let v = [c.present(), c.typed(), c.observed(), c.recovered()];
+            row.push_str(&format!(
+                " {} | {} | **{}** | {} | {} | {} |",
+                c.operations,
+                c.unmatched,
+                cell(v[0]),
+                cell(v[1]),
+                cell(v[2]),
+                cell(v[3]),
+            ));
+            values.extend(v);
+        }
+        writeln!(out, "{row}")?;
+        for (sum, v) in sums.iter_mut().zip(values) {
+            if let Some(v) = v {
+                sum.0 += v;
+                sum.1 += 1;
+            }
+        }
+    }
+    let mean = |(sum, n): (f64, usize)| cell((n > 0).then(|| sum / n as f64));
+    let mut row = "| **mean** |".to_owned();
+    for half in sums.chunks(4) {
+        row.push_str(&format!(
+            " | | **{}** | {} | {} | {} |",
+            mean(half[0]),
+            mean(half[1]),
+            mean(half[2]),
+            mean(half[3])
+        ));
+    }
+    writeln!(out, "{row}\n")?;
     Ok(())
 }
 
@@ -288,6 +388,8 @@ struct Run {
     /// With the HTTP sink: the library on the same traffic, with and without bodies.
     library: Option<(Outcome, Outcome)>,
     baseline: Score,
+    /// With the HTTP sink: how much of the body schemas the reconstructed document recovers.
+    schema: Option<SchemaScore>,
 }
 
 fn write_details(out: &mut impl Write, id: &str, label: &str, s: &Score) -> Result<()> {
@@ -382,9 +484,19 @@ fn run_spec(
             discover(&mut LibrarySink::new(settings.clone()), &bodiless)?,
         ))
     };
+    let mut schema = None;
     let (main, bodiless_outcome, library) = match hosts {
         Some((server, host, bodiless_host)) => {
-            let main = discover(&mut server.sink(host), &traffic)?;
+            let mut sink = server.sink(host);
+            let main = discover(&mut sink, &traffic)?;
+            let document = sink.openapi()?;
+            if let Some(dir) = &args.dump_openapi {
+                std::fs::create_dir_all(dir)?;
+                let file = dir.join(format!("{}.json", host_label(&spec.id)));
+                std::fs::write(&file, serde_json::to_string_pretty(&document)?)
+                    .with_context(|| format!("writing {}", file.display()))?;
+            }
+            schema = Some(score_schemas(spec, &traffic, &expected, &document));
             let without = discover(&mut server.sink(bodiless_host), &bodiless)?;
             (main, without, Some(library()?))
         }
@@ -399,6 +511,7 @@ fn run_spec(
         bodiless: bodiless_outcome,
         library,
         baseline: discover(&mut BaselineSink::default(), &bodiless)?.score,
+        schema,
     })
 }
 
@@ -409,7 +522,7 @@ fn run_spec(
 fn traffic(spec: &Spec, args: &Args) -> Vec<Exchange> {
     let values = args.values;
     let mut out = Vec::new();
-    for op in &spec.operations {
+    for (index, op) in spec.operations.iter().enumerate() {
         let mut rng = Rng::from_parts(&[&spec.id, &op.method, &op.path], args.seed);
         let mut body_rng = Rng::from_parts(&[&spec.id, &op.method, &op.path, "bodies"], args.seed);
         let names = placeholders(&op.path);
@@ -457,6 +570,7 @@ fn traffic(spec: &Spec, args: &Args) -> Vec<Exchange> {
                 .as_ref()
                 .and_then(|m| payload(m, &mut responses, &mut body_rng));
             out.push(Exchange {
+                operation: index,
                 method: op.method.clone(),
                 path: format!("/{}", segments.join("/")),
                 query,

@@ -3,8 +3,8 @@
 //! as Akto `batchData`, discovery's merge run, and the endpoints read back from its API.
 //!
 //! The merge runs either on demand, once the traffic of a host is in (`--merge now`: the
-//! server's own merge job, `Discovery::merge_host`, on the server's store, so the result does not
-//! depend on timing), or on the server's background schedule with short intervals while the
+//! server's own merge job, `Discovery::merge_host`, on the server's store, with the server's
+//! background schedule switched off, so the result does not depend on timing), or on the server's background schedule with short intervals while the
 //! traffic arrives (`--merge background`: merges interleave with ingest and learned templates
 //! classify later batches, as in production; the endpoints are read once two consecutive reads
 //! agree).
@@ -87,8 +87,12 @@ impl Server {
         config.discovery.min_distinct = min_distinct;
         match mode {
             MergeMode::Now => {
-                // The server's own schedule never comes round during a run.
+                // The server's own schedule never comes round during a run: neither its merges
+                // nor the refresh that teaches its classifier the templates learned so far, which
+                // would otherwise apply to whichever batches happen to follow it. (The spec
+                // route writes the buffered summaries itself.)
                 config.discovery.merge_interval = Duration::from_secs(24 * 3600);
+                config.discovery.refresh_interval = Duration::from_secs(24 * 3600);
             }
             MergeMode::Background => {
                 config.discovery.merge_interval = MERGE_INTERVAL;
@@ -219,6 +223,25 @@ impl Server {
         })
     }
 
+    /// The OpenAPI document the server reconstructs for `host`.
+    fn openapi(&self, host: &str) -> Result<Value> {
+        self.runtime.block_on(async {
+            let url = format!("{}/api/hosts/{host}/openapi.json", self.base);
+            let response = self
+                .client
+                .get(&url)
+                .send()
+                .await
+                .context("reading the spec")?;
+            let status = response.status();
+            let text = response.text().await.context("reading the spec")?;
+            if !status.is_success() {
+                bail!("GET {url} answered {status}: {text}");
+            }
+            serde_json::from_str(&text).with_context(|| format!("parsing the document of {host}"))
+        })
+    }
+
     /// Polls until two reads a merge interval apart agree, after at least two merge intervals
     /// since the last post.
     fn settled_endpoints(
@@ -270,6 +293,12 @@ pub(crate) struct HttpSink<'a> {
 }
 
 impl HttpSink<'_> {
+    /// The OpenAPI document reconstructed from this host's traffic (after
+    /// [`Sink::endpoints`], so that the merge has run).
+    pub(crate) fn openapi(&self) -> Result<Value> {
+        self.server.openapi(&self.host)
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());

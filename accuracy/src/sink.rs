@@ -13,6 +13,8 @@ use reconstructor::exchange::{self as wire, Scheme, SourceFormat};
 /// One exchange of synthetic traffic.
 #[derive(Debug, Clone)]
 pub(crate) struct Exchange {
+    /// The index of its operation in the spec.
+    pub(crate) operation: usize,
     pub(crate) method: String,
     /// A normalized, percent-encoded path.
     pub(crate) path: String,
