@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 
-use super::segment::{self, Kind};
+use super::segment::{self, Kind, ParamType};
 use super::template::{HostRules, Segment, Template, split_path, templatize};
 use crate::exchange::{Exchange, Scheme};
 use crate::spec::{EndpointSummary, SummaryLimits};
@@ -99,9 +99,10 @@ pub fn is_api(exchange: &Exchange) -> bool {
     }
 }
 
-/// A signature of a successful JSON response's shape: a hash of its sorted top-level field names
-/// (for an array, of its first element's, marked as such). The merge uses it to tell values of one
-/// parameter (same shape) from distinct resources (`/faq/related` next to `/faq/{id}`).
+/// A signature of a successful JSON response's shape: its top-level field names (for an array,
+/// its first element's, marked as such) as a 64-bit set, one bit per name. The merge compares
+/// signatures by overlap to tell values of one parameter (about the same fields, give or take
+/// optional ones) from distinct resources (`/faq/related` next to `/faq/{id}`).
 pub fn response_fields(exchange: &Exchange) -> Option<i64> {
     let response = exchange.response.as_ref()?;
     if !matches!(exchange.status, Some(200..=299)) || response.body.truncated {
@@ -124,19 +125,21 @@ pub fn response_fields(exchange: &Exchange) -> Option<i64> {
         b'[' => {
             let items: Vec<serde_json::Value> = serde_json::from_slice(bytes).ok()?;
             let first = items.first()?.as_object()?;
-            let mut names: Vec<String> = first.keys().cloned().collect();
-            names.sort();
-            (names, true)
+            (first.keys().cloned().collect(), true)
         }
         _ => return None,
     };
     if names.is_empty() {
         return None;
     }
-    let mut hasher = Fnv64::default();
-    array.hash(&mut hasher);
-    names.hash(&mut hasher);
-    Some(hasher.finish() as i64)
+    let mut set = 0u64;
+    for name in &names {
+        let mut hasher = Fnv64::default();
+        array.hash(&mut hasher);
+        name.hash(&mut hasher);
+        set |= 1 << (hasher.finish() % 64);
+    }
+    Some(set as i64)
 }
 
 /// FNV-1a: stable across processes and versions, unlike the standard library's hasher, which
@@ -430,8 +433,8 @@ pub struct Resolver {
 #[derive(Debug, Default)]
 struct TrieNode {
     literals: HashMap<String, usize>,
-    /// (prefix, suffix, child) of parameter segments.
-    params: Vec<(String, String, usize)>,
+    /// Parameter segments.
+    params: Vec<ParamChild>,
     /// The template ending here, with its endpoint id.
     end: Option<(Template, i64)>,
 }
@@ -500,27 +503,40 @@ impl Resolver {
                         child
                     }
                 },
-                Segment::Param { prefix, suffix, .. } => {
+                Segment::Param {
+                    index,
+                    prefix,
+                    suffix,
+                } => {
+                    let takes_literals = template.params()[*index].kind == ParamType::String;
                     let found = self.nodes[node]
                         .params
-                        .iter()
-                        .find(|(p, s, _)| p == prefix && s == suffix)
-                        .map(|(_, _, c)| *c);
+                        .iter_mut()
+                        .find(|p| &p.prefix == prefix && &p.suffix == suffix);
                     match found {
-                        Some(child) => child,
+                        Some(param) => {
+                            param.takes_literals |= takes_literals;
+                            param.child
+                        }
                         None => {
                             let child = self.push();
-                            self.nodes[node]
-                                .params
-                                .push((prefix.clone(), suffix.clone(), child));
+                            self.nodes[node].params.push(ParamChild {
+                                prefix: prefix.clone(),
+                                suffix: suffix.clone(),
+                                child,
+                                takes_literals,
+                            });
                             child
                         }
                     }
                 }
             };
         }
-        if self.nodes[node].end.is_none() {
-            self.nodes[node].end = Some((template.clone(), id));
+        // The same template under several methods: keep the newest id, so that a literal is a
+        // constant when it is older than the parameter under at least one method.
+        match &mut self.nodes[node].end {
+            Some((_, existing)) => *existing = (*existing).max(id),
+            None => self.nodes[node].end = Some((template.clone(), id)),
         }
     }
 
@@ -558,20 +574,32 @@ impl Resolver {
                 if !matches!(segment::kind(text), Kind::Literal | Kind::Word) {
                     return None;
                 }
-                n.params.iter().find_map(|(prefix, suffix, child)| {
-                    let fits = text.len() > prefix.len() + suffix.len()
-                        && text.starts_with(prefix.as_str())
-                        && text.ends_with(suffix.as_str());
-                    fits.then(|| self.walk(*child, rest)).flatten()
+                n.params.iter().filter(|p| p.takes_literals).find_map(|p| {
+                    let fits = text.len() > p.prefix.len() + p.suffix.len()
+                        && text.starts_with(p.prefix.as_str())
+                        && text.ends_with(p.suffix.as_str());
+                    fits.then(|| self.walk(p.child, rest)).flatten()
                 })
             }
             Segment::Param { prefix, suffix, .. } => n
                 .params
                 .iter()
-                .filter(|(p, s, _)| p == prefix && s == suffix)
-                .find_map(|(_, _, child)| self.walk(*child, rest)),
+                .filter(|p| &p.prefix == prefix && &p.suffix == suffix)
+                .find_map(|p| self.walk(p.child, rest)),
         }
     }
+}
+
+/// A parameter segment of the trie.
+#[derive(Debug)]
+struct ParamChild {
+    prefix: String,
+    suffix: String,
+    child: usize,
+    /// Whether a literal may be taken as a value of it: only string parameters (those the
+    /// cardinality merge or a rule made) take words and slugs; a typed parameter (`{id:integer}`,
+    /// made per request from the values' type) never swallows a literal sibling.
+    takes_literals: bool,
 }
 
 /// Rules and learned templates per host, shared by every request of a process.
@@ -767,6 +795,16 @@ mod tests {
         assert_eq!(resolve_with(&learned, "/users/search"), "/users/search");
         // A typed value goes under the parameter too.
         assert_eq!(resolve_with(&learned, "/users/42"), "/users/{user:string}");
+        // A typed parameter never takes a literal: `meta` next to `{attachmentId}` stays.
+        let typed = ["/attachments/{attachmentId:integer}"];
+        assert_eq!(
+            resolve_with(&typed, "/attachments/meta"),
+            "/attachments/meta"
+        );
+        assert_eq!(
+            resolve_with(&typed, "/attachments/12"),
+            "/attachments/{attachmentId:integer}"
+        );
         // Nothing learned for this shape.
         assert_eq!(
             resolve_with(&learned, "/orders/42"),
@@ -837,6 +875,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+        // One bit per name: the overlap of two signatures is the overlap of their fields.
+        let (a, c) = (a.unwrap() as u64, c.unwrap() as u64);
+        assert_eq!(a.count_ones(), 2);
+        assert_eq!((a & c).count_ones(), 1);
         assert_eq!(response_fields(&exchange("not json")), None);
         assert_eq!(response_fields(&exchange("{}")), None);
     }

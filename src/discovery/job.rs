@@ -143,22 +143,31 @@ impl Discovery {
         let mut changes = merge(&observed, &rules, &self.settings);
         // Values that reached the catalog as literals after their parameter was learned (a replica
         // whose cache was behind) join the parameter.
-        let entries = || endpoints.iter().map(|e| (e.id, e.template.as_str()));
-        let resolver = super::catalog::Resolver::new(entries());
         let changed: std::collections::HashSet<(&str, &str)> = changes
             .iter()
             .map(|(m, from, _)| (m.as_str(), from.as_str()))
             .collect();
         let mut late = Vec::new();
-        for (from, to) in resolver.stale(entries()) {
-            let plain = crate::store::plain_template(&from);
-            if rules.literal_prefix(&super::template::split_path(&plain)) > 0 {
-                continue;
-            }
-            for e in endpoints.iter().filter(|e| e.template == from) {
-                if !changed.contains(&(e.method.as_str(), from.as_str())) {
-                    late.push((e.method.clone(), from.clone(), to.clone()));
+        let mut methods: Vec<&str> = endpoints.iter().map(|e| e.method.as_str()).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        // Per method: creation order only means something between endpoints of one method.
+        for method in methods {
+            let entries = || {
+                endpoints
+                    .iter()
+                    .filter(move |e| e.method == method)
+                    .map(|e| (e.id, e.template.as_str()))
+            };
+            let resolver = super::catalog::Resolver::new(entries());
+            for (from, to) in resolver.stale(entries()) {
+                let plain = crate::store::plain_template(&from);
+                if rules.literal_prefix(&super::template::split_path(&plain)) > 0
+                    || changed.contains(&(method, from.as_str()))
+                {
+                    continue;
                 }
+                late.push((method.to_owned(), from, to));
             }
         }
         changes.extend(late);

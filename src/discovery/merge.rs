@@ -58,6 +58,10 @@ pub struct MergeSettings {
     /// With field signatures: the least share of the literals (among those with a signature to
     /// compare) that agree with the others.
     pub min_field_agreement: f64,
+    /// Two field signatures agree when their field sets overlap at least this much (Jaccard
+    /// similarity): values of one parameter return the same kind of object, give or take optional
+    /// fields; distinct resources return different ones.
+    pub min_field_similarity: f64,
     /// Literals look like values when the median of their busiest endpoint's hits is at most
     /// this share of the hits of the endpoint above them: a parameter's values share their
     /// operation's traffic, a fixed path has all of it.
@@ -81,6 +85,7 @@ impl Default for MergeSettings {
             min_distinct: 8,
             max_word_share: 0.5,
             min_field_agreement: 0.6,
+            min_field_similarity: 0.4,
             max_value_traffic: 0.25,
             constant_traffic: 4.0,
             min_constant_traffic: 0.5,
@@ -379,24 +384,13 @@ impl Forest {
             self.collect_signatures(c.node, &mut String::new(), &mut map);
             signatures.push(map);
         }
-        let mut tallies: HashMap<&(String, String), HashMap<u64, usize>> = HashMap::new();
+        // Per (method, sub-path), every candidate's signature, to compare each with its siblings.
+        let mut by_key: HashMap<&(String, String), Vec<u64>> = HashMap::new();
         for map in &signatures {
             for (key, fields) in map {
-                *tallies.entry(key).or_default().entry(*fields).or_default() += 1;
+                by_key.entry(key).or_default().push(*fields);
             }
         }
-        let majority: HashMap<&(String, String), Option<u64>> = tallies
-            .iter()
-            .filter(|(_, counts)| counts.values().sum::<usize>() >= 2)
-            .map(|(key, counts)| {
-                let total: usize = counts.values().sum();
-                let (&best, &n) = counts
-                    .iter()
-                    .max_by_key(|(fields, n)| (**n, std::cmp::Reverse(**fields)))
-                    .expect("non-empty");
-                (*key, (n * 2 > total).then_some(best))
-            })
-            .collect();
         let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
         densities.sort_by(f64::total_cmp);
         let median_density = densities[densities.len() / 2];
@@ -406,9 +400,12 @@ impl Forest {
         for (c, map) in group.iter().zip(&signatures) {
             let (mut agree, mut disagree) = (0, 0);
             for (key, fields) in map {
-                match majority.get(key) {
-                    Some(Some(m)) if m == fields => agree += 1,
-                    Some(_) => disagree += 1,
+                let Some(all) = by_key.get(key).filter(|all| all.len() >= 2) else {
+                    continue;
+                };
+                match similar_to_siblings(*fields, all, settings.min_field_similarity) {
+                    Some(true) => agree += 1,
+                    Some(false) => disagree += 1,
                     None => {}
                 }
             }
@@ -590,6 +587,37 @@ fn rule_keeps(rules: &HostRules, path: &[Key], literal: &str) -> bool {
 enum RuleSegment<'a> {
     Literal(&'a str),
     Param,
+}
+
+/// Whether a field signature (a set of field names as 64 bits, see
+/// [`crate::discovery::catalog::response_fields`]) is like those of its siblings: its median
+/// Jaccard similarity to (up to 64 of) the others reaches `threshold`. `None` when there is no
+/// other to compare with.
+fn similar_to_siblings(mine: u64, all: &[u64], threshold: f64) -> Option<bool> {
+    let mut seen_self = false;
+    let mut similarities: Vec<f64> = Vec::new();
+    for &other in all {
+        if other == mine && !seen_self {
+            // Skip one copy of itself.
+            seen_self = true;
+            continue;
+        }
+        let union = (mine | other).count_ones();
+        let shared = (mine & other).count_ones();
+        similarities.push(if union == 0 {
+            1.0
+        } else {
+            f64::from(shared) / f64::from(union)
+        });
+        if similarities.len() == 64 {
+            break;
+        }
+    }
+    if similarities.is_empty() {
+        return None;
+    }
+    similarities.sort_by(f64::total_cmp);
+    Some(similarities[similarities.len() / 2] >= threshold)
 }
 
 #[cfg(test)]

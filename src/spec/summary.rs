@@ -35,7 +35,7 @@ use crate::exchange::Exchange;
 /// The bounds that keep a summary small whatever the traffic. With the defaults a typical summary
 /// takes a few kilobytes stored. The worst case, reachable only by traffic built for it (every
 /// status code and media type slot filled with bodies of distinct 64-byte keys and values), is
-/// about 2 MB: [`SummaryLimits::max_summary_nodes`] schema positions, one example of at most
+/// about 4 MB: [`SummaryLimits::max_summary_nodes`] schema positions, one example of at most
 /// [`SummaryLimits::max_example_bytes`] per media type and status, and
 /// [`SummaryLimits::max_params`] names per collection with their few kept values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +74,13 @@ pub struct SummaryLimits {
 impl Default for SummaryLimits {
     fn default() -> Self {
         Self {
-            max_fields: 64,
+            max_fields: 128,
             max_values: 5,
             max_value_len: 64,
             max_key_len: 64,
             max_depth: 12,
-            max_schema_nodes: 256,
-            max_summary_nodes: 1024,
+            max_schema_nodes: 1024,
+            max_summary_nodes: 2048,
             max_params: 32,
             max_media_types: 4,
             max_statuses: 16,
