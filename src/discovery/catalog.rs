@@ -228,9 +228,6 @@ impl EndpointDelta {
         if let Some(media) = exchange.response.as_ref().and_then(|r| r.content_type()) {
             *self.response_types.entry(media).or_default() += 1;
         }
-        if self.fields.is_none() {
-            self.fields = response_fields(exchange);
-        }
     }
 
     /// Folds another delta of the same endpoint in.
@@ -316,8 +313,9 @@ pub struct CatalogBatch {
 }
 
 impl CatalogBatch {
-    /// Counts one classified exchange and adds it to its endpoint's summary (`template` is the
-    /// parsed `key.template`; `None` skips the summary).
+    /// Counts one classified exchange and, with `template` (the parsed `key.template`), reads its
+    /// contents too: the endpoint's response shape signature and summary. `None` only counts it
+    /// (summaries are built from a sample, see [`Classifier::classify`]).
     pub fn observe(
         &mut self,
         exchange: &Exchange,
@@ -326,12 +324,17 @@ impl CatalogBatch {
         api: bool,
     ) {
         self.add(exchange, key, api);
-        if let (Some(template), true) = (template, api)
+        if let Some(template) = template
             && let Some(delta) = self.endpoints.get_mut(key)
         {
-            delta
-                .summary
-                .observe(exchange, template, &SummaryLimits::default());
+            if delta.fields.is_none() {
+                delta.fields = response_fields(exchange);
+            }
+            if api {
+                delta
+                    .summary
+                    .observe(exchange, template, &SummaryLimits::default());
+            }
         }
     }
 
@@ -671,14 +674,21 @@ impl Classifier {
         self.snapshot().rules.get(host).cloned().unwrap_or_default()
     }
 
-    /// Classifies a batch: the endpoint key of each exchange and the aggregates.
-    pub fn classify(&self, exchanges: &[Exchange]) -> (Vec<EndpointKey>, CatalogBatch) {
+    /// Classifies a batch: the endpoint key of each exchange and the aggregates. Every exchange
+    /// is counted; its contents (response signature, summary) are read only when `admit` says so
+    /// for its endpoint, which bounds that work per endpoint whatever the traffic.
+    pub fn classify(
+        &self,
+        exchanges: &[Exchange],
+        mut admit: impl FnMut(&EndpointKey) -> bool,
+    ) -> (Vec<EndpointKey>, CatalogBatch) {
         let learned = self.snapshot();
         let mut keys = Vec::with_capacity(exchanges.len());
         let mut batch = CatalogBatch::default();
         for exchange in exchanges {
             let (key, template, api) = learned.classify(exchange);
-            batch.observe(exchange, &key, Some(&template), api);
+            let read = admit(&key);
+            batch.observe(exchange, &key, read.then_some(&template), api);
             keys.push(key);
         }
         (keys, batch)

@@ -159,7 +159,11 @@ impl Ingestor {
     /// Classifies exchanges into the catalog (CPU work: run it off the async workers for big
     /// batches).
     pub fn classify(&self, exchanges: Vec<Exchange>) -> Classified {
-        let (keys, catalog) = self.inner.classifier.classify(&exchanges);
+        let summaries = &self.inner.summaries;
+        let (keys, catalog) = self
+            .inner
+            .classifier
+            .classify(&exchanges, |key| summaries.admit(key));
         Classified {
             exchanges,
             keys,
