@@ -11,8 +11,8 @@
 //! - at least [`MergeSettings::min_distinct`] candidates share the position;
 //! - where observations carry response field signatures ([`Observed::fields`]), enough of the
 //!   candidates agree on them for the same method and sub-path
-//!   ([`MergeSettings::min_field_agreement`]); a candidate that disagrees stays its own endpoint
-//!   (`/faq/related` next to `/faq/{faq}`);
+//!   ([`MergeSettings::min_field_agreement`], [`MergeSettings::min_field_similarity`]); a
+//!   candidate that disagrees stays its own endpoint (`/faq/related` next to `/faq/{faq}`);
 //! - they do not carry the traffic of fixed endpoints: each fixed path gets its whole operation's
 //!   traffic, while the values of a parameter share it, so candidates whose busiest endpoint has
 //!   as much traffic as the endpoint above them stay ([`MergeSettings::min_constant_traffic`]);
@@ -60,7 +60,9 @@ pub struct MergeSettings {
     pub min_field_agreement: f64,
     /// Two field signatures agree when their field sets overlap at least this much (Jaccard
     /// similarity): values of one parameter return the same kind of object, give or take optional
-    /// fields; distinct resources return different ones.
+    /// fields; distinct resources return different ones. Where the candidates' responses overlap
+    /// little among themselves (serialisers that omit empty fields), the bar is lowered to half
+    /// of their typical similarity, so that only outliers disagree.
     pub min_field_similarity: f64,
     /// Literals look like values when the median of their busiest endpoint's hits is at most
     /// this share of the hits of the endpoint above them: a parameter's values share their
@@ -391,6 +393,28 @@ impl Forest {
                 by_key.entry(key).or_default().push(*fields);
             }
         }
+        // Per (method, sub-path), the bar a candidate's similarity must reach: the absolute
+        // setting, lowered to half of what the candidates typically show there. Bodies that omit
+        // optional fields make even true siblings overlap little (two responses that each carry
+        // every optional field with probability p share p / (2 - p) of their fields: a third at
+        // p = 0.5), so the bar is relative to the group: a signature disagrees when it is an
+        // outlier among its siblings, not because every response of the API is sparse.
+        let mut bars: HashMap<&(String, String), f64> = HashMap::new();
+        for (key, all) in &by_key {
+            let mut medians: Vec<f64> = all
+                .iter()
+                .filter_map(|fields| median_similarity(*fields, all))
+                .collect();
+            if medians.is_empty() {
+                continue;
+            }
+            medians.sort_by(f64::total_cmp);
+            let typical = medians[medians.len() / 2];
+            bars.insert(
+                *key,
+                settings.min_field_similarity.min(OUTLIER_SHARE * typical),
+            );
+        }
         let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
         densities.sort_by(f64::total_cmp);
         let median_density = densities[densities.len() / 2];
@@ -403,9 +427,13 @@ impl Forest {
                 let Some(all) = by_key.get(key).filter(|all| all.len() >= 2) else {
                     continue;
                 };
-                match similar_to_siblings(*fields, all, settings.min_field_similarity) {
-                    Some(true) => agree += 1,
-                    Some(false) => disagree += 1,
+                let bar = bars
+                    .get(key)
+                    .copied()
+                    .unwrap_or(settings.min_field_similarity);
+                match median_similarity(*fields, all) {
+                    Some(similarity) if similarity >= bar => agree += 1,
+                    Some(_) => disagree += 1,
                     None => {}
                 }
             }
@@ -589,11 +617,14 @@ enum RuleSegment<'a> {
     Param,
 }
 
-/// Whether a field signature (a set of field names as 64 bits, see
-/// [`crate::discovery::catalog::response_fields`]) is like those of its siblings: its median
-/// Jaccard similarity to (up to 64 of) the others reaches `threshold`. `None` when there is no
-/// other to compare with.
-fn similar_to_siblings(mine: u64, all: &[u64], threshold: f64) -> Option<bool> {
+/// A signature disagrees with its siblings when its similarity to them is below this share of the
+/// similarity the siblings typically show (and below [`MergeSettings::min_field_similarity`]).
+const OUTLIER_SHARE: f64 = 0.5;
+
+/// How alike a field signature (a set of field names as 64 bits, see
+/// [`crate::discovery::catalog::response_fields`]) is to those of its siblings: its median
+/// Jaccard similarity to (up to 64 of) the others. `None` when there is no other to compare with.
+fn median_similarity(mine: u64, all: &[u64]) -> Option<f64> {
     let mut seen_self = false;
     let mut similarities: Vec<f64> = Vec::new();
     for &other in all {
@@ -617,7 +648,7 @@ fn similar_to_siblings(mine: u64, all: &[u64], threshold: f64) -> Option<bool> {
         return None;
     }
     similarities.sort_by(f64::total_cmp);
-    Some(similarities[similarities.len() / 2] >= threshold)
+    Some(similarities[similarities.len() / 2])
 }
 
 #[cfg(test)]
@@ -776,6 +807,34 @@ mod tests {
                 ("GET", "/faq"),
                 ("GET", "/faq/related"),
                 ("GET", "/faq/{faq}")
+            ])
+        );
+    }
+
+    #[test]
+    fn values_whose_bodies_omit_optional_fields_merge() {
+        // Each profile carries about half of sixteen optional fields (bits 0–15, drawn
+        // pseudo-randomly), so two of them share about a third of their fields;
+        // `/users/related` returns something else altogether.
+        let half = |i: u64| {
+            let mut x = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^= x >> 32;
+            x & 0xFFFF
+        };
+        let mut requests = vec![("GET", "/users".to_owned(), Some(1 << 40)); 20];
+        for (i, u) in USERNAMES.iter().enumerate() {
+            requests.push(("GET", format!("/users/{u}"), Some(half(i as u64))));
+        }
+        requests.push(("GET", "/users/related".to_owned(), Some(0xF << 20)));
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/users"),
+                ("GET", "/users/related"),
+                ("GET", "/users/{user}")
             ])
         );
     }
