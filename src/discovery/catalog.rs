@@ -372,26 +372,6 @@ impl CatalogBatch {
         }
     }
 
-    /// Folds another batch in.
-    pub fn absorb(&mut self, other: CatalogBatch) {
-        for (key, delta) in other.hosts {
-            match self.hosts.get_mut(&key) {
-                Some(mine) => mine.absorb(&delta),
-                None => {
-                    self.hosts.insert(key, delta);
-                }
-            }
-        }
-        for (key, delta) in other.endpoints {
-            match self.endpoints.get_mut(&key) {
-                Some(mine) => mine.absorb(&delta),
-                None => {
-                    self.endpoints.insert(key, delta);
-                }
-            }
-        }
-    }
-
     /// Adds the counts of another batch (hosts and endpoint statistics), leaving summaries out:
     /// what the store writes at commit.
     pub fn absorb_counts(&mut self, other: &CatalogBatch) {
@@ -418,11 +398,6 @@ impl CatalogBatch {
                 }
             }
         }
-    }
-
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.endpoints.is_empty()
     }
 }
 
@@ -709,13 +684,8 @@ impl Learned {
     }
 }
 
-/// The annotated template of a path: its own template, or the learned one it fits. A path under a
-/// literal rule keeps its own template.
-pub fn resolve(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> String {
-    resolve_template(path, rules, resolver).annotated()
-}
-
-/// [`resolve`], as a template.
+/// The template of a path: its own template, or the learned one it fits. A path under a literal
+/// rule keeps its own template.
 pub fn resolve_template(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> Template {
     let own = templatize(path, rules);
     let learned = resolver
@@ -730,6 +700,10 @@ pub fn resolve_template(path: &str, rules: &HostRules, resolver: Option<&Resolve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolve(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> String {
+        resolve_template(path, rules, resolver).annotated()
+    }
 
     #[test]
     fn host_keys_name_the_port_only_when_it_is_not_the_default() {

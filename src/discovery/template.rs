@@ -458,8 +458,9 @@ fn collection_name(literal: &str) -> Option<String> {
     Some(name)
 }
 
-/// Lowercase ASCII words of an identifier-like text.
-fn split_words(text: &str) -> Vec<String> {
+/// Lower-case ASCII words of an identifier-like text: `payment_intents` → `payment`, `intents`;
+/// `IncomingPhoneNumbers` → `incoming`, `phone`, `numbers`; `HTTPServer` → `http`, `server`.
+pub(crate) fn split_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let chars: Vec<char> = text.chars().collect();
@@ -490,8 +491,9 @@ fn split_words(text: &str) -> Vec<String> {
 }
 
 /// A simple singular: `categories` → `category`, `addresses` → `address`, `boxes` → `box`,
-/// `statuses` → `status`, `users` → `user`; `people`, `status`, `analysis` stay.
-fn singular(word: &str) -> String {
+/// `statuses` → `status`, `users` → `user`; `people`, `status`, `analysis` stay. `word` is
+/// lower case.
+pub(crate) fn singular(word: &str) -> String {
     let w = word;
     if w.len() > 4
         && let Some(stem) = w.strip_suffix("ies")

@@ -90,18 +90,7 @@ pub(super) async fn endpoints(
     if state.store.host(&host).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    let limit = match params.limit.as_deref() {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::InvalidParameter(format!(
-                    "`limit` must be an integer from 1 to {MAX_LIMIT}, got {raw:?}"
-                ))
-            })?,
-    };
+    let limit = super::limit_param(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = match params.cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {

@@ -27,18 +27,7 @@ pub(super) struct Params {
 
 impl Params {
     fn into_query(self) -> Result<ExchangeQuery, ApiError> {
-        let limit = match self.limit.as_deref() {
-            None | Some("") => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    ApiError::InvalidParameter(format!(
-                        "`limit` must be an integer from 1 to {MAX_LIMIT}, got {raw:?}"
-                    ))
-                })?,
-        };
+        let limit = super::limit_param(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
         let before = match self.before.as_deref() {
             None | Some("") => None,
             Some(raw) => Some(parse_cursor(raw)?),

@@ -134,6 +134,22 @@ pub fn router(state: AppState) -> Router {
         }))
 }
 
+/// The `limit` query parameter: `default` when absent or empty, else an integer from 1 to `max`.
+fn limit_param(raw: Option<&str>, default: u32, max: u32) -> Result<u32, error::ApiError> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                error::ApiError::InvalidParameter(format!(
+                    "`limit` must be an integer from 1 to {max}, got {raw:?}"
+                ))
+            }),
+    }
+}
+
 impl error::ApiError {
     fn into_response_owned(self) -> axum::response::Response {
         axum::response::IntoResponse::into_response(self)

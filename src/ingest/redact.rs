@@ -1291,7 +1291,8 @@ fn looks_like_form(body: &[u8]) -> bool {
         })
 }
 
-fn boundary_param(content_type: &str) -> Option<&str> {
+/// The `boundary` parameter of a `Content-Type` value (quotes removed).
+pub(crate) fn boundary_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
         if !name.trim().eq_ignore_ascii_case("boundary") {

@@ -21,6 +21,7 @@ use super::schema::Schema;
 use super::summary::{Pair, PairValue, Params, SummaryLimits, observe_params, param_schema};
 use super::text::is_zero;
 use crate::exchange::Message;
+use crate::ingest::redact::boundary_param;
 
 /// What a body is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +153,7 @@ impl BodyStats {
                 let boundary = message
                     .header("content-type")
                     .and_then(boundary_param)
+                    .filter(|boundary| boundary.len() <= 200)
                     .map(str::to_owned);
                 let (pairs, complete) = match boundary {
                     Some(boundary) => {
@@ -282,22 +284,6 @@ fn form_fields(bytes: &[u8], whole: bool) -> (Vec<Pair<'_>>, bool) {
         pairs.pop();
     }
     (pairs, whole)
-}
-
-/// The `boundary` parameter of a `Content-Type` value.
-fn boundary_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("boundary") {
-            return None;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        (!value.is_empty() && value.len() <= 200).then_some(value)
-    })
 }
 
 /// Longest multipart text value whose formats and values are looked at.

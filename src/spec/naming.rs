@@ -1,36 +1,6 @@
 //! Names made from paths and keys: operation ids, component names, security scheme names.
 
-/// Lower-case ASCII words of an identifier-like text: `payment_intents` → `payment`, `intents`;
-/// `IncomingPhoneNumbers` → `incoming`, `phone`, `numbers`; `HTTPServer` → `http`, `server`.
-pub(crate) fn words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        let prev = i.checked_sub(1).map(|j| chars[j]);
-        let next = chars.get(i + 1).copied();
-        let boundary = prev.is_some_and(|p| {
-            (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-                || (p.is_ascii_uppercase()
-                    && c.is_ascii_uppercase()
-                    && next.is_some_and(|n| n.is_ascii_lowercase()))
-        });
-        if boundary && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
+use crate::discovery::template::split_words as words;
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
@@ -59,30 +29,13 @@ pub(crate) fn camel_case(text: &str) -> String {
     out
 }
 
-/// A simple English singular: `categories` → `category`, `addresses` → `address`, `users` →
-/// `user`; `status`, `analysis`, `news` stay.
+/// A simple English singular of a lower-case word: `categories` → `category`, `addresses` →
+/// `address`, `users` → `user`; `status`, `analysis`, `news` stay.
 pub(crate) fn singular(word: &str) -> String {
-    let lower = word.to_ascii_lowercase();
-    if lower.len() > 4
-        && let Some(stem) = word.strip_suffix("ies")
-    {
-        return format!("{stem}y");
+    if word.ends_with("ews") {
+        return word.to_owned();
     }
-    for suffix in ["sses", "xes", "ches", "shes", "zzes", "uses"] {
-        if lower.ends_with(suffix) {
-            return word[..word.len() - 2].to_owned();
-        }
-    }
-    if lower.len() > 3
-        && lower.ends_with('s')
-        && !lower.ends_with("ss")
-        && !lower.ends_with("us")
-        && !lower.ends_with("is")
-        && !lower.ends_with("ews")
-    {
-        return word[..word.len() - 1].to_owned();
-    }
-    word.to_owned()
+    crate::discovery::template::singular(word)
 }
 
 /// A component name from a text: the PascalCase of its singular, made only of the characters

@@ -295,7 +295,7 @@ impl Drop for Leader {
 }
 
 /// One stored endpoint summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SummaryRow {
     /// Row id (grows with time).
     pub id: i64,
@@ -518,4 +518,45 @@ pub(crate) fn decode_rules(rows: Vec<(String, String)>) -> HashMap<String, HostR
             Some((host, stored.into_rules()))
         })
         .collect()
+}
+
+/// Host rows with their API endpoint count; both backends append their own conditions.
+pub(crate) const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
+     h.exchanges, h.first_seen, h.last_seen, \
+     (select count(*) from endpoints e where e.host = h.host and e.api) as endpoints \
+     from hosts h";
+
+/// Endpoint templates by host, from `(id, host, template)` rows.
+pub(crate) fn group_templates(
+    rows: Vec<(i64, String, String)>,
+) -> HashMap<String, Vec<(i64, String)>> {
+    let mut map: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for (id, host, template) in rows {
+        map.entry(host).or_default().push((id, template));
+    }
+    map
+}
+
+/// The part of an endpoint listing both backends write alike: the API filter, the keyset cursor,
+/// the order and the limit.
+pub(crate) fn push_endpoint_page<DB>(sql: &mut sqlx::QueryBuilder<'_, DB>, query: &EndpointQuery)
+where
+    DB: sqlx::Database,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if !query.include_non_api {
+        sql.push(" and api");
+    }
+    if let Some((path, method, template)) = &query.after {
+        sql.push(" and (path, method, template) > (")
+            .push_bind(path.clone())
+            .push(", ")
+            .push_bind(method.clone())
+            .push(", ")
+            .push_bind(template.clone())
+            .push(")");
+    }
+    sql.push(" order by path, method, template limit ")
+        .push_bind(i64::from(query.limit));
 }

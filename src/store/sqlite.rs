@@ -168,14 +168,14 @@ impl Store for SqliteStore {
     }
 
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
-        let rows = sqlx::query(&format!("{HOST_SELECT} order by h.host"))
+        let rows = sqlx::query(&format!("{} order by h.host", super::HOST_SELECT))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(read_host).collect()
     }
 
     async fn host(&self, host: &str) -> Result<Option<HostRow>, StoreError> {
-        let row = sqlx::query(&format!("{HOST_SELECT} where h.host = ?"))
+        let row = sqlx::query(&format!("{} where h.host = ?", super::HOST_SELECT))
             .bind(host)
             .fetch_optional(&self.pool)
             .await?;
@@ -199,20 +199,7 @@ impl Store for SqliteStore {
                 .push(") = ")
                 .push_bind(prefix);
         }
-        if !query.include_non_api {
-            sql.push(" and api");
-        }
-        if let Some((path, method, template)) = &query.after {
-            sql.push(" and (path, method, template) > (")
-                .push_bind(path)
-                .push(", ")
-                .push_bind(method)
-                .push(", ")
-                .push_bind(template)
-                .push(")");
-        }
-        sql.push(" order by path, method, template limit ")
-            .push_bind(i64::from(query.limit));
+        super::push_endpoint_page(&mut sql, query);
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(read_endpoint).collect()
     }
@@ -222,11 +209,7 @@ impl Store for SqliteStore {
             sqlx::query_as("select id, host, template from endpoints order by host, id")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut map: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-        for (id, host, template) in rows {
-            map.entry(host).or_default().push((id, template));
-        }
-        Ok(map)
+        Ok(super::group_templates(rows))
     }
 
     async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError> {
@@ -291,22 +274,13 @@ impl Store for SqliteStore {
     }
 
     async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "select id, method, template, summary from endpoint_summaries where host = ? \
              order by id",
         )
         .bind(host)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, method, template, summary)| SummaryRow {
-                id,
-                method,
-                template,
-                summary,
-            })
-            .collect())
+        .await?)
     }
 
     async fn replace_host_summaries(
@@ -341,11 +315,6 @@ impl Store for SqliteStore {
         self.pool.close().await;
     }
 }
-
-const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
-     h.exchanges, h.first_seen, h.last_seen, \
-     (select count(*) from endpoints e where e.host = h.host and e.api) as endpoints \
-     from hosts h";
 
 async fn append_in(
     conn: &mut sqlx::SqliteConnection,
