@@ -6,9 +6,17 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::common::{Db, TestApp, TestDatabase, postgres_admin_url};
+use crate::common::{Db, TestApp, TestDatabase, akto_record, postgres_admin_url};
 
 const HOST: &str = "shop.example";
+
+/// The endpoints of [`small_api_traffic`], with their hits.
+const SMALL_API: [(&str, &str, u64); 4] = [
+    ("GET", "/orders/{orderId}", 30),
+    ("GET", "/sessions/{sessionId}", 10),
+    ("GET", "/users/me", 15),
+    ("GET", "/users/{user}/repos", 40),
+];
 
 /// The first twenty accounts of a well-known code host: real usernames, not dictionary words.
 const USERS: [&str; 20] = [
@@ -35,23 +43,15 @@ const USERS: [&str; 20] = [
 ];
 
 fn record(method: &str, path: &str, status: u16, content_type: &str, body: &str) -> Value {
-    json!({
-        "path": format!("https://{HOST}{path}"),
-        "method": method,
-        "requestHeaders": json!({"host": HOST}).to_string(),
-        "responseHeaders": json!({"content-type": content_type}).to_string(),
-        "requestPayload": "",
-        "responsePayload": body,
-        "ip": "198.51.100.7",
-        "time": "1763700000",
-        "statusCode": status.to_string(),
-        "type": "HTTP/1.1",
-        "status": "OK",
-        "akto_account_id": "1000000",
-        "akto_vxlan_id": "0",
-        "is_pending": "false",
-        "source": "MIRRORING"
-    })
+    akto_record(
+        method,
+        &format!("https://{HOST}{path}"),
+        &[("host", HOST)],
+        "",
+        status,
+        content_type,
+        body,
+    )
 }
 
 fn json_record(path: &str, body: Value) -> Value {
@@ -155,16 +155,7 @@ async fn wait_for(app: &TestApp, expected: &[(&str, &str, u64)]) {
 async fn discovers_a_small_api_over_http(db: Db) {
     let app = TestApp::spawn(db, fast_discovery).await;
     post_all(&app, &small_api_traffic()).await;
-    wait_for(
-        &app,
-        &[
-            ("GET", "/orders/{orderId}", 30),
-            ("GET", "/sessions/{sessionId}", 10),
-            ("GET", "/users/me", 15),
-            ("GET", "/users/{user}/repos", 40),
-        ],
-    )
-    .await;
+    wait_for(&app, &SMALL_API).await;
 
     let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
     let list = body["endpoints"].as_array().unwrap();
@@ -249,16 +240,7 @@ async fn discovers_a_small_api_over_http(db: Db) {
 async fn rules_rewrite_stored_traffic(db: Db) {
     let app = TestApp::spawn(db, fast_discovery).await;
     post_all(&app, &small_api_traffic()).await;
-    wait_for(
-        &app,
-        &[
-            ("GET", "/orders/{orderId}", 30),
-            ("GET", "/sessions/{sessionId}", 10),
-            ("GET", "/users/me", 15),
-            ("GET", "/users/{user}/repos", 40),
-        ],
-    )
-    .await;
+    wait_for(&app, &SMALL_API).await;
 
     let put = |body: Value| {
         app.client

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::common::{Db, TestApp, sample, samples_dir};
+use crate::common::{Db, TestApp, akto_record, sample, samples_dir};
 
 const HOST: &str = "store.example";
 
@@ -18,23 +18,26 @@ fn exchange(
     status: u16,
     response_body: Value,
 ) -> Value {
-    json!({
-        "path": format!("https://{HOST}{path}"),
-        "method": method,
-        "requestHeaders": request_headers.to_string(),
-        "responseHeaders": json!({"content-type": "application/json"}).to_string(),
-        "requestPayload": request_body,
-        "responsePayload": response_body.to_string(),
-        "ip": "198.51.100.7",
-        "time": "1763700000",
-        "statusCode": status.to_string(),
-        "type": "HTTP/1.1",
-        "status": "OK",
-        "akto_account_id": "1000000",
-        "akto_vxlan_id": "0",
-        "is_pending": "false",
-        "source": "MIRRORING"
-    })
+    let headers: Vec<(&str, &str)> = request_headers
+        .as_object()
+        .expect("headers are an object")
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str(),
+                value.as_str().expect("header values are text"),
+            )
+        })
+        .collect();
+    akto_record(
+        method,
+        &format!("https://{HOST}{path}"),
+        &headers,
+        request_body,
+        status,
+        "application/json",
+        &response_body.to_string(),
+    )
 }
 
 /// A small API: numeric and UUID ids, a bearer JWT on orders, an API key on products, a JSON

@@ -314,3 +314,29 @@ impl Relay {
         self.up.store(true, Ordering::SeqCst);
     }
 }
+
+/// One Akto `batchData` record as Akto's Cloudflare Worker sends it (built with the wire
+/// crate's model), observed at 2025-11-21T04:40:00Z.
+pub fn akto_record(
+    method: &str,
+    url: &str,
+    request_headers: &[(&str, &str)],
+    request_body: &str,
+    status: u16,
+    response_content_type: &str,
+    response_body: &str,
+) -> serde_json::Value {
+    let record = wire::akto::Record::new(method, url)
+        .with_mirroring_defaults()
+        .with_request_headers(wire::Headers::from_pairs(request_headers.iter().copied()))
+        .with_response_headers(wire::Headers::from_pairs([(
+            "content-type",
+            response_content_type,
+        )]))
+        .with_request_payload(request_body)
+        .with_response_payload(response_body)
+        .with_ip("198.51.100.7")
+        .with_time(1_763_700_000)
+        .with_status(status, "OK");
+    serde_json::to_value(record).expect("a record serialises")
+}
