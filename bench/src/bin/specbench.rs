@@ -85,28 +85,23 @@ struct Args {
     database_url: Option<String>,
 }
 
-fn record(method: &str, path: &str, body: &Value, authorized: bool) -> Value {
-    let mut headers = json!({"host": HOST, "accept": "application/json"});
+fn record(method: &str, path: &str, body: &Value, authorized: bool) -> wire::akto::Record {
+    let mut headers = vec![("host", HOST), ("accept", "application/json")];
     if authorized {
-        headers["authorization"] = json!("Bearer k9fJ2LqX8pZr");
+        headers.push(("authorization", "Bearer k9fJ2LqX8pZr"));
     }
-    json!({
-        "path": format!("https://{HOST}{path}"),
-        "method": method,
-        "requestHeaders": headers.to_string(),
-        "responseHeaders": json!({"content-type": "application/json"}).to_string(),
-        "requestPayload": "",
-        "responsePayload": body.to_string(),
-        "ip": "198.51.100.7",
-        "time": "1763700000",
-        "statusCode": "200",
-        "type": "HTTP/1.1",
-        "status": "OK",
-        "akto_account_id": "1000000",
-        "akto_vxlan_id": "0",
-        "is_pending": "false",
-        "source": "MIRRORING"
-    })
+    wire::akto::Record::new(method, format!("https://{HOST}{path}"))
+        .with_mirroring_defaults()
+        .with_request_headers(wire::Headers::from_pairs(headers))
+        .with_response_headers(wire::Headers::from_pairs([(
+            "content-type",
+            "application/json",
+        )]))
+        .with_request_payload("")
+        .with_response_payload(body.to_string())
+        .with_ip("198.51.100.7")
+        .with_time(1_763_700_000)
+        .with_status(200, "OK")
 }
 
 fn item(resource: &str, id: usize) -> Value {
@@ -124,7 +119,7 @@ fn item(resource: &str, id: usize) -> Value {
 }
 
 /// The traffic: for each resource, its collection (with `page` and `limit`) and its items.
-fn traffic(endpoints: usize, per_endpoint: usize) -> Vec<Value> {
+fn traffic(endpoints: usize, per_endpoint: usize) -> Vec<wire::akto::Record> {
     let mut out = Vec::new();
     let resources = endpoints.div_ceil(2);
     'outer: for (i, (adjective, noun)) in ADJECTIVES
