@@ -456,18 +456,29 @@ fn write_details(out: &mut impl Write, id: &str, label: &str, s: &Score) -> Resu
         ("misses", &s.misses),
     ];
     for (name, list) in lists {
-        if list.is_empty() {
-            continue;
-        }
-        writeln!(out, "{name} ({}):", list.len())?;
-        for (method, path) in list.iter().take(40) {
-            writeln!(out, "    {method} {path}")?;
-        }
-        if list.len() > 40 {
-            writeln!(out, "    … {} more", list.len() - 40)?;
-        }
+        write_list(out, name, list.iter())?;
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// A named list of endpoints, the first 40 of them; nothing when it is empty.
+fn write_list<'a>(
+    out: &mut impl Write,
+    name: &str,
+    list: impl ExactSizeIterator<Item = &'a Endpoint>,
+) -> Result<()> {
+    let len = list.len();
+    if len == 0 {
+        return Ok(());
+    }
+    writeln!(out, "{name} ({len}):")?;
+    for (method, path) in list.take(40) {
+        writeln!(out, "    {method} {path}")?;
+    }
+    if len > 40 {
+        writeln!(out, "    … {} more", len - 40)?;
+    }
     Ok(())
 }
 
@@ -486,18 +497,8 @@ fn write_differences(
         return Ok(());
     }
     writeln!(out, "#### {id} ({label}): HTTP and library differ\n")?;
-    for (name, list) in [("HTTP only", only_http), ("library only", only_library)] {
-        if list.is_empty() {
-            continue;
-        }
-        writeln!(out, "{name} ({}):", list.len())?;
-        for (method, path) in list.iter().take(40) {
-            writeln!(out, "    {method} {path}")?;
-        }
-        if list.len() > 40 {
-            writeln!(out, "    … {} more", list.len() - 40)?;
-        }
-    }
+    write_list(out, "HTTP only", only_http.into_iter())?;
+    write_list(out, "library only", only_library.into_iter())?;
     writeln!(out)?;
     Ok(())
 }
