@@ -230,6 +230,13 @@ impl EndpointDelta {
         }
     }
 
+    /// Records the response shape signature ([`response_fields`]) if none is known yet.
+    fn note_fields(&mut self, exchange: &Exchange) {
+        if self.fields.is_none() {
+            self.fields = response_fields(exchange);
+        }
+    }
+
     /// Folds another delta of the same endpoint in.
     pub fn absorb(&mut self, other: &EndpointDelta) {
         self.absorb_counts(other);
@@ -284,21 +291,12 @@ pub struct HostDelta {
     pub schemes: BTreeSet<String>,
     /// Producer namespaces seen (Kubernetes namespaces in NTA telemetry).
     pub namespaces: BTreeSet<String>,
-    /// Exchanges.
-    pub exchanges: u64,
-    /// Earliest observation.
-    pub first_seen: DateTime<Utc>,
-    /// Latest observation.
-    pub last_seen: DateTime<Utc>,
 }
 
 impl HostDelta {
     fn absorb(&mut self, other: &HostDelta) {
         self.schemes.extend(other.schemes.iter().cloned());
         self.namespaces.extend(other.namespaces.iter().cloned());
-        self.exchanges += other.exchanges;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
     }
 }
 
@@ -314,8 +312,7 @@ pub struct CatalogBatch {
 
 impl CatalogBatch {
     /// Counts one classified exchange and, with `template` (the parsed `key.template`), reads its
-    /// contents too: the endpoint's response shape signature and summary. `None` only counts it
-    /// (summaries are built from a sample, see [`Classifier::classify`]).
+    /// contents too: the endpoint's response shape signature and summary. `None` only counts it.
     pub fn observe(
         &mut self,
         exchange: &Exchange,
@@ -327,9 +324,7 @@ impl CatalogBatch {
         if let Some(template) = template
             && let Some(delta) = self.endpoints.get_mut(key)
         {
-            if delta.fields.is_none() {
-                delta.fields = response_fields(exchange);
-            }
+            delta.note_fields(exchange);
             if api {
                 delta
                     .summary
@@ -349,9 +344,6 @@ impl CatalogBatch {
                 port: exchange.port,
                 schemes: BTreeSet::new(),
                 namespaces: BTreeSet::new(),
-                exchanges: 0,
-                first_seen: at,
-                last_seen: at,
             });
         host.schemes.insert(exchange.scheme.as_str().to_owned());
         if let Some(ns) = &exchange.producer.namespace
@@ -359,9 +351,6 @@ impl CatalogBatch {
         {
             host.namespaces.insert(ns.clone());
         }
-        host.exchanges += 1;
-        host.first_seen = host.first_seen.min(at);
-        host.last_seen = host.last_seen.max(at);
         match self.endpoints.get_mut(key) {
             Some(delta) => delta.add(exchange, api),
             None => {
@@ -650,24 +639,49 @@ impl Classifier {
     }
 
     /// Classifies a batch: the endpoint key of each exchange and the aggregates. Every exchange
-    /// is counted; its contents (response signature, summary) are read only when `admit` says so
-    /// for its endpoint, which bounds that work per endpoint whatever the traffic.
+    /// is counted; its contents are read only when `admit` says so for its endpoint, which bounds
+    /// that work per endpoint whatever the traffic. An admitted exchange gives the endpoint's
+    /// response shape signature now and, if it looks like an API call, is listed in
+    /// [`Classification::sampled`] for its summary, which is read once the exchange is committed.
     pub fn classify(
         &self,
         exchanges: &[Exchange],
-        mut admit: impl FnMut(&EndpointKey) -> bool,
-    ) -> (Vec<EndpointKey>, CatalogBatch) {
+        mut admit: impl FnMut(&EndpointKey, &Exchange) -> bool,
+    ) -> Classification {
         let learned = self.snapshot();
         let mut keys = Vec::with_capacity(exchanges.len());
-        let mut batch = CatalogBatch::default();
-        for exchange in exchanges {
+        let mut catalog = CatalogBatch::default();
+        let mut sampled = Vec::new();
+        for (i, exchange) in exchanges.iter().enumerate() {
             let (key, template, api) = learned.classify(exchange);
-            let read = admit(&key);
-            batch.observe(exchange, &key, read.then_some(&template), api);
+            catalog.add(exchange, &key, api);
+            if admit(&key, exchange) {
+                if let Some(delta) = catalog.endpoints.get_mut(&key) {
+                    delta.note_fields(exchange);
+                }
+                if api {
+                    sampled.push((i, template));
+                }
+            }
             keys.push(key);
         }
-        (keys, batch)
+        Classification {
+            keys,
+            catalog,
+            sampled,
+        }
     }
+}
+
+/// What [`Classifier::classify`] makes of a batch.
+#[derive(Debug, Default)]
+pub struct Classification {
+    /// `keys[i]` is the endpoint of the batch's `i`-th exchange.
+    pub keys: Vec<EndpointKey>,
+    /// The aggregates (counts, no summaries).
+    pub catalog: CatalogBatch,
+    /// The exchanges (by index) to read into their endpoint's summary, with their template.
+    pub sampled: Vec<(usize, Template)>,
 }
 
 impl Learned {

@@ -10,70 +10,107 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use super::catalog::{CatalogBatch, EndpointKey, Resolver};
+use super::catalog::{EndpointKey, Resolver};
 use super::template::Template;
-use crate::exchange::Scheme;
+use crate::exchange::{Exchange, Scheme};
+use crate::ingest::writer::Classified;
 use crate::spec::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
 use crate::store::{EndpointQuery, EndpointRow, Store, StoreError, SummaryRow};
 
 /// Summary rows of a host beyond which the leader compacts them into one per endpoint.
 const COMPACT_ABOVE: usize = 64;
 
-/// Exchanges per endpoint whose contents are read into its summary between two flushes. A
-/// summary describes the shape of an interface, which a sample shows as well as the whole
-/// traffic; hit counts stay exact. At the default refresh interval (10 s) this is up to about
-/// 6 exchanges per second and endpoint, per replica.
-pub const SAMPLE_PER_FLUSH: u32 = 64;
+/// How many exchanges of one endpoint and response status are read into its summary. A summary
+/// describes the shape of an interface, which a sample shows as well as the whole traffic (hit
+/// and status counts stay exact): the first [`SAMPLE_FIRST`] of each endpoint and status are
+/// read, then [`SAMPLE_PER_FLUSH`] per flush interval (10 s by default), so a busy endpoint
+/// costs a few observations a minute and a new status or endpoint is seen at once.
+pub const SAMPLE_FIRST: u32 = 32;
+
+/// See [`SAMPLE_FIRST`].
+pub const SAMPLE_PER_FLUSH: u32 = 2;
+
+/// Sample counters kept before they are all forgotten (which only means that every endpoint is
+/// sampled generously again for a while).
+const SAMPLE_KEYS: usize = 100_000;
 
 /// Summaries of committed exchanges not yet written to the store.
 #[derive(Debug, Default)]
 pub struct SummaryBuffer {
     pending: Mutex<HashMap<EndpointKey, EndpointSummary>>,
-    /// Exchanges admitted into summaries per endpoint since the last flush.
-    admitted: Mutex<HashMap<EndpointKey, u32>>,
+    /// Exchanges admitted per endpoint and status: in all, and since the last flush.
+    admitted: Mutex<HashMap<EndpointKey, Vec<Admitted>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Admitted {
+    status: Option<u16>,
+    total: u32,
+    window: u32,
 }
 
 impl SummaryBuffer {
-    /// Whether the next exchange of `key` should be read into its summary (the first
-    /// [`SAMPLE_PER_FLUSH`] per endpoint between two flushes are).
-    pub fn admit(&self, key: &EndpointKey) -> bool {
+    /// Whether `exchange`, of endpoint `key`, should be read into its summary (see
+    /// [`SAMPLE_FIRST`]).
+    pub fn admit(&self, key: &EndpointKey, exchange: &Exchange) -> bool {
         let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
-        match admitted.get_mut(key) {
-            Some(n) if *n >= SAMPLE_PER_FLUSH => false,
-            Some(n) => {
-                *n += 1;
-                true
-            }
+        if !admitted.contains_key(key) && admitted.len() >= SAMPLE_KEYS {
+            admitted.clear();
+        }
+        let statuses = match admitted.get_mut(key) {
+            Some(statuses) => statuses,
+            None => admitted.entry(key.clone()).or_default(),
+        };
+        let counts = match statuses.iter().position(|a| a.status == exchange.status) {
+            Some(i) => &mut statuses[i],
             None => {
-                admitted.insert(key.clone(), 1);
-                true
+                statuses.push(Admitted {
+                    status: exchange.status,
+                    total: 0,
+                    window: 0,
+                });
+                statuses.last_mut().expect("just pushed")
             }
+        };
+        if counts.total >= SAMPLE_FIRST && counts.window >= SAMPLE_PER_FLUSH {
+            return false;
+        }
+        counts.total = counts.total.saturating_add(1);
+        counts.window += 1;
+        true
+    }
+
+    /// Reads the sampled exchanges of a committed batch into their endpoints' summaries.
+    pub fn observe(&self, records: &Classified) {
+        if records.sampled.is_empty() {
+            return;
+        }
+        let limits = SummaryLimits::default();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, template) in &records.sampled {
+            let (Some(key), Some(exchange)) = (records.keys.get(*i), records.exchanges.get(*i))
+            else {
+                continue;
+            };
+            let summary = match pending.get_mut(key) {
+                Some(summary) => summary,
+                None => pending.entry(key.clone()).or_default(),
+            };
+            summary.observe(exchange, template, &limits);
         }
     }
 
-    /// Adds the summaries of a committed batch.
-    pub fn add(&self, catalog: &CatalogBatch) {
-        let limits = SummaryLimits::default();
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, delta) in &catalog.endpoints {
-            if delta.summary.is_empty() {
-                continue;
-            }
-            match pending.get_mut(key) {
-                Some(summary) => summary.merge(&delta.summary, &limits),
-                None => {
-                    pending.insert(key.clone(), delta.summary.clone());
-                }
-            }
+    /// Starts a new sampling window ([`SAMPLE_PER_FLUSH`]).
+    fn new_window(&self) {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
+        for counts in admitted.values_mut().flatten() {
+            counts.window = 0;
         }
     }
 
     /// Writes what is pending; on failure it stays pending for the next flush.
     pub async fn flush(&self, store: &dyn Store) -> Result<usize, StoreError> {
-        self.admitted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.new_window();
         let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if taken.is_empty() {
             return Ok(0);
@@ -228,4 +265,63 @@ pub async fn compact(store: &dyn Store, host: &str, force: bool) -> Result<bool,
         .replace_host_summaries(host, through, &compacted)
         .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{Body, Message, Producer, SourceFormat};
+
+    fn exchange(status: u16) -> Exchange {
+        Exchange {
+            observed_at: chrono::Utc::now(),
+            source: SourceFormat::Nta,
+            scheme: Scheme::Https,
+            host: "api.example.com".to_owned(),
+            port: 443,
+            method: "GET".to_owned(),
+            raw_path: "/users/1".to_owned(),
+            path: "/users/1".to_owned(),
+            query: None,
+            status: Some(status),
+            request: Message::default(),
+            response: Some(Message {
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: Body {
+                    bytes: br#"{"id":1}"#.to_vec(),
+                    truncated: false,
+                },
+            }),
+            client_address: None,
+            producer: Producer::default(),
+        }
+    }
+
+    fn admitted(buffer: &SummaryBuffer, key: &EndpointKey, status: u16, n: u32) -> u32 {
+        (0..n)
+            .filter(|_| buffer.admit(key, &exchange(status)))
+            .count() as u32
+    }
+
+    #[test]
+    fn the_sample_is_generous_at_first_then_a_few_per_flush_and_per_status() {
+        let buffer = SummaryBuffer::default();
+        let key = EndpointKey {
+            host: "api.example.com".to_owned(),
+            method: "GET".to_owned(),
+            template: "/users/{userId:integer}".to_owned(),
+        };
+        let other = EndpointKey {
+            template: "/orders".to_owned(),
+            ..key.clone()
+        };
+        assert_eq!(admitted(&buffer, &key, 200, 100), SAMPLE_FIRST);
+        // A status or endpoint not seen yet gets its own sample at once.
+        assert_eq!(admitted(&buffer, &key, 404, 3), 3);
+        assert_eq!(admitted(&buffer, &other, 200, 5), 5);
+        // After a flush, a few more per endpoint and status.
+        buffer.new_window();
+        assert_eq!(admitted(&buffer, &key, 200, 100), SAMPLE_PER_FLUSH);
+        assert_eq!(admitted(&buffer, &key, 404, 100), SAMPLE_FIRST - 3);
+    }
 }

@@ -160,14 +160,15 @@ impl Ingestor {
     /// batches).
     pub fn classify(&self, exchanges: Vec<Exchange>) -> Classified {
         let summaries = &self.inner.summaries;
-        let (keys, catalog) = self
+        let classification = self
             .inner
             .classifier
-            .classify(&exchanges, |key| summaries.admit(key));
+            .classify(&exchanges, |key, exchange| summaries.admit(key, exchange));
         Classified {
             exchanges,
-            keys,
-            catalog,
+            keys: classification.keys,
+            catalog: classification.catalog,
+            sampled: classification.sampled,
         }
     }
 

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::discovery::catalog::{CatalogBatch, EndpointKey};
 use crate::discovery::summaries::SummaryBuffer;
+use crate::discovery::template::Template;
 use crate::exchange::Exchange;
 use crate::store::{Store, StoreError, WriteBatch};
 
@@ -77,6 +78,9 @@ pub struct Classified {
     pub keys: Vec<EndpointKey>,
     /// The aggregates.
     pub catalog: CatalogBatch,
+    /// The exchanges (by index) to read into their endpoint's summary once committed, with
+    /// their template.
+    pub sampled: Vec<(usize, Template)>,
 }
 
 struct Job {
@@ -323,7 +327,8 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
             metrics::histogram!("ingest_commit_records").record(records as f64);
             queued.release(records, bytes);
             for job in batch {
-                summaries.add(&job.records.catalog);
+                // Before the answer, so that a spec read after it includes these exchanges.
+                summaries.observe(&job.records);
                 let _ = job.done.send(Ok(()));
             }
         }
@@ -338,7 +343,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
                 let result = append(store, &[&job]).await;
                 if result.is_ok() {
                     queued.commits.fetch_add(1, Ordering::Relaxed);
-                    summaries.add(&job.records.catalog);
+                    summaries.observe(&job.records);
                 }
                 queued.release(records, bytes);
                 let _ = job.done.send(result.map_err(Arc::new));

@@ -6,7 +6,7 @@ mod copy;
 mod postgres;
 mod sqlite;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +18,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{Backend, Config, DatabaseUrl};
-use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::catalog::{CatalogBatch, EndpointKey, HostDelta};
 use crate::discovery::template::HostRules;
 use crate::exchange::Exchange;
 
@@ -522,9 +522,61 @@ pub(crate) fn decode_rules(rows: Vec<(String, String)>) -> HashMap<String, HostR
 
 /// Host rows with their API endpoint count; both backends append their own conditions.
 pub(crate) const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
-     h.exchanges, h.first_seen, h.last_seen, \
-     (select count(*) from endpoints e where e.host = h.host and e.api) as endpoints \
-     from hosts h";
+     s.exchanges, s.first_seen, s.last_seen, s.endpoints \
+     from hosts h join (select host, cast(sum(hits) as bigint) as exchanges, min(first_seen) as first_seen, \
+       max(last_seen) as last_seen, sum(case when api then 1 else 0 end) as endpoints \
+       from endpoints group by host) s on s.host = h.host";
+
+/// Hosts, with their schemes and namespaces, that this process has written: a batch writes a
+/// host row only when it brings something new (a host's counts are its endpoints').
+#[derive(Debug, Default)]
+pub(crate) struct KnownHosts(Mutex<HashMap<String, HostDelta>>);
+
+impl KnownHosts {
+    /// Forgotten beyond this many (which only means writing them again).
+    const MAX: usize = 100_000;
+
+    /// The hosts of `catalog` that bring something new, as a batch of their own.
+    pub(crate) fn unknown(&self, catalog: &CatalogBatch) -> CatalogBatch {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let hosts = catalog
+            .hosts
+            .iter()
+            .filter(|(key, h)| {
+                known.get(*key).is_none_or(|k| {
+                    !h.schemes.is_subset(&k.schemes) || !h.namespaces.is_subset(&k.namespaces)
+                })
+            })
+            .map(|(key, h)| (key.clone(), h.clone()))
+            .collect();
+        CatalogBatch {
+            hosts,
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Notes hosts as written (once their transaction committed).
+    pub(crate) fn remember(&self, written: &CatalogBatch) {
+        if written.hosts.is_empty() {
+            return;
+        }
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= Self::MAX {
+            known.clear();
+        }
+        for (key, h) in &written.hosts {
+            match known.get_mut(key) {
+                Some(k) => {
+                    k.schemes.extend(h.schemes.iter().cloned());
+                    k.namespaces.extend(h.namespaces.iter().cloned());
+                }
+                None => {
+                    known.insert(key.clone(), h.clone());
+                }
+            }
+        }
+    }
+}
 
 /// Endpoint templates by host, from `(id, host, template)` rows.
 pub(crate) fn group_templates(

@@ -1,6 +1,7 @@
 //! The production store.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,6 +29,7 @@ const PARTITION_DAYS_AHEAD: i32 = 3;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    known_hosts: Arc<super::KnownHosts>,
 }
 
 impl PgStore {
@@ -41,7 +43,10 @@ impl PgStore {
             .acquire_timeout(settings.acquire_timeout)
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            known_hosts: Arc::default(),
+        })
     }
 
     /// The underlying pool, for tests and tools that need raw access.
@@ -85,9 +90,15 @@ impl Store for PgStore {
         if batch.exchanges.is_empty() {
             return Ok(());
         }
+        // The shared host locks keep a rebuild or a fold of these hosts out until this commits.
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
         lock_hosts_shared(&mut tx, batch.catalog.hosts.keys().map(String::as_str)).await?;
-        upsert_hosts(&mut tx, &batch.catalog, false).await?;
+        // Host rows only change when a host, scheme or namespace is new to this process: their
+        // counts are the sums of their endpoints'.
+        let new_hosts = self.known_hosts.unknown(&batch.catalog);
+        if !new_hosts.hosts.is_empty() {
+            upsert_hosts(&mut tx, &new_hosts, false).await?;
+        }
         let ids = upsert_endpoints(&mut tx, &batch.catalog).await?;
         let endpoint_ids: Vec<i64> = batch
             .keys
@@ -97,6 +108,7 @@ impl Store for PgStore {
         let rows = copy::encode_exchanges(received_at, &batch.exchanges, &endpoint_ids);
         copy_exchanges(&mut tx, &rows).await?;
         tx.commit().await?;
+        self.known_hosts.remember(&new_hosts);
         Ok(())
     }
 
@@ -223,6 +235,9 @@ impl Store for PgStore {
         changes: &[(String, String, String)],
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        // Exclusive: the commits in flight for this host finish first, so the exchanges they
+        // link to a folded endpoint are visible here and move with it.
+        lock_host(&mut tx, host).await?;
         let mut folded = 0u64;
         for ((method, to), froms) in super::group_changes(changes) {
             let path = super::plain_template(&to);
@@ -285,11 +300,7 @@ impl Store for PgStore {
 
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, $2))")
-            .bind(host)
-            .bind(HOST_LOCK_SEED)
-            .execute(&mut *tx)
-            .await?;
+        lock_host(&mut tx, host).await?;
         let (hostname, _) = crate::discovery::catalog::split_host_key(host);
         Ok(Box::new(PgRebuild {
             tx,
@@ -370,7 +381,18 @@ async fn lock_hosts_shared<'a>(
     Ok(())
 }
 
-/// Adds the batch's host aggregates (or, with `replace`, sets them).
+/// Takes a host's lock exclusively until the end of the transaction.
+async fn lock_host(tx: &mut sqlx::PgConnection, host: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, $2))")
+        .bind(host)
+        .bind(HOST_LOCK_SEED)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes the batch's hosts: their schemes and namespaces are added to what is stored (or,
+/// with `replace`, replace it).
 async fn upsert_hosts(
     tx: &mut sqlx::PgConnection,
     catalog: &CatalogBatch,
@@ -381,39 +403,27 @@ async fn upsert_hosts(
     let mut ports = Vec::new();
     let mut schemes = Vec::new();
     let mut namespaces = Vec::new();
-    let mut counts = Vec::new();
-    let mut firsts = Vec::new();
-    let mut lasts = Vec::new();
     for (key, h) in &catalog.hosts {
         keys.push(key.as_str());
         hostnames.push(h.hostname.as_str());
         ports.push(i32::from(h.port));
         schemes.push(serde_json::to_string(&h.schemes).unwrap_or_default());
         namespaces.push(serde_json::to_string(&h.namespaces).unwrap_or_default());
-        counts.push(h.exchanges as i64);
-        firsts.push(h.first_seen);
-        lasts.push(h.last_seen);
     }
     let update = if replace {
-        "schemes = excluded.schemes, namespaces = excluded.namespaces, \
-         exchanges = excluded.exchanges, first_seen = excluded.first_seen, \
-         last_seen = excluded.last_seen"
+        "schemes = excluded.schemes, namespaces = excluded.namespaces"
     } else {
         "schemes = array(select distinct s from unnest(hosts.schemes || excluded.schemes) s \
            order by s), \
          namespaces = array(select distinct s from unnest(hosts.namespaces || \
-           excluded.namespaces) s order by s), \
-         exchanges = hosts.exchanges + excluded.exchanges, \
-         first_seen = least(hosts.first_seen, excluded.first_seen), \
-         last_seen = greatest(hosts.last_seen, excluded.last_seen)"
+           excluded.namespaces) s order by s)"
     };
     sqlx::query(&format!(
-        "insert into hosts (host, hostname, port, schemes, namespaces, exchanges, first_seen, \
-           last_seen) \
+        "insert into hosts (host, hostname, port, schemes, namespaces) \
          select k, n, p, array(select jsonb_array_elements_text(s::jsonb)), \
-           array(select jsonb_array_elements_text(ns::jsonb)), c, f, l \
-         from unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::int8[], \
-           $7::timestamptz[], $8::timestamptz[]) as r(k, n, p, s, ns, c, f, l) \
+           array(select jsonb_array_elements_text(ns::jsonb)) \
+         from unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[]) \
+           as r(k, n, p, s, ns) \
          on conflict (host) do update set {update}"
     ))
     .bind(&keys)
@@ -421,9 +431,6 @@ async fn upsert_hosts(
     .bind(&ports)
     .bind(&schemes)
     .bind(&namespaces)
-    .bind(&counts)
-    .bind(&firsts)
-    .bind(&lasts)
     .execute(tx)
     .await?;
     Ok(())

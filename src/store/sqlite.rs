@@ -330,30 +330,25 @@ async fn append_in(
     Ok(())
 }
 
-/// Adds the batch's host aggregates (or, with `replace`, sets them).
+/// Writes the batch's hosts: their schemes and namespaces are added to what is stored (or,
+/// with `replace`, replace it).
 async fn upsert_hosts(
     conn: &mut sqlx::SqliteConnection,
     catalog: &CatalogBatch,
     replace: bool,
 ) -> Result<(), sqlx::Error> {
     let update = if replace {
-        "schemes = excluded.schemes, namespaces = excluded.namespaces, \
-         exchanges = excluded.exchanges, first_seen = excluded.first_seen, \
-         last_seen = excluded.last_seen"
+        "schemes = excluded.schemes, namespaces = excluded.namespaces"
     } else {
         "schemes = (select json_group_array(value) from (select value from \
            json_each(hosts.schemes) union select value from json_each(excluded.schemes) \
            order by value)), \
          namespaces = (select json_group_array(value) from (select value from \
            json_each(hosts.namespaces) union select value from json_each(excluded.namespaces) \
-           order by value)), \
-         exchanges = hosts.exchanges + excluded.exchanges, \
-         first_seen = min(hosts.first_seen, excluded.first_seen), \
-         last_seen = max(hosts.last_seen, excluded.last_seen)"
+           order by value))"
     };
     let sql = format!(
-        "insert into hosts (host, hostname, port, schemes, namespaces, exchanges, first_seen, \
-           last_seen) values (?, ?, ?, ?, ?, ?, ?, ?) \
+        "insert into hosts (host, hostname, port, schemes, namespaces) values (?, ?, ?, ?, ?) \
          on conflict (host) do update set {update}"
     );
     for (key, h) in &catalog.hosts {
@@ -363,9 +358,6 @@ async fn upsert_hosts(
             .bind(i64::from(h.port))
             .bind(serde_json::to_string(&h.schemes).unwrap_or_default())
             .bind(serde_json::to_string(&h.namespaces).unwrap_or_default())
-            .bind(h.exchanges as i64)
-            .bind(to_micros(h.first_seen))
-            .bind(to_micros(h.last_seen))
             .execute(&mut *conn)
             .await?;
     }
