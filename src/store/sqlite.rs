@@ -33,6 +33,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The discovery leader lock: one process uses the file, so it is in-process.
     leader: Arc<tokio::sync::Mutex<()>>,
+    known_hosts: Arc<super::KnownHosts>,
 }
 
 impl SqliteStore {
@@ -58,6 +59,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             leader: Arc::default(),
+            known_hosts: Arc::default(),
         })
     }
 
@@ -109,11 +111,14 @@ impl Store for SqliteStore {
         // (busy_timeout) instead of failing at the first write inside a deferred transaction.
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let result = append_in(&mut conn, received_at, batch).await;
+        // Host rows only change when a host, scheme or namespace is new to this process.
+        let new_hosts = self.known_hosts.unknown(&batch.catalog);
+        let result = append_in(&mut conn, received_at, batch, &new_hosts).await;
         let end = if result.is_ok() { "commit" } else { "rollback" };
         let ended = sqlx::query(end).execute(&mut *conn).await;
         result?;
         ended?;
+        self.known_hosts.remember(&new_hosts);
         Ok(())
     }
 
@@ -320,8 +325,9 @@ async fn append_in(
     conn: &mut sqlx::SqliteConnection,
     received_at: DateTime<Utc>,
     batch: &WriteBatch<'_>,
+    new_hosts: &CatalogBatch,
 ) -> Result<(), StoreError> {
-    upsert_hosts(conn, &batch.catalog, false).await?;
+    upsert_hosts(conn, new_hosts, false).await?;
     let ids = upsert_endpoints(conn, &batch.catalog).await?;
     for (exchange, key) in batch.exchanges.iter().zip(&batch.keys) {
         // One prepared statement reused for every row: SQLite's fastest bulk path.
