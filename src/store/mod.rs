@@ -612,3 +612,68 @@ where
     sql.push(" order by path, method, template limit ")
         .push_bind(i64::from(query.limit));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn batch(hosts: &[(&str, &[&str], &[&str])]) -> CatalogBatch {
+        let hosts = hosts
+            .iter()
+            .map(|(key, schemes, namespaces)| {
+                let set = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+                let delta = HostDelta {
+                    hostname: (*key).to_owned(),
+                    port: 443,
+                    schemes: set(schemes),
+                    namespaces: set(namespaces),
+                };
+                ((*key).to_owned(), delta)
+            })
+            .collect();
+        CatalogBatch {
+            hosts,
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    fn keys(batch: &CatalogBatch) -> BTreeSet<&str> {
+        batch.hosts.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_host_row_is_written_again_only_for_something_new() {
+        let known = KnownHosts::default();
+        let first = batch(&[
+            ("a.example", &["https"], &[]),
+            ("b.example", &["https"], &["x"]),
+        ]);
+        assert_eq!(keys(&known.unknown(&first)), keys(&first));
+        // Nothing is remembered until the caller says the write committed.
+        assert_eq!(keys(&known.unknown(&first)), keys(&first));
+        known.remember(&known.unknown(&first));
+        assert!(known.unknown(&first).hosts.is_empty());
+
+        let later = batch(&[
+            ("a.example", &["https"], &[]),
+            ("b.example", &["http"], &["x"]),
+            ("c.example", &["https"], &[]),
+            ("a.example:8443", &["https"], &[]),
+        ]);
+        let new = known.unknown(&later);
+        assert_eq!(
+            keys(&new),
+            BTreeSet::from(["a.example:8443", "b.example", "c.example"])
+        );
+        known.remember(&new);
+        assert!(known.unknown(&later).hosts.is_empty());
+        // A namespace not seen yet counts as new too.
+        let namespaced = batch(&[("a.example", &["https"], &["payments"])]);
+        assert_eq!(
+            keys(&known.unknown(&namespaced)),
+            BTreeSet::from(["a.example"])
+        );
+    }
+}
