@@ -642,12 +642,12 @@ impl Classifier {
     /// is counted; its contents are read only when `admit` says so for its endpoint, which bounds
     /// that work per endpoint whatever the traffic. An admitted exchange gives the endpoint's
     /// response shape signature now and, if it looks like an API call, is listed in
-    /// [`Classification::sampled`] for its summary, which is read once the exchange is committed.
+    /// [`Classified::sampled`] for its summary, which is read once the exchange is committed.
     pub fn classify(
         &self,
-        exchanges: &[Exchange],
+        exchanges: Vec<Exchange>,
         mut admit: impl FnMut(&EndpointKey, &Exchange) -> bool,
-    ) -> Classification {
+    ) -> Classified {
         let learned = self.snapshot();
         let mut keys = Vec::with_capacity(exchanges.len());
         let mut catalog = CatalogBatch::default();
@@ -665,7 +665,8 @@ impl Classifier {
             }
             keys.push(key);
         }
-        Classification {
+        Classified {
+            exchanges,
             keys,
             catalog,
             sampled,
@@ -673,14 +674,17 @@ impl Classifier {
     }
 }
 
-/// What [`Classifier::classify`] makes of a batch.
+/// Exchanges classified into the catalog ([`Classifier::classify`]).
 #[derive(Debug, Default)]
-pub struct Classification {
-    /// `keys[i]` is the endpoint of the batch's `i`-th exchange.
+pub struct Classified {
+    /// The exchanges.
+    pub exchanges: Vec<Exchange>,
+    /// `keys[i]` is the endpoint of `exchanges[i]`.
     pub keys: Vec<EndpointKey>,
     /// The aggregates (counts, no summaries).
     pub catalog: CatalogBatch,
-    /// The exchanges (by index) to read into their endpoint's summary, with their template.
+    /// The exchanges (by index) to read into their endpoint's summary once committed, with
+    /// their template.
     pub sampled: Vec<(usize, Template)>,
 }
 

@@ -10,10 +10,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use super::catalog::{EndpointKey, Resolver};
+use super::catalog::{Classified, EndpointKey, Resolver};
 use super::template::Template;
 use crate::exchange::{Exchange, Scheme};
-use crate::ingest::writer::Classified;
 use crate::spec::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
 use crate::store::{EndpointQuery, EndpointRow, Store, StoreError, SummaryRow};
 

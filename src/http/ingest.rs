@@ -13,8 +13,9 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::discovery::catalog::Classified;
 use crate::exchange::SourceFormat;
-use crate::ingest::writer::{Classified, WriteError};
+use crate::ingest::writer::WriteError;
 use crate::ingest::{DecodeError, Decoded, Ingestor, Rejection, TelemetryEncoding};
 
 /// Bodies above this size are decoded on the blocking pool so that a large batch does not

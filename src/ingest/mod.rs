@@ -20,11 +20,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::config::Config;
+use crate::discovery::catalog::Classified;
 use crate::exchange::{Exchange, SourceFormat};
 use crate::store::Store;
 use normalize::{Context, Limits, RecordError};
 use redact::Redactor;
-use writer::{Classified, WriteError, Writer, WriterTasks};
+use writer::{WriteError, Writer, WriterTasks};
 
 use crate::discovery::catalog::Classifier;
 use crate::discovery::summaries::SummaryBuffer;
@@ -160,16 +161,9 @@ impl Ingestor {
     /// batches).
     pub fn classify(&self, exchanges: Vec<Exchange>) -> Classified {
         let summaries = &self.inner.summaries;
-        let classification = self
-            .inner
+        self.inner
             .classifier
-            .classify(&exchanges, |key, exchange| summaries.admit(key, exchange));
-        Classified {
-            exchanges,
-            keys: classification.keys,
-            catalog: classification.catalog,
-            sampled: classification.sampled,
-        }
+            .classify(exchanges, |key, exchange| summaries.admit(key, exchange))
     }
 
     /// Commits classified exchanges; returns once they are durable.

@@ -16,9 +16,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::discovery::catalog::{CatalogBatch, EndpointKey};
+use crate::discovery::catalog::Classified;
 use crate::discovery::summaries::SummaryBuffer;
-use crate::discovery::template::Template;
 use crate::exchange::Exchange;
 use crate::store::{Store, StoreError, WriteBatch};
 
@@ -67,20 +66,6 @@ pub enum WriteError {
     /// The commit failed; nothing of the request was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Exchanges classified into the catalog ([`crate::discovery::catalog::Classifier::classify`]).
-#[derive(Debug, Default)]
-pub struct Classified {
-    /// The exchanges.
-    pub exchanges: Vec<Exchange>,
-    /// `keys[i]` is the endpoint of `exchanges[i]`.
-    pub keys: Vec<EndpointKey>,
-    /// The aggregates.
-    pub catalog: CatalogBatch,
-    /// The exchanges (by index) to read into their endpoint's summary once committed, with
-    /// their template.
-    pub sampled: Vec<(usize, Template)>,
 }
 
 struct Job {

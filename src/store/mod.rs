@@ -520,7 +520,8 @@ pub(crate) fn decode_rules(rows: Vec<(String, String)>) -> HashMap<String, HostR
         .collect()
 }
 
-/// Host rows with their API endpoint count; both backends append their own conditions.
+/// Host rows with what is computed from their endpoints (exchanges, first and last sighting,
+/// API endpoints); both backends append their own conditions.
 pub(crate) const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
      s.exchanges, s.first_seen, s.last_seen, s.endpoints \
      from hosts h join (select host, cast(sum(hits) as bigint) as exchanges, min(first_seen) as first_seen, \
