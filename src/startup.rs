@@ -76,10 +76,10 @@ pub async fn export(
         .await
         .context("reading the catalog")?
         .ok_or_else(|| anyhow::anyhow!("no traffic seen for host `{host}`"))?;
-    let document = crate::spec::render(&spec, &crate::spec::RenderOptions::default());
+    let document = crate::openapi::render(&spec, &crate::openapi::RenderOptions::default());
     let text = match format {
-        crate::cli::ExportFormat::Json => crate::spec::to_json(&document),
-        crate::cli::ExportFormat::Yaml => crate::spec::to_yaml(&document),
+        crate::cli::ExportFormat::Json => crate::openapi::to_json(&document),
+        crate::cli::ExportFormat::Yaml => crate::openapi::to_yaml(&document),
     };
     match out {
         Some(path) => {
@@ -177,7 +177,7 @@ impl Application {
             config: config.clone(),
             store: self.store.clone(),
             ingestor,
-            metrics: crate::telemetry::metrics_handle(),
+            metrics: crate::observability::metrics_handle(),
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes)),
             shutdown: cancel.clone(),
         };

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::spec::Spec;
+use crate::openapi::Spec;
 
 /// An endpoint with its parameters written `{}`: `("GET", "/users/{}/repos")`.
 pub(crate) type Endpoint = (String, String);

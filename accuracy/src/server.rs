@@ -99,7 +99,7 @@ impl Server {
                 config.discovery.refresh_interval = REFRESH_INTERVAL;
             }
         }
-        reconstructor::telemetry::init_logging(&config);
+        reconstructor::observability::init_logging(&config);
         let (app, discovery) = runtime.block_on(async {
             let store = reconstructor::store::connect(&config)
                 .await

@@ -21,7 +21,7 @@ use serde::de::IgnoredAny;
 use super::segment::{self, Kind, ParamType};
 use super::template::{HostRules, Segment, Template, split_path, templatize};
 use crate::exchange::{Exchange, Scheme};
-use crate::spec::{EndpointSummary, SummaryLimits};
+use crate::openapi::{EndpointSummary, SummaryLimits};
 
 /// The catalog key of a host: the host name, plus `:port` when the port is not the scheme's
 /// default (`api.example.com`, `api.example.com:8443`). IPv6 literals are bracketed.

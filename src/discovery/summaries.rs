@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use super::catalog::{Classified, EndpointKey, Resolver};
 use super::template::Template;
 use crate::exchange::{Exchange, Scheme};
-use crate::spec::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
+use crate::openapi::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
 use crate::store::{EndpointQuery, EndpointRow, Store, StoreError, SummaryRow};
 
 /// Summary rows of a host beyond which the leader compacts them into one per endpoint.

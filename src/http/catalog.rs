@@ -275,7 +275,7 @@ pub(super) async fn openapi_json(
     let document = openapi(&state, &host).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        crate::spec::to_json(&document),
+        crate::openapi::to_json(&document),
     )
         .into_response())
 }
@@ -288,7 +288,7 @@ pub(super) async fn openapi_yaml(
     let document = openapi(&state, &host).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/yaml")],
-        crate::spec::to_yaml(&document),
+        crate::openapi::to_yaml(&document),
     )
         .into_response())
 }
@@ -302,7 +302,7 @@ async fn openapi(state: &AppState, host: &str) -> Result<serde_json::Value, ApiE
         .await?
         .ok_or(ApiError::NotFound)?;
     let document = tokio::task::spawn_blocking(move || {
-        crate::spec::render(&spec, &crate::spec::RenderOptions::default())
+        crate::openapi::render(&spec, &crate::openapi::RenderOptions::default())
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;

@@ -96,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(operational)
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
-        .layer(middleware::from_fn(crate::telemetry::track_requests))
+        .layer(middleware::from_fn(crate::observability::track_requests))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |request: &Request| {

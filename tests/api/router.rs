@@ -40,7 +40,7 @@ async fn app(
         store,
         ingestor,
         discovery,
-        metrics: reconstructor::telemetry::metrics_handle(),
+        metrics: reconstructor::observability::metrics_handle(),
         body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(body_budget)),
         shutdown: CancellationToken::new(),
     };

@@ -172,7 +172,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(database: TestDatabase, config: Config) -> Self {
-        reconstructor::telemetry::init_logging(&config);
+        reconstructor::observability::init_logging(&config);
         let app = Application::build(config)
             .await
             .expect("application starts");

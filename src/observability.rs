@@ -1,5 +1,4 @@
-//! Logs and metrics for the server itself (not to be confused with the NTA "telemetry" it
-//! receives).
+//! Observability of the server itself: its logs (`tracing`) and its Prometheus metrics.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
