@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use crate::generate::{self, Rng};
-use crate::openapi::resolve;
+use crate::spec::resolve;
 
 /// Nesting beyond which objects keep only their required properties.
 const MAX_DEPTH: usize = 6;

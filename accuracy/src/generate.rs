@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use crate::openapi::{PathParam, fnv1a};
+use crate::spec::{PathParam, fnv1a};
 
 /// A small deterministic generator (SplitMix64).
 #[derive(Debug, Clone)]

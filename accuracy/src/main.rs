@@ -33,7 +33,7 @@ use crate::schema::{SchemaScore, score_schemas};
 use crate::score::{Endpoint, Expected, Score, normalize, score};
 use crate::server::{MergeMode, Server, host_label};
 use crate::sink::{BaselineSink, Exchange, LibrarySink, Payload, Sink};
-use crate::openapi::{Media, PathParam, Spec};
+use crate::spec::{Media, PathParam, Spec};
 use crate::validate::{Validator, Verdict};
 
 /// The corpus package and its pinned version.

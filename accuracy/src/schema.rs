@@ -28,7 +28,7 @@ use serde_json::Value;
 use crate::body::Direction;
 use crate::score::{Endpoint, Expected, normalize};
 use crate::sink::Exchange;
-use crate::openapi::{Spec, is_json, resolve};
+use crate::spec::{Spec, is_json, resolve};
 
 /// Deepest property path counted.
 const MAX_DEPTH: usize = 6;

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::openapi::Spec;
+use crate::spec::Spec;
 
 /// An endpoint with its parameters written `{}`: `("GET", "/users/{}/repos")`.
 pub(crate) type Endpoint = (String, String);
