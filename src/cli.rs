@@ -1,16 +1,23 @@
-//! The command line: subcommands, and one flag per setting (each also read from its
-//! `RECONSTRUCTOR_*` environment variable). Flags and variables are handed to [`Config::load`]
-//! as the top layer over the optional TOML file.
+//! The command line: subcommands, each with the flags it uses (each flag also read from its
+//! `RECONSTRUCTOR_*` environment variable). The flags and variables are handed to
+//! [`Config::load`] as the top layer over the optional TOML file; this module only parses, and
+//! [`crate::startup`] does the work.
+//!
+//! The `[default: …]` in each help text is the value of [`Config::default`]; a test keeps the
+//! two in line.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use figment::Figment;
+use figment::providers::Serialized;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, ConfigError, LogFormat};
+use crate::startup::ExportFormat;
 
 /// Receives mirrored HTTP traffic, discovers API endpoints and reconstructs OpenAPI specs.
 #[derive(Debug, Parser)]
@@ -19,13 +26,13 @@ pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    settings: Settings,
+    common: CommonArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (the default when no subcommand is given).
-    Serve,
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Rebuild the endpoint catalog from stored exchanges (with the current rules and merge), then
@@ -48,20 +55,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Load and validate the configuration (file, environment and the `serve` flags given here),
+    /// print it with secrets hidden, and exit: 0 when it is valid, 2 when it is not. Nothing is
+    /// started and the database is not contacted.
+    CheckConfig(Box<ServeArgs>),
 }
 
-/// Formats of `export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// JSON.
-    Json,
-    /// YAML.
-    Yaml,
-}
-
-/// Every setting as a flag. `None` / empty means "not given here", so lower layers apply.
+/// Settings every subcommand uses: where the configuration and the database are, and logging.
+/// `None` / empty means "not given here", so lower layers apply.
 #[derive(Debug, Args, Serialize)]
-struct Settings {
+struct CommonArgs {
     /// TOML configuration file (the layer between built-in defaults and the environment).
     #[arg(
         long,
@@ -73,12 +76,7 @@ struct Settings {
     #[serde(skip)]
     config: Option<PathBuf>,
 
-    /// Address to listen on [default: 0.0.0.0:8090].
-    #[arg(long, global = true, env = "RECONSTRUCTOR_LISTEN", value_name = "ADDR")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    listen: Option<SocketAddr>,
-
-    /// Directory for the embedded SQLite database [default: ./data].
+    /// Directory for the embedded SQLite database [default: data].
     #[arg(
         long,
         global = true,
@@ -87,78 +85,6 @@ struct Settings {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
-
-    /// postgres:// or sqlite:// URL (also read from DATABASE_URL) [default: sqlite file in the
-    /// data directory].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database_url: Option<String>,
-
-    /// Maximum pooled database connections [default: 10].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_DATABASE_MAX_CONNECTIONS",
-        value_name = "N"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database_max_connections: Option<u32>,
-
-    /// Connections kept open when idle [default: 0].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_DATABASE_MIN_CONNECTIONS",
-        value_name = "N"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database_min_connections: Option<u32>,
-
-    /// How long to wait for a database connection before answering 503 [default: 5s].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_DATABASE_ACQUIRE_TIMEOUT",
-        value_name = "DURATION"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
-    database_acquire_timeout: Option<humantime::Duration>,
-
-    /// Apply migrations when `serve` starts [default: true].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_MIGRATE_ON_START",
-        value_name = "BOOL"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    migrate_on_start: Option<bool>,
-
-    /// PEM certificate chain: serve HTTPS in-process (re-read on SIGHUP).
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_TLS_CERT",
-        value_name = "FILE"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tls_cert: Option<PathBuf>,
-
-    /// PEM private key for --tls-cert.
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_TLS_KEY",
-        value_name = "FILE"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tls_key: Option<PathBuf>,
 
     /// Log format [default: auto — text on a terminal, JSON otherwise].
     #[arg(
@@ -180,110 +106,103 @@ struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     log_level: Option<String>,
 
-    /// Time allowed for in-flight requests at shutdown [default: 20s].
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// `[database]`.
+#[derive(Debug, Args, Serialize)]
+struct DatabaseArgs {
+    /// postgres:// or sqlite:// URL (also read from DATABASE_URL) [default: the SQLite file
+    /// reconstructor.db in the data directory].
     #[arg(
-        long,
+        long = "database-url",
         global = true,
-        env = "RECONSTRUCTOR_SHUTDOWN_TIMEOUT",
+        env = "RECONSTRUCTOR_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+
+    /// Maximum pooled database connections [default: 10].
+    #[arg(
+        long = "database-max-connections",
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_MAX_CONNECTIONS",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<u32>,
+
+    /// Connections kept open when idle [default: 0].
+    #[arg(
+        long = "database-min-connections",
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_MIN_CONNECTIONS",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_connections: Option<u32>,
+
+    /// How long to wait for a database connection before answering 503 [default: 5s].
+    #[arg(
+        long = "database-acquire-timeout",
+        global = true,
+        env = "RECONSTRUCTOR_DATABASE_ACQUIRE_TIMEOUT",
         value_name = "DURATION"
     )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    acquire_timeout: Option<humantime::Duration>,
+}
+
+/// The server's own settings.
+#[derive(Debug, Default, Args, Serialize)]
+struct ServeArgs {
+    /// Address to listen on [default: 0.0.0.0:8090].
+    #[arg(long, env = "RECONSTRUCTOR_LISTEN", value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+
+    /// PEM certificate chain: serve HTTPS in-process (re-read on SIGHUP).
+    #[arg(long, env = "RECONSTRUCTOR_TLS_CERT", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "RECONSTRUCTOR_TLS_KEY", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
+
+    /// Time allowed for in-flight requests at shutdown [default: 20s].
+    #[arg(long, env = "RECONSTRUCTOR_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     shutdown_timeout: Option<humantime::Duration>,
 
-    /// Largest request body accepted, after decompression [default: 8388608].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_MAX_BODY_BYTES",
-        value_name = "BYTES"
-    )]
+    /// Largest request body accepted, after decompression, in bytes or with a unit (8MiB)
+    /// [default: 8388608].
+    #[arg(long, env = "RECONSTRUCTOR_MAX_BODY_BYTES", value_name = "SIZE", value_parser = crate::model::size::parse)]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_body_bytes: Option<usize>,
 
     /// Most records accepted in one request [default: 10000].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_MAX_RECORDS",
-        value_name = "N"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_MAX_RECORDS", value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_records: Option<usize>,
 
     /// Bytes kept of each request/response body; the rest is cut and flagged [default: 1048576].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_MAX_STORED_BODY_BYTES",
-        value_name = "BYTES"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_MAX_STORED_BODY_BYTES", value_name = "SIZE", value_parser = crate::model::size::parse)]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_stored_body_bytes: Option<usize>,
 
     /// Bytes of request bodies held in memory at once, across requests [default: 67108864].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_MAX_INFLIGHT_BODY_BYTES",
-        value_name = "BYTES"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_MAX_INFLIGHT_BODY_BYTES", value_name = "SIZE", value_parser = crate::model::size::parse)]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_inflight_body_bytes: Option<usize>,
-
-    /// Most records per group commit [default: 2000].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_COMMIT_MAX_RECORDS",
-        value_name = "N"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit_max_records: Option<usize>,
-
-    /// How long a group commit waits for more records [default: 2ms].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_COMMIT_MAX_DELAY",
-        value_name = "DURATION"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
-    commit_max_delay: Option<humantime::Duration>,
-
-    /// Longest a request waits for its commit before answering 503 [default: 15s].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_COMMIT_TIMEOUT",
-        value_name = "DURATION"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
-    commit_timeout: Option<humantime::Duration>,
-
-    /// Records queued for commit beyond which requests get 503 [default: 50000].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_QUEUE_MAX_RECORDS",
-        value_name = "N"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queue_max_records: Option<usize>,
-
-    /// Bytes queued for commit beyond which requests get 503 [default: 67108864].
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_QUEUE_MAX_BYTES",
-        value_name = "BYTES"
-    )]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queue_max_bytes: Option<usize>,
 
     /// Token producers must send (repeatable; comma-separated in the environment).
     #[arg(
         long = "ingest-token",
-        global = true,
         env = "RECONSTRUCTOR_INGEST_TOKENS",
         value_name = "TOKEN",
         value_delimiter = ',',
@@ -293,19 +212,13 @@ struct Settings {
     ingest_tokens: Vec<String>,
 
     /// File with one ingest token per line.
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_INGEST_TOKEN_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_INGEST_TOKEN_FILE", value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     ingest_token_file: Option<PathBuf>,
 
     /// Token required on the read routes (repeatable; comma-separated in the environment).
     #[arg(
         long = "read-token",
-        global = true,
         env = "RECONSTRUCTOR_READ_TOKENS",
         value_name = "TOKEN",
         value_delimiter = ',',
@@ -315,34 +228,90 @@ struct Settings {
     read_tokens: Vec<String>,
 
     /// File with one read token per line.
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_READ_TOKEN_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_READ_TOKEN_FILE", value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     read_token_file: Option<PathBuf>,
 
     /// Proxy address or CIDR whose X-Forwarded-For is trusted (repeatable; comma-separated in
     /// the environment).
-    #[arg(long = "trusted-proxy", global = true, env = "RECONSTRUCTOR_TRUSTED_PROXIES",
+    #[arg(long = "trusted-proxy", env = "RECONSTRUCTOR_TRUSTED_PROXIES",
           value_name = "CIDR", value_delimiter = ',', value_parser = parse_net)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trusted_proxies: Vec<IpNet>,
 
     /// Redact secrets from stored traffic [default: true]. Turning it off stores credentials.
-    #[arg(
-        long,
-        global = true,
-        env = "RECONSTRUCTOR_REDACTION",
-        value_name = "BOOL"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_REDACTION", value_name = "BOOL")]
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "as_redaction"
     )]
     redaction: Option<bool>,
+
+    #[command(flatten)]
+    #[serde(rename = "database")]
+    serve_database: ServeDatabaseArgs,
+
+    #[command(flatten)]
+    commit: CommitArgs,
+}
+
+/// The part of `[database]` only `serve` uses.
+#[derive(Debug, Default, Args, Serialize)]
+struct ServeDatabaseArgs {
+    /// Apply migrations when `serve` starts [default: true].
+    #[arg(long, env = "RECONSTRUCTOR_MIGRATE_ON_START", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrate_on_start: Option<bool>,
+}
+
+/// `[commit]`.
+#[derive(Debug, Default, Args, Serialize)]
+struct CommitArgs {
+    /// Most records per group commit [default: 2000].
+    #[arg(
+        long = "commit-max-records",
+        env = "RECONSTRUCTOR_COMMIT_MAX_RECORDS",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_records: Option<usize>,
+
+    /// How long a group commit waits for more records [default: 2ms].
+    #[arg(
+        long = "commit-max-delay",
+        env = "RECONSTRUCTOR_COMMIT_MAX_DELAY",
+        value_name = "DURATION"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    max_delay: Option<humantime::Duration>,
+
+    /// Longest a request waits for its commit before answering 503 [default: 15s].
+    #[arg(
+        long = "commit-timeout",
+        env = "RECONSTRUCTOR_COMMIT_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    timeout: Option<humantime::Duration>,
+
+    /// Records queued for commit beyond which requests get 503 [default: 50000].
+    #[arg(
+        long = "queue-max-records",
+        env = "RECONSTRUCTOR_QUEUE_MAX_RECORDS",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_max_records: Option<usize>,
+
+    /// Bytes queued for commit beyond which requests get 503 [default: 67108864].
+    #[arg(
+        long = "queue-max-bytes",
+        env = "RECONSTRUCTOR_QUEUE_MAX_BYTES",
+        value_name = "SIZE",
+        value_parser = crate::model::size::parse
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_max_bytes: Option<usize>,
 }
 
 fn as_display<S: Serializer, T: std::fmt::Display>(
@@ -370,30 +339,80 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR network"))
 }
 
+/// A subcommand with its configuration, ready for [`crate::startup`].
+#[derive(Debug)]
+enum Parsed {
+    Serve(Config),
+    Migrate(Config),
+    Reprocess(Config, Option<String>),
+    Export(Config, String, ExportFormat, Option<PathBuf>),
+    CheckConfig(Result<Config, ConfigError>),
+}
+
 impl Cli {
-    /// Merges the file, environment and flags into a validated [`Config`].
-    fn config(mut self) -> Result<(Option<Command>, Config), crate::config::ConfigError> {
-        // DATABASE_URL is the name most tools and platforms set; ours wins when both are set.
-        if self.settings.database_url.is_none() {
-            self.settings.database_url =
-                std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+    /// Parses the process's arguments; no subcommand means `serve` (with its flags read from
+    /// the environment).
+    fn from_env() -> Cli {
+        let cli = <Cli as Parser>::parse();
+        if cli.command.is_some() {
+            return cli;
         }
-        let config = Config::load(self.settings.config.as_deref(), &self.settings)?;
-        Ok((self.command, config))
+        <Cli as Parser>::parse_from(std::env::args_os().chain(["serve".into()]))
+    }
+
+    /// Merges the file, environment and flags into a validated [`Config`].
+    fn load(mut self) -> Result<Parsed, ConfigError> {
+        // DATABASE_URL is the name most tools and platforms set; ours wins when both are set.
+        if self.common.database.url.is_none() {
+            self.common.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+        }
+        let file = self.common.config.clone();
+        let common = &self.common;
+        let load = |serve: &ServeArgs| {
+            let overrides =
+                Figment::from(Serialized::defaults(common)).merge(Serialized::defaults(serve));
+            Config::load_from(file.as_deref(), overrides)
+        };
+        let none = ServeArgs::default();
+        Ok(
+            match self
+                .command
+                .unwrap_or_else(|| Command::Serve(Box::default()))
+            {
+                Command::Serve(args) => Parsed::Serve(load(&args)?),
+                Command::CheckConfig(args) => Parsed::CheckConfig(load(&args)),
+                Command::Migrate => Parsed::Migrate(load(&none)?),
+                Command::Reprocess { host } => Parsed::Reprocess(load(&none)?, host),
+                Command::Export { host, format, out } => {
+                    Parsed::Export(load(&none)?, host, format, out)
+                }
+            },
+        )
     }
 }
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (command, config) = match cli.config() {
+    let parsed = match Cli::from_env().load() {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("reconstructor: {e}");
             return ExitCode::from(2);
         }
     };
-    crate::observability::init_logging(&config);
+    if let Parsed::CheckConfig(result) = parsed {
+        return crate::startup::check_config(result);
+    }
+    let config = match &parsed {
+        Parsed::Serve(c) | Parsed::Migrate(c) | Parsed::Reprocess(c, _) | Parsed::Export(c, ..) => {
+            c
+        }
+        Parsed::CheckConfig(_) => unreachable!("handled above"),
+    };
+    crate::observability::init_logging(config);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -405,13 +424,14 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match command.unwrap_or(Command::Serve) {
-            Command::Serve => crate::startup::run(config).await,
-            Command::Migrate => crate::startup::migrate(config).await,
-            Command::Reprocess { host } => crate::startup::reprocess(config, host).await,
-            Command::Export { host, format, out } => {
+        match parsed {
+            Parsed::Serve(config) => crate::startup::run(config).await,
+            Parsed::Migrate(config) => crate::startup::migrate(config).await,
+            Parsed::Reprocess(config, host) => crate::startup::reprocess(config, host).await,
+            Parsed::Export(config, host, format, out) => {
                 crate::startup::export(config, host, format, out).await
             }
+            Parsed::CheckConfig(_) => Ok(()),
         }
     });
     match result {
@@ -421,5 +441,114 @@ pub fn main() -> ExitCode {
             eprintln!("reconstructor: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every subcommand with the flags it takes, as `--help` lists them.
+    fn commands() -> Vec<(Option<String>, clap::Command)> {
+        let mut root = Cli::command();
+        root.build();
+        let mut all = vec![(None, root.clone())];
+        for sub in root.get_subcommands() {
+            all.push((Some(sub.get_name().to_owned()), sub.clone()));
+        }
+        all
+    }
+
+    /// A flag's `[default: …]` is what [`Config::default`] holds: giving that value explicitly
+    /// changes nothing.
+    #[test]
+    fn help_defaults_are_the_config_defaults() {
+        let baseline = format!("{:?}", Config::load(None, serde_json::json!({})).unwrap());
+        let mut checked = 0;
+        for (sub, command) in commands() {
+            for arg in command.get_arguments() {
+                let Some(help) = arg.get_help().map(|h| h.to_string()) else {
+                    continue;
+                };
+                let Some(default) = help
+                    .split("[default: ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(']').next())
+                else {
+                    continue;
+                };
+                let Some(long) = arg.get_long() else { continue };
+                // Defaults described in words rather than as a value.
+                if default.contains(' ') {
+                    continue;
+                }
+                let mut argv = vec!["reconstructor".to_owned()];
+                argv.extend(sub.clone());
+                argv.push(format!("--{long}"));
+                argv.push(default.to_owned());
+                let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                let config = match cli.load() {
+                    Ok(Parsed::Serve(c) | Parsed::Migrate(c) | Parsed::Reprocess(c, _)) => c,
+                    Ok(Parsed::Export(c, ..)) => c,
+                    Ok(Parsed::CheckConfig(c)) => c.unwrap(),
+                    Err(e) => panic!("{argv:?}: {e}"),
+                };
+                assert_eq!(
+                    format!("{config:?}"),
+                    baseline,
+                    "--{long}'s help says [default: {default}], which is not Config::default()"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "only {checked} defaults checked");
+    }
+
+    /// Each subcommand lists only what it uses.
+    #[test]
+    fn subcommands_take_their_own_flags() {
+        let flags = |name: &str| -> Vec<String> {
+            let (_, command) = commands()
+                .into_iter()
+                .find(|(sub, _)| sub.as_deref() == Some(name))
+                .unwrap();
+            command
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_owned))
+                .collect()
+        };
+        let migrate = flags("migrate");
+        assert!(migrate.contains(&"database-url".to_owned()), "{migrate:?}");
+        assert!(!migrate.contains(&"listen".to_owned()), "{migrate:?}");
+        assert!(
+            !migrate.contains(&"commit-max-records".to_owned()),
+            "{migrate:?}"
+        );
+        let serve = flags("serve");
+        for flag in [
+            "listen",
+            "database-url",
+            "commit-max-records",
+            "ingest-token",
+        ] {
+            assert!(serve.contains(&flag.to_owned()), "{flag}: {serve:?}");
+        }
+        assert!(!flags("export").contains(&"listen".to_owned()));
+    }
+
+    #[test]
+    fn sizes_take_units_on_the_command_line() {
+        let cli =
+            Cli::try_parse_from(["reconstructor", "serve", "--max-body-bytes", "2MiB"]).unwrap();
+        let Ok(Parsed::Serve(config)) = cli.load() else {
+            panic!("serve")
+        };
+        assert_eq!(config.max_body_bytes, 2 * 1024 * 1024);
+        assert!(
+            Cli::try_parse_from(["reconstructor", "serve", "--max-body-bytes", "2 parsecs"])
+                .is_err()
+        );
     }
 }

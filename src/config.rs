@@ -5,19 +5,22 @@
 //! that names it instead of surfacing later as a confusing runtime error. Secrets (the database
 //! password, tokens) are wrapped so that `Debug` output and logs never show them.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Value};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::settings::DiscoverySettings;
+use crate::ingest::IngestSettings;
 use crate::ingest::redact::RedactionConfig;
-use crate::ingest::writer::WriterSettings;
+use crate::ingest::writer::{CommitSettings, writers_for};
+use crate::store::{Backend, DatabaseSettings, DatabaseUrl};
 
 /// The port NTA producers and the bundled NGINX configuration expect.
 pub const DEFAULT_PORT: u16 = 8090;
@@ -34,72 +37,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A database URL whose password never appears in `Debug` or `Display` output.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// Wraps a URL; validation happens in [`Config::validate`].
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-
-    /// The URL with its password, for the one place that connects.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Which backend the URL selects.
-    pub fn backend(&self) -> Option<Backend> {
-        let scheme = self.0.split_once(':').map(|(scheme, _)| scheme)?;
-        match scheme {
-            "postgres" | "postgresql" => Some(Backend::Postgres),
-            "sqlite" => Some(Backend::Sqlite),
-            _ => None,
-        }
-    }
-
-    /// The URL with any password replaced, safe to log.
-    pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                // Setting a password only fails for URLs that cannot have one, which we just
-                // established this one does.
-                let _ = url.set_password(Some("<redacted>"));
-                url.to_string()
-            }
-            Ok(_) => self.0.clone(),
-            // Unparseable: show only the scheme rather than risk printing a secret.
-            Err(_) => match self.0.split_once(':') {
-                Some((scheme, _)) => format!("{scheme}:<unparseable>"),
-                None => "<unparseable>".to_owned(),
-            },
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-/// The storage backends Reconstructor can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The production store.
-    Postgres,
-    /// The embedded zero-setup store.
-    Sqlite,
-}
-
 /// The complete, validated configuration.
 ///
 /// Missing keys take their value from [`Config::default`] (`#[serde(default)]`), which is how
@@ -111,17 +48,6 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the embedded database and other local state.
     pub data_dir: PathBuf,
-    /// Where exchanges are stored; `None` means the SQLite file under `data_dir`.
-    pub database_url: Option<DatabaseUrl>,
-    /// Upper bound on pooled database connections.
-    pub database_max_connections: u32,
-    /// Connections kept open even when idle.
-    pub database_min_connections: u32,
-    /// How long a request waits for a pooled connection before the server answers 503.
-    #[serde(with = "humantime_serde")]
-    pub database_acquire_timeout: Duration,
-    /// Whether `serve` applies pending migrations before it listens.
-    pub migrate_on_start: bool,
     /// PEM certificate chain for in-process TLS; plain HTTP when unset.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key matching `tls_cert`.
@@ -135,13 +61,16 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     /// Largest accepted request body (after decompression), in bytes.
+    #[serde(deserialize_with = "crate::model::size::deserialize")]
     pub max_body_bytes: usize,
     /// Largest number of records accepted in one request.
     pub max_records: usize,
     /// Bytes of request bodies held in memory at once across all requests; beyond it requests
     /// get 503 instead of growing memory.
+    #[serde(deserialize_with = "crate::model::size::deserialize")]
     pub max_inflight_body_bytes: usize,
     /// Bytes of each request or response body kept per exchange; the rest is cut and flagged.
+    #[serde(deserialize_with = "crate::model::size::deserialize")]
     pub max_stored_body_bytes: usize,
     /// Tokens producers must present on the ingest routes; empty means the routes are open.
     pub ingest_tokens: Vec<SecretString>,
@@ -151,95 +80,19 @@ pub struct Config {
     pub read_tokens: Vec<SecretString>,
     /// A file with one read token per line, added to `read_tokens`.
     pub read_token_file: Option<PathBuf>,
-    /// Most records committed in one transaction (group commit).
-    pub commit_max_records: usize,
-    /// How long a commit waits for more records before it goes with what it has.
-    #[serde(with = "humantime_serde")]
-    pub commit_max_delay: Duration,
-    /// Longest a request waits for its commit before answering 503.
-    #[serde(with = "humantime_serde")]
-    pub commit_timeout: Duration,
-    /// Records waiting to be committed beyond which requests get 503 at once.
-    pub queue_max_records: usize,
-    /// Bytes waiting to be committed beyond which requests get 503 at once.
-    pub queue_max_bytes: usize,
     /// Proxies whose `X-Forwarded-For` / `X-Real-IP` are believed.
     pub trusted_proxies: Vec<IpNet>,
     /// What is redacted from stored traffic.
     pub redaction: RedactionConfig,
-    /// Endpoint discovery: merge schedule and per-host rules.
-    pub discovery: DiscoveryConfig,
-}
-
-/// Endpoint discovery settings (`[discovery]` in the configuration file).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct DiscoveryConfig {
-    /// How often the leader runs the cardinality merge over hosts that changed.
-    #[serde(with = "humantime_serde")]
-    pub merge_interval: Duration,
-    /// How often each replica reloads learned templates and stored rules.
-    #[serde(with = "humantime_serde")]
-    pub refresh_interval: Duration,
-    /// Distinct literals at one position before it becomes a parameter.
-    pub min_distinct: usize,
-    /// Per-host rules, keyed by host key (`api.example.com`, `api.example.com:8443`).
-    pub hosts: std::collections::BTreeMap<String, HostRulesConfig>,
-}
-
-/// Rules for one host.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct HostRulesConfig {
-    /// "This is a template": `/repos/{owner}/{repo}`, optionally typed (`{id:integer}`).
-    pub templates: Vec<String>,
-    /// "This stays literal": `/users/me`.
-    pub literals: Vec<String>,
-}
-
-impl HostRulesConfig {
-    /// The rules, or the first template that does not parse.
-    pub fn to_rules(&self) -> Result<crate::discovery::template::HostRules, String> {
-        let mut templates = Vec::with_capacity(self.templates.len());
-        for text in &self.templates {
-            let template = crate::discovery::template::Template::parse(text)
-                .ok_or_else(|| format!("`{text}` is not a valid template"))?;
-            templates.push(template);
-        }
-        for literal in &self.literals {
-            if !literal.starts_with('/') || literal.contains(['{', '}']) {
-                return Err(format!("`{literal}` is not a literal path"));
-            }
-        }
-        Ok(crate::discovery::template::HostRules {
-            templates,
-            literals: self.literals.clone(),
-        })
-    }
-}
-
-impl Default for DiscoveryConfig {
-    fn default() -> Self {
-        Self {
-            merge_interval: Duration::from_secs(30),
-            refresh_interval: Duration::from_secs(10),
-            min_distinct: crate::discovery::merge::MergeSettings::default().min_distinct,
-            hosts: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
-impl Config {
-    /// The per-host rules of the configuration file (validated at load).
-    pub fn host_rules(
-        &self,
-    ) -> std::collections::HashMap<String, crate::discovery::template::HostRules> {
-        self.discovery
-            .hosts
-            .iter()
-            .filter_map(|(host, rules)| Some((host.to_ascii_lowercase(), rules.to_rules().ok()?)))
-            .collect()
-    }
+    /// `[database]`: where exchanges are stored, and the pool.
+    pub database: DatabaseSettings,
+    /// `[commit]`: group commit and the queue in front of it.
+    pub commit: CommitSettings,
+    /// `[discovery]`: merge schedule and per-host rules.
+    pub discovery: DiscoverySettings,
+    /// Notes for the operator found while loading (renamed keys), logged once logging is set up.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -247,11 +100,6 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
             data_dir: PathBuf::from("data"),
-            database_url: None,
-            database_max_connections: 10,
-            database_min_connections: 0,
-            database_acquire_timeout: Duration::from_secs(5),
-            migrate_on_start: true,
             tls_cert: None,
             tls_key: None,
             log_format: LogFormat::Auto,
@@ -265,14 +113,12 @@ impl Default for Config {
             ingest_token_file: None,
             read_tokens: Vec::new(),
             read_token_file: None,
-            commit_max_records: 2000,
-            commit_max_delay: Duration::from_millis(2),
-            commit_timeout: Duration::from_secs(15),
-            queue_max_records: 50_000,
-            queue_max_bytes: 64 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             redaction: RedactionConfig::default(),
-            discovery: DiscoveryConfig::default(),
+            database: DatabaseSettings::default(),
+            commit: CommitSettings::default(),
+            discovery: DiscoverySettings::default(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -284,18 +130,18 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Load(#[from] Box<figment::Error>),
     /// A value parsed but is not acceptable.
-    #[error("invalid setting `{setting}`: {reason}")]
+    #[error("invalid setting `{setting}`{}: {reason}", formerly(setting))]
     Invalid {
-        /// The setting's name as written in the file (and, upper-cased, in the environment).
-        setting: &'static str,
+        /// The setting's key as written in the file (`max_body_bytes`, `database.url`).
+        setting: String,
         /// What is wrong with it.
         reason: String,
     },
 }
 
-fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
-        setting,
+        setting: setting.into(),
         reason: reason.into(),
     }
 }
@@ -306,7 +152,16 @@ impl Config {
     /// `overrides` holds the environment and flags (clap merges those two); it wins over the
     /// file, which wins over the defaults.
     pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        Self::load_from(file, Serialized::defaults(overrides))
+    }
+
+    /// [`Config::load`] with the overrides given as a provider (the command line's layers).
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: impl figment::Provider,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
+        let mut warnings = Vec::new();
         if let Some(file) = file {
             if !file.exists() {
                 return Err(invalid(
@@ -314,42 +169,38 @@ impl Config {
                     format!("file {} does not exist", file.display()),
                 ));
             }
-            figment = figment.merge(Toml::file(file));
+            let mut table: Dict = Figment::from(Toml::file(file))
+                .extract()
+                .map_err(Box::new)?;
+            warnings = move_renamed_keys(&mut table)?;
+            figment = if warnings.is_empty() {
+                // Kept as a file provider, so that errors name the file.
+                figment.merge(Toml::file(file))
+            } else {
+                figment.merge(Serialized::defaults(table))
+            };
         }
-        let mut config: Config = figment
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .map_err(Box::new)?;
+        let mut config: Config = figment.merge(overrides).extract().map_err(Box::new)?;
+        config.warnings = warnings;
         config.read_token_files()?;
         config.validate()?;
         Ok(config)
     }
 
-    /// Group-commit settings for the write path.
-    pub fn writer_settings(&self) -> WriterSettings {
-        WriterSettings {
-            // SQLite has one writer at a time; Postgres overlaps commits profitably.
-            writers: match self.effective_database_url().backend() {
-                Some(Backend::Postgres) => 2,
-                _ => 1,
-            },
-            max_batch_records: self.commit_max_records,
-            max_batch_delay: self.commit_max_delay,
-            max_queue_records: self.queue_max_records,
-            max_queue_bytes: self.queue_max_bytes,
-            commit_timeout: self.commit_timeout,
+    /// What the ingestor takes from the configuration.
+    pub fn ingest_settings(&self) -> IngestSettings {
+        IngestSettings {
+            redaction: self.redaction.clone(),
+            max_records: self.max_records,
+            max_stored_body_bytes: self.max_stored_body_bytes,
+            commit: self.commit,
+            writers: writers_for(self.database_url().backend().unwrap_or(Backend::Sqlite)),
         }
     }
 
     /// The database URL in effect: the configured one, else the SQLite file under `data_dir`.
-    pub fn effective_database_url(&self) -> DatabaseUrl {
-        match &self.database_url {
-            Some(url) => url.clone(),
-            None => DatabaseUrl::new(format!(
-                "sqlite://{}",
-                self.data_dir.join("reconstructor.db").display()
-            )),
-        }
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database.url_or_default(&self.data_dir)
     }
 
     fn read_token_files(&mut self) -> Result<(), ConfigError> {
@@ -365,42 +216,15 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        for (host, rules) in &self.discovery.hosts {
-            rules
-                .to_rules()
-                .map_err(|e| invalid("discovery.hosts", format!("{host}: {e}")))?;
-        }
-        if self.discovery.merge_interval.is_zero() || self.discovery.refresh_interval.is_zero() {
-            return Err(invalid(
-                "discovery.merge_interval",
-                "merge and refresh intervals must be longer than zero",
-            ));
-        }
-        if self.discovery.min_distinct < 2 {
-            return Err(invalid("discovery.min_distinct", "must be at least 2"));
-        }
-        let url = self.effective_database_url();
-        if url.backend().is_none() {
-            return Err(invalid(
-                "database_url",
-                format!("`{url}` is neither a postgres:// nor a sqlite:// URL"),
-            ));
-        }
-        if self.database_max_connections == 0 {
-            return Err(invalid("database_max_connections", "must be at least 1"));
-        }
-        if self.database_min_connections > self.database_max_connections {
-            return Err(invalid(
-                "database_min_connections",
-                "must not exceed database_max_connections",
-            ));
-        }
-        if self.database_acquire_timeout.is_zero() {
-            return Err(invalid(
-                "database_acquire_timeout",
-                "must be longer than zero",
-            ));
-        }
+        self.discovery
+            .validate()
+            .map_err(|(key, reason)| invalid(format!("discovery.{key}"), reason))?;
+        self.database
+            .validate(&self.data_dir)
+            .map_err(|(key, reason)| invalid(format!("database.{key}"), reason))?;
+        self.commit
+            .validate()
+            .map_err(|(key, reason)| invalid(format!("commit.{key}"), reason))?;
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => return Err(invalid("tls_key", "required when tls_cert is set")),
             (None, Some(_)) => return Err(invalid("tls_cert", "required when tls_key is set")),
@@ -421,12 +245,6 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
-        }
-        if self.commit_max_records == 0 {
-            return Err(invalid("commit_max_records", "must be at least 1"));
-        }
-        if self.commit_timeout.is_zero() {
-            return Err(invalid("commit_timeout", "must be longer than zero"));
         }
         if self.max_inflight_body_bytes < self.max_body_bytes {
             return Err(invalid(
@@ -450,6 +268,64 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Keys that moved into sections, with their new place: a file that still uses the old name
+/// keeps working, and the operator is told the new one.
+const RENAMED_KEYS: &[(&str, &str, &str)] = &[
+    ("database_url", "database", "url"),
+    ("database_max_connections", "database", "max_connections"),
+    ("database_min_connections", "database", "min_connections"),
+    ("database_acquire_timeout", "database", "acquire_timeout"),
+    ("migrate_on_start", "database", "migrate_on_start"),
+    ("commit_max_records", "commit", "max_records"),
+    ("commit_max_delay", "commit", "max_delay"),
+    ("commit_timeout", "commit", "timeout"),
+    ("queue_max_records", "commit", "queue_max_records"),
+    ("queue_max_bytes", "commit", "queue_max_bytes"),
+];
+
+/// For a key that moved into a section, its old name, so that an error names the setting in the
+/// words of the file it comes from.
+fn formerly(setting: &str) -> String {
+    RENAMED_KEYS
+        .iter()
+        .find(|(_, section, key)| {
+            setting
+                .strip_prefix(*section)
+                .and_then(|k| k.strip_prefix('.'))
+                == Some(*key)
+        })
+        .map(|(old, _, _)| format!(" (formerly `{old}`)"))
+        .unwrap_or_default()
+}
+
+/// Moves the old flat keys of `table` to their sections; returns a note per key moved. A key
+/// given under both names is refused rather than guessed.
+fn move_renamed_keys(table: &mut Dict) -> Result<Vec<String>, ConfigError> {
+    let mut notes = Vec::new();
+    for (old, section, key) in RENAMED_KEYS {
+        let Some(value) = table.remove(*old) else {
+            continue;
+        };
+        let entry = table
+            .entry((*section).to_owned())
+            .or_insert_with(|| Value::from(Dict::new()));
+        let Value::Dict(_, dict) = entry else {
+            return Err(invalid(*section, "must be a table"));
+        };
+        if dict.contains_key(*key) {
+            return Err(invalid(
+                *old,
+                format!("was renamed to `{section}.{key}`, which is set too: remove `{old}`"),
+            ));
+        }
+        dict.insert((*key).to_owned(), value);
+        notes.push(format!(
+            "configuration key `{old}` is now `{key}` in the [{section}] section; the old name still works"
+        ));
+    }
+    Ok(notes)
 }
 
 /// Reads one token per line, ignoring blank lines and `#` comments.
@@ -476,25 +352,10 @@ mod tests {
         let config = Config::load(None, NoOverrides::default()).unwrap();
         assert_eq!(config.listen.port(), 8090);
         assert_eq!(
-            config.effective_database_url().expose(),
+            config.database_url().expose(),
             "sqlite://data/reconstructor.db"
         );
-        assert_eq!(
-            config.effective_database_url().backend(),
-            Some(Backend::Sqlite)
-        );
-    }
-
-    #[test]
-    fn database_password_never_printed() {
-        let url = DatabaseUrl::new("postgres://app:hunter2@db.internal:5432/recon");
-        let printed = format!("{url:?} {url}");
-        assert!(!printed.contains("hunter2"), "{printed}");
-        assert!(printed.contains("db.internal"), "{printed}");
-        assert_eq!(
-            url.expose(),
-            "postgres://app:hunter2@db.internal:5432/recon"
-        );
+        assert_eq!(config.database_url().backend(), Some(Backend::Sqlite));
     }
 
     #[test]
@@ -546,13 +407,17 @@ mod tests {
         assert!(err.to_string().contains("no_such_setting"), "{err}");
 
         #[derive(Serialize)]
+        struct Database {
+            url: &'static str,
+        }
+        #[derive(Serialize)]
         struct Url {
-            database_url: &'static str,
+            database: Database,
         }
         let err = Config::load(
             None,
             Url {
-                database_url: "mysql://x",
+                database: Database { url: "mysql://x" },
             },
         )
         .unwrap_err();
@@ -584,5 +449,88 @@ mod tests {
             .map(|t| t.expose_secret())
             .collect();
         assert_eq!(tokens, ["alpha", "beta"]);
+    }
+
+    #[test]
+    fn sections_and_sizes_with_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reconstructor.toml");
+        std::fs::write(
+            &file,
+            "max_body_bytes = \"16MiB\"\n[database]\nurl = \"postgres://u:p@db/r\"\nmax_connections = 4\n\
+             [commit]\nmax_delay = \"5ms\"\nqueue_max_bytes = \"128 MiB\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), NoOverrides::default()).unwrap();
+        assert_eq!(config.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(config.database.max_connections, 4);
+        assert_eq!(config.database_url().backend(), Some(Backend::Postgres));
+        assert_eq!(config.commit.max_delay, Duration::from_millis(5));
+        assert_eq!(config.commit.queue_max_bytes, 128 * 1024 * 1024);
+        assert!(config.warnings.is_empty());
+
+        std::fs::write(&file, "max_body_bytes = \"sixteen\"\n").unwrap();
+        let err = Config::load(Some(&file), NoOverrides::default()).unwrap_err();
+        assert!(err.to_string().contains("max_body_bytes"), "{err}");
+    }
+
+    #[test]
+    fn renamed_keys_keep_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.toml");
+        std::fs::write(
+            &file,
+            "database_url = \"postgres://u:p@db/r\"\ncommit_max_records = 17\nqueue_max_bytes = 1048576\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), NoOverrides::default()).unwrap();
+        assert_eq!(config.database_url().backend(), Some(Backend::Postgres));
+        assert_eq!(config.commit.max_records, 17);
+        assert_eq!(config.commit.queue_max_bytes, 1024 * 1024);
+        assert_eq!(config.warnings.len(), 3, "{:?}", config.warnings);
+        assert!(
+            config.warnings[0].contains("`url` in the [database] section"),
+            "{:?}",
+            config.warnings
+        );
+
+        // Flags still win over the file's old key.
+        #[derive(Serialize)]
+        struct Commit {
+            max_records: usize,
+        }
+        #[derive(Serialize)]
+        struct Flags {
+            commit: Commit,
+        }
+        let config = Config::load(
+            Some(&file),
+            Flags {
+                commit: Commit { max_records: 5 },
+            },
+        )
+        .unwrap();
+        assert_eq!(config.commit.max_records, 5);
+
+        std::fs::write(
+            &file,
+            "commit_max_records = 17\n[commit]\nmax_records = 18\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), NoOverrides::default()).unwrap_err();
+        assert!(err.to_string().contains("commit.max_records"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_old_key_of_a_moved_setting() {
+        let err = invalid("database.url", "bad");
+        assert_eq!(
+            err.to_string(),
+            "invalid setting `database.url` (formerly `database_url`): bad"
+        );
+        assert_eq!(
+            invalid("listen", "bad").to_string(),
+            "invalid setting `listen`: bad"
+        );
     }
 }

@@ -3,15 +3,15 @@
 //! specs from what it saw.
 //!
 //! The flow of one request: [`http`] decodes and authenticates it, [`ingest`] turns each record
-//! into a canonical [`exchange::Exchange`], redacts it and commits it through [`store`], and only
+//! into a canonical [`model::exchange::Exchange`], redacts it and commits it through [`store`], and only
 //! then is the producer answered.
 
 pub mod cli;
 pub mod config;
 pub mod discovery;
-pub mod exchange;
 pub mod http;
 pub mod ingest;
+pub mod model;
 pub mod observability;
 pub mod openapi;
 pub mod startup;

@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::discovery::catalog::Classifier;
 use crate::discovery::job::Discovery;
+use crate::discovery::summaries::SummaryBuffer;
 use crate::http::{AppState, router};
 use crate::ingest::Ingestor;
+use crate::ingest::writer::WriterTasks;
 use crate::store::{self, Store};
 
 /// How often housekeeping (upcoming partitions) runs.
@@ -29,23 +31,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// `reconstructor migrate`: applies pending migrations and exits.
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    let store = store::connect(&config)
-        .await
-        .context("connecting to the database")?;
+    let store = connect(&config).await?;
     store.migrate().await.context("applying migrations")?;
-    tracing::info!(database = %config.effective_database_url(), "migrations applied");
+    tracing::info!(database = %config.database_url(), "migrations applied");
     store.close().await;
     Ok(())
 }
 
 /// Rebuilds the catalog of one host (or all) from stored exchanges.
 pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<()> {
-    let store = store::connect(&config)
-        .await
-        .context("connecting to the database")?;
+    let store = connect(&config).await?;
     store.migrate().await.context("applying migrations")?;
-    let classifier = Arc::new(Classifier::new(config.host_rules()));
-    let discovery = Discovery::new(&config, store.clone(), classifier, Arc::default());
+    let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
+    let discovery = Discovery::new(&config.discovery, store.clone(), classifier, Arc::default());
     discovery.refresh().await.context("loading rules")?;
     let report = match host {
         Some(host) => discovery.reprocess(&host.to_ascii_lowercase()).await,
@@ -61,16 +59,53 @@ pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<(
     Ok(())
 }
 
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// `reconstructor check-config`: prints the configuration in effect (secrets hidden) when it is
+/// valid, else what is wrong; the exit code says which.
+pub fn check_config(result: Result<Config, crate::config::ConfigError>) -> std::process::ExitCode {
+    use std::io::Write;
+    match result {
+        Ok(config) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "the configuration is valid");
+            for warning in &config.warnings {
+                let _ = writeln!(stdout, "warning: {warning}");
+            }
+            let _ = writeln!(stdout, "database: {}", config.database_url());
+            let _ = writeln!(stdout, "{config:#?}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reconstructor: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Connects to the configured database, naming it (password hidden) when that fails.
+pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url();
+    store::connect(&url, &config.database)
+        .await
+        .with_context(|| format!("connecting to the database at {url}"))
+}
+
 /// Writes the OpenAPI document of one host to `out` (standard output when `None`).
 pub async fn export(
     config: Config,
     host: String,
-    format: crate::cli::ExportFormat,
+    format: ExportFormat,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let store = store::connect(&config)
-        .await
-        .context("connecting to the database")?;
+    let store = connect(&config).await?;
     let host = host.to_ascii_lowercase();
     let spec = crate::discovery::summaries::host_spec(&*store, &host)
         .await
@@ -78,8 +113,8 @@ pub async fn export(
         .ok_or_else(|| anyhow::anyhow!("no traffic seen for host `{host}`"))?;
     let document = crate::openapi::render(&spec, &crate::openapi::RenderOptions::default());
     let text = match format {
-        crate::cli::ExportFormat::Json => crate::openapi::to_json(&document),
-        crate::cli::ExportFormat::Yaml => crate::openapi::to_yaml(&document),
+        ExportFormat::Json => crate::openapi::to_json(&document),
+        ExportFormat::Yaml => crate::openapi::to_yaml(&document),
     };
     match out {
         Some(path) => {
@@ -109,18 +144,13 @@ pub struct Application {
 impl Application {
     /// Connects to the database (migrating it unless disabled) and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = store::connect(&config).await.with_context(|| {
-            format!(
-                "connecting to the database at {}",
-                config.effective_database_url()
-            )
-        })?;
+        let store = connect(&config).await?;
         Self::build_with_store(config, store).await
     }
 
     /// Like [`Application::build`] with a store the caller already opened.
     pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        if config.migrate_on_start {
+        if config.database.migrate_on_start {
             store.migrate().await.context("applying migrations")?;
         }
         let tls = match (&config.tls_cert, &config.tls_key) {
@@ -161,26 +191,12 @@ impl Application {
         let config = self.config.clone();
         warn_if_open(&config);
         let cancel = CancellationToken::new();
-        let (ingestor, writer_tasks) = Ingestor::start(&config, self.store.clone());
-        let discovery = Arc::new(Discovery::new(
-            &config,
-            self.store.clone(),
-            ingestor.classifier().clone(),
-            ingestor.summaries().clone(),
-        ));
+        let (state, writer_tasks) = state(config.clone(), self.store.clone(), cancel.clone());
+        let discovery = state.discovery.clone();
         if let Err(e) = discovery.refresh().await {
             tracing::warn!(error = %e, "loading discovery state failed; retrying in the background");
         }
         tokio::spawn(discovery.clone().run(cancel.clone()));
-        let state = AppState {
-            discovery: discovery.clone(),
-            config: config.clone(),
-            store: self.store.clone(),
-            ingestor,
-            metrics: crate::observability::metrics_handle(),
-            body_budget: Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes)),
-            shutdown: cancel.clone(),
-        };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
 
         let handle = Handle::new();
@@ -201,7 +217,7 @@ impl Application {
         tracing::info!(
             address = %self.local_addr(),
             scheme,
-            database = %config.effective_database_url(),
+            database = %config.database_url(),
             "listening"
         );
         let served = match self.tls {
@@ -240,6 +256,40 @@ impl Application {
         tracing::info!("stopped");
         served.context("serving HTTP")
     }
+}
+
+/// Everything the handlers share, wired together: the classifier and the summary buffer are
+/// made here and handed to both the ingestor and discovery. The writer tasks run until every
+/// clone of the state is dropped.
+pub fn state(
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+) -> (AppState, WriterTasks) {
+    let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
+    let summaries = Arc::new(SummaryBuffer::default());
+    let (ingestor, writer_tasks) = Ingestor::start(
+        &config.ingest_settings(),
+        store.clone(),
+        classifier.clone(),
+        summaries.clone(),
+    );
+    let discovery = Arc::new(Discovery::new(
+        &config.discovery,
+        store.clone(),
+        classifier,
+        summaries,
+    ));
+    let state = AppState {
+        discovery,
+        store,
+        ingestor,
+        metrics: crate::observability::metrics_handle(),
+        body_budget: Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes)),
+        shutdown,
+        config,
+    };
+    (state, writer_tasks)
 }
 
 fn warn_if_open(config: &Config) {

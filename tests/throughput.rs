@@ -100,12 +100,12 @@ async fn outage_under_load(db: Db) {
     let _turn = TURN.lock().await;
     let database = TestDatabase::new(db).await;
     let mut config = database.config();
-    config.database_acquire_timeout = Duration::from_secs(1);
-    config.commit_timeout = Duration::from_secs(3);
+    config.database.acquire_timeout = Duration::from_secs(1);
+    config.commit.timeout = Duration::from_secs(3);
     let relay = match db {
         Db::Postgres => {
             let relay = Relay::start(&database).await;
-            config.database_url = Some(relay.database_url(&database));
+            config.database.url = Some(relay.database_url(&database));
             Some(relay)
         }
         Db::Sqlite => None,
@@ -195,8 +195,8 @@ async fn full_queue_refuses_then_recovers() {
     let _turn = TURN.lock().await;
     let app = Arc::new(
         TestApp::spawn(Db::Sqlite, |config| {
-            config.queue_max_records = 1;
-            config.database_acquire_timeout = Duration::from_secs(10);
+            config.commit.queue_max_records = 1;
+            config.database.acquire_timeout = Duration::from_secs(10);
         })
         .await,
     );

@@ -16,11 +16,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use reconstructor::config::{Config, DatabaseUrl};
+use reconstructor::config::Config;
 use reconstructor::discovery::catalog::Classifier;
 use reconstructor::discovery::job::Discovery;
 use reconstructor::discovery::summaries::SummaryBuffer;
 use reconstructor::startup::Application;
+use reconstructor::store::DatabaseUrl;
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -80,7 +81,10 @@ impl Server {
         let mut config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().to_path_buf(),
-            database_url: Some(DatabaseUrl::new(url)),
+            database: reconstructor::store::DatabaseSettings {
+                url: Some(DatabaseUrl::new(url)),
+                ..Default::default()
+            },
             log_level: "error".to_owned(),
             ..Config::default()
         };
@@ -101,14 +105,14 @@ impl Server {
         }
         reconstructor::observability::init_logging(&config);
         let (app, discovery) = runtime.block_on(async {
-            let store = reconstructor::store::connect(&config)
+            let store = reconstructor::startup::connect(&config)
                 .await
                 .context("connecting to the database")?;
-            let classifier = Arc::new(Classifier::new(config.host_rules()));
+            let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
             // Summaries are the server's business (its ingestor buffers them); this instance only
             // merges.
             let summaries = Arc::new(SummaryBuffer::default());
-            let discovery = Discovery::new(&config, store.clone(), classifier, summaries);
+            let discovery = Discovery::new(&config.discovery, store.clone(), classifier, summaries);
             let app = Application::build_with_store(config, store)
                 .await
                 .context("starting the server")?;

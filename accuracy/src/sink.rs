@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Result;
 use reconstructor::discovery::catalog::response_fields;
 use reconstructor::discovery::merge::{MergeSettings, Observed, merge};
-use reconstructor::discovery::template::{HostRules, Template, templatize};
-use reconstructor::exchange::{self as wire, Scheme, SourceFormat};
+use reconstructor::model::exchange::{self as wire, Scheme, SourceFormat};
+use reconstructor::model::template::{HostRules, Template, templatize};
 
 /// One exchange of synthetic traffic.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl Exchange {
         let message = |payload: &Option<Payload>| match payload {
             Some(p) => wire::Message {
                 headers: vec![("content-type".to_owned(), p.media_type.clone())],
-                body: wire::Body {
+                body: wire::CapturedBody {
                     bytes: p.text.as_bytes().to_vec(),
                     truncated: false,
                 },

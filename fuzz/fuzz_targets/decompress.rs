@@ -1,4 +1,4 @@
-//! `body::decompress` with each content coding (and some lists of them) and a small cap.
+//! `encoding::decompress` with each content coding (and some lists of them) and a small cap.
 //!
 //! The first byte picks the `Content-Encoding` value, the second the cap, the rest is the body.
 //! Invariants: the output never exceeds the cap; a body nothing was decoded from comes back as
@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use reconstructor::ingest::body::decompress;
+use reconstructor::ingest::encoding::decompress;
 
 const CODINGS: &[&str] = &[
     "gzip",

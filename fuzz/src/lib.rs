@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use reconstructor::config::Config;
-use reconstructor::exchange::Exchange;
+use reconstructor::model::exchange::Exchange;
 use reconstructor::ingest::redact::RedactionConfig;
 use reconstructor::ingest::{DecodeError, Decoded, Decoder};
 use serde_json::value::RawValue;
@@ -31,7 +31,7 @@ fn setup(redact: bool, cap: usize) -> Setup {
         ..Config::default()
     };
     Setup {
-        decoder: Decoder::new(&config),
+        decoder: Decoder::new(&config.ingest_settings()),
         cap,
     }
 }

@@ -1,5 +1,5 @@
-//! From exchanges to catalog rows: which host and endpoint each exchange belongs to, and the
-//! per-batch aggregates that the store upserts.
+//! From exchanges to catalog endpoints: which endpoint each exchange belongs to, whether it is
+//! an API call at all, and the learned templates that a new path resolves to.
 //!
 //! Classification is deterministic per exchange: the host key, then the path's template
 //! ([`templatize`] with the host's rules), then — when the host has learned templates (the
@@ -7,53 +7,18 @@
 //! username goes straight to `/users/{user}` while `/users/me` stays itself. The learned
 //! templates are a cache of the catalog, refreshed from the store; a stale cache only means a
 //! row that the next merge folds, never a wrong count.
-//!
-//! Aggregates are keyed by `(host, method, template)` in a [`BTreeMap`], so the store writes
-//! them in one stable order in every replica, which keeps concurrent upserts free of deadlocks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 
-use super::segment::{self, Kind, ParamType};
-use super::template::{HostRules, Segment, Template, split_path, templatize};
-use crate::exchange::{Exchange, Scheme};
-use crate::openapi::{EndpointSummary, SummaryLimits};
-
-/// The catalog key of a host: the host name, plus `:port` when the port is not the scheme's
-/// default (`api.example.com`, `api.example.com:8443`). IPv6 literals are bracketed.
-pub fn host_key(hostname: &str, port: u16, scheme: Scheme) -> String {
-    let name = if hostname.contains(':') {
-        format!("[{hostname}]")
-    } else {
-        hostname.to_owned()
-    };
-    if port == scheme.default_port() {
-        name
-    } else {
-        format!("{name}:{port}")
-    }
-}
-
-/// Splits a host key back into host name and port (`None` when the key names no port).
-pub fn split_host_key(key: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = key.strip_prefix('[') {
-        return match rest.split_once(']') {
-            Some((name, tail)) => (name, tail.strip_prefix(':').and_then(|p| p.parse().ok())),
-            None => (key, None),
-        };
-    }
-    match key.rsplit_once(':') {
-        Some((name, port)) => match port.parse() {
-            Ok(port) => (name, Some(port)),
-            Err(_) => (key, None),
-        },
-        None => (key, None),
-    }
-}
+use crate::model::catalog::{CatalogBatch, EndpointKey, host_key};
+use crate::model::exchange::Exchange;
+use crate::model::segment::{self, Kind, ParamType};
+use crate::model::template::{HostRules, Segment, Template, split_path, templatize};
+use crate::store::EndpointTemplate;
 
 /// File extensions of static assets: never API endpoints.
 const STATIC_EXTENSIONS: &[&str] = &[
@@ -161,231 +126,6 @@ impl Hasher for Fnv64 {
         for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// One endpoint of the catalog: host key, method and annotated template.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EndpointKey {
-    /// The host key ([`host_key`]).
-    pub host: String,
-    /// Upper-case method.
-    pub method: String,
-    /// The annotated template (`/users/{userId:integer}`).
-    pub template: String,
-}
-
-/// What one batch adds to one endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndpointDelta {
-    /// Exchanges.
-    pub hits: u64,
-    /// Earliest observation.
-    pub first_seen: DateTime<Utc>,
-    /// Latest observation.
-    pub last_seen: DateTime<Utc>,
-    /// Whether any exchange looked like an API call ([`is_api`]).
-    pub api: bool,
-    /// Exchanges per response status.
-    pub status_codes: BTreeMap<u16, u64>,
-    /// Exchanges per request media type.
-    pub request_types: BTreeMap<String, u64>,
-    /// Exchanges per response media type.
-    pub response_types: BTreeMap<String, u64>,
-    /// A response shape signature ([`response_fields`]), when one was seen.
-    pub fields: Option<i64>,
-    /// What the exchanges showed of the endpoint's interface, for spec reconstruction.
-    pub summary: EndpointSummary,
-}
-
-impl EndpointDelta {
-    fn new(at: DateTime<Utc>) -> Self {
-        EndpointDelta {
-            hits: 0,
-            first_seen: at,
-            last_seen: at,
-            api: false,
-            status_codes: BTreeMap::new(),
-            request_types: BTreeMap::new(),
-            response_types: BTreeMap::new(),
-            fields: None,
-            summary: EndpointSummary::default(),
-        }
-    }
-
-    fn add(&mut self, exchange: &Exchange, api: bool) {
-        self.hits += 1;
-        self.first_seen = self.first_seen.min(exchange.observed_at);
-        self.last_seen = self.last_seen.max(exchange.observed_at);
-        self.api |= api;
-        if let Some(status) = exchange.status {
-            *self.status_codes.entry(status).or_default() += 1;
-        }
-        if let Some(media) = exchange.request.content_type() {
-            *self.request_types.entry(media).or_default() += 1;
-        }
-        if let Some(media) = exchange.response.as_ref().and_then(|r| r.content_type()) {
-            *self.response_types.entry(media).or_default() += 1;
-        }
-    }
-
-    /// Records the response shape signature ([`response_fields`]) if none is known yet.
-    fn note_fields(&mut self, exchange: &Exchange) {
-        if self.fields.is_none() {
-            self.fields = response_fields(exchange);
-        }
-    }
-
-    /// Folds another delta of the same endpoint in.
-    pub fn absorb(&mut self, other: &EndpointDelta) {
-        self.absorb_counts(other);
-        self.summary
-            .merge(&other.summary, &SummaryLimits::default());
-    }
-
-    /// Folds the counts of another delta of the same endpoint in, not its summary.
-    pub fn absorb_counts(&mut self, other: &EndpointDelta) {
-        self.hits += other.hits;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
-        self.api |= other.api;
-        add_counts(&mut self.status_codes, &other.status_codes);
-        add_counts(&mut self.request_types, &other.request_types);
-        add_counts(&mut self.response_types, &other.response_types);
-        self.fields = self.fields.or(other.fields);
-    }
-}
-
-impl From<&crate::store::EndpointRow> for EndpointDelta {
-    fn from(row: &crate::store::EndpointRow) -> Self {
-        EndpointDelta {
-            hits: row.hits,
-            first_seen: row.first_seen,
-            last_seen: row.last_seen,
-            api: row.api,
-            status_codes: row.status_codes.clone(),
-            request_types: row.request_types.clone(),
-            response_types: row.response_types.clone(),
-            fields: row.fields,
-            summary: EndpointSummary::default(),
-        }
-    }
-}
-
-/// Adds the counts of `other` into `into`.
-pub fn add_counts<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, other: &BTreeMap<K, u64>) {
-    for (key, n) in other {
-        *into.entry(key.clone()).or_default() += n;
-    }
-}
-
-/// What one batch adds to one host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostDelta {
-    /// The host name (no port).
-    pub hostname: String,
-    /// The port.
-    pub port: u16,
-    /// Schemes seen.
-    pub schemes: BTreeSet<String>,
-    /// Producer namespaces seen (Kubernetes namespaces in NTA telemetry).
-    pub namespaces: BTreeSet<String>,
-}
-
-impl HostDelta {
-    fn absorb(&mut self, other: &HostDelta) {
-        self.schemes.extend(other.schemes.iter().cloned());
-        self.namespaces.extend(other.namespaces.iter().cloned());
-    }
-}
-
-/// The catalog side of a batch of exchanges, pre-aggregated: one entry per host and per
-/// endpoint, whatever the number of exchanges.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CatalogBatch {
-    /// Per host key.
-    pub hosts: BTreeMap<String, HostDelta>,
-    /// Per endpoint, in key order.
-    pub endpoints: BTreeMap<EndpointKey, EndpointDelta>,
-}
-
-impl CatalogBatch {
-    /// Counts one classified exchange and, with `template` (the parsed `key.template`), reads its
-    /// contents too: the endpoint's response shape signature and summary. `None` only counts it.
-    pub fn observe(
-        &mut self,
-        exchange: &Exchange,
-        key: &EndpointKey,
-        template: Option<&Template>,
-        api: bool,
-    ) {
-        self.add(exchange, key, api);
-        if let Some(template) = template
-            && let Some(delta) = self.endpoints.get_mut(key)
-        {
-            delta.note_fields(exchange);
-            if api {
-                delta
-                    .summary
-                    .observe(exchange, template, &SummaryLimits::default());
-            }
-        }
-    }
-
-    /// Counts one classified exchange.
-    pub fn add(&mut self, exchange: &Exchange, key: &EndpointKey, api: bool) {
-        let at = exchange.observed_at;
-        let host = self
-            .hosts
-            .entry(key.host.clone())
-            .or_insert_with(|| HostDelta {
-                hostname: exchange.host.clone(),
-                port: exchange.port,
-                schemes: BTreeSet::new(),
-                namespaces: BTreeSet::new(),
-            });
-        host.schemes.insert(exchange.scheme.as_str().to_owned());
-        if let Some(ns) = &exchange.producer.namespace
-            && host.namespaces.len() < 64
-        {
-            host.namespaces.insert(ns.clone());
-        }
-        match self.endpoints.get_mut(key) {
-            Some(delta) => delta.add(exchange, api),
-            None => {
-                let mut delta = EndpointDelta::new(at);
-                delta.add(exchange, api);
-                self.endpoints.insert(key.clone(), delta);
-            }
-        }
-    }
-
-    /// Adds the counts of another batch (hosts and endpoint statistics), leaving summaries out:
-    /// what the store writes at commit.
-    pub fn absorb_counts(&mut self, other: &CatalogBatch) {
-        for (key, delta) in &other.hosts {
-            match self.hosts.get_mut(key) {
-                Some(mine) => mine.absorb(delta),
-                None => {
-                    self.hosts.insert(key.clone(), delta.clone());
-                }
-            }
-        }
-        for (key, delta) in &other.endpoints {
-            match self.endpoints.get_mut(key) {
-                Some(mine) => mine.absorb_counts(delta),
-                None => {
-                    let counts = EndpointDelta {
-                        summary: EndpointSummary::default(),
-                        status_codes: delta.status_codes.clone(),
-                        request_types: delta.request_types.clone(),
-                        response_types: delta.response_types.clone(),
-                        ..*delta
-                    };
-                    self.endpoints.insert(key.clone(), counts);
-                }
-            }
         }
     }
 }
@@ -609,7 +349,7 @@ impl Classifier {
     pub fn update(
         &self,
         stored_rules: HashMap<String, HostRules>,
-        templates: &HashMap<String, Vec<(i64, String)>>,
+        templates: &HashMap<String, Vec<EndpointTemplate>>,
     ) {
         let mut rules = self.configured.clone();
         for (host, stored) in stored_rules {
@@ -620,7 +360,7 @@ impl Classifier {
         let resolvers = templates
             .iter()
             .map(|(host, list)| {
-                let entries = list.iter().map(|(id, t)| (*id, t.as_str()));
+                let entries = list.iter().map(|t| (t.id, t.template.as_str()));
                 (host.clone(), Resolver::new(entries))
             })
             .filter(|(_, r)| !r.is_empty())
@@ -656,9 +396,7 @@ impl Classifier {
             let (key, template, api) = learned.classify(exchange);
             catalog.add(exchange, &key, api);
             if admit(&key, exchange) {
-                if let Some(delta) = catalog.endpoints.get_mut(&key) {
-                    delta.note_fields(exchange);
-                }
+                catalog.note_fields(&key, || response_fields(exchange));
                 if api {
                     sampled.push((i, template));
                 }
@@ -721,32 +459,6 @@ mod tests {
 
     fn resolve(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> String {
         resolve_template(path, rules, resolver).annotated()
-    }
-
-    #[test]
-    fn host_keys_name_the_port_only_when_it_is_not_the_default() {
-        assert_eq!(
-            host_key("api.example.com", 443, Scheme::Https),
-            "api.example.com"
-        );
-        assert_eq!(
-            host_key("api.example.com", 80, Scheme::Http),
-            "api.example.com"
-        );
-        assert_eq!(
-            host_key("api.example.com", 8443, Scheme::Https),
-            "api.example.com:8443"
-        );
-        assert_eq!(
-            host_key("api.example.com", 443, Scheme::Http),
-            "api.example.com:443"
-        );
-        assert_eq!(host_key("::1", 8080, Scheme::Http), "[::1]:8080");
-        assert_eq!(host_key("::1", 443, Scheme::Https), "[::1]");
-        assert_eq!(split_host_key("a.example:8443"), ("a.example", Some(8443)));
-        assert_eq!(split_host_key("a.example"), ("a.example", None));
-        assert_eq!(split_host_key("[::1]:8080"), ("::1", Some(8080)));
-        assert_eq!(split_host_key("[::1]"), ("::1", None));
     }
 
     #[test]
@@ -846,9 +558,9 @@ mod tests {
 
     #[test]
     fn fields_signature_depends_on_names_only() {
-        use crate::exchange::{Body, Message, Producer, SourceFormat};
+        use crate::model::exchange::{CapturedBody, Message, Producer, Scheme, SourceFormat};
         let exchange = |body: &str| Exchange {
-            observed_at: Utc::now(),
+            observed_at: chrono::Utc::now(),
             source: SourceFormat::Nta,
             scheme: Scheme::Https,
             host: "h".into(),
@@ -861,7 +573,7 @@ mod tests {
             request: Message::default(),
             response: Some(Message {
                 headers: vec![("content-type".into(), "application/json".into())],
-                body: Body {
+                body: CapturedBody {
                     bytes: body.as_bytes().to_vec(),
                     truncated: false,
                 },

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::catalog::{CatalogBatch, Classifier, EndpointKey, host_key};
+use super::catalog::Classifier;
 use super::merge::{MergeSettings, Observed, merge};
+use super::settings::DiscoverySettings;
 use super::summaries::{self, SummaryBuffer};
-use crate::config::Config;
+use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
+use crate::openapi::{EndpointSummary, SummaryLimits};
 use crate::store::{EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.
@@ -54,7 +56,7 @@ pub struct ReprocessReport {
 impl Discovery {
     /// Discovery over `store`, feeding `classifier` and writing the summaries of `summaries`.
     pub fn new(
-        config: &Config,
+        settings: &DiscoverySettings,
         store: Arc<dyn Store>,
         classifier: Arc<Classifier>,
         summaries: Arc<SummaryBuffer>,
@@ -63,12 +65,9 @@ impl Discovery {
             store,
             classifier,
             summaries,
-            settings: MergeSettings {
-                min_distinct: config.discovery.min_distinct,
-                ..MergeSettings::default()
-            },
-            merge_interval: config.discovery.merge_interval,
-            refresh_interval: config.discovery.refresh_interval,
+            settings: settings.merge_settings(),
+            merge_interval: settings.merge_interval,
+            refresh_interval: settings.refresh_interval,
             merged: Mutex::default(),
         }
     }
@@ -140,12 +139,15 @@ impl Discovery {
         let endpoints = summaries::host_endpoints(&*self.store, host, true).await?;
         let observed: Vec<Observed> = endpoints.iter().map(observed).collect();
         let rules = self.classifier.rules(host);
-        let mut changes = merge(&observed, &rules, &self.settings);
+        let mut changes: Vec<Fold> = merge(&observed, &rules, &self.settings)
+            .into_iter()
+            .map(|(method, from, to)| Fold { method, from, to })
+            .collect();
         // Values that reached the catalog as literals after their parameter was learned (a replica
         // whose cache was behind) join the parameter.
         let changed: std::collections::HashSet<(&str, &str)> = changes
             .iter()
-            .map(|(m, from, _)| (m.as_str(), from.as_str()))
+            .map(|f| (f.method.as_str(), f.from.as_str()))
             .collect();
         let mut late = Vec::new();
         let mut methods: Vec<&str> = endpoints.iter().map(|e| e.method.as_str()).collect();
@@ -162,12 +164,16 @@ impl Discovery {
             let resolver = super::catalog::Resolver::new(entries());
             for (from, to) in resolver.stale(entries()) {
                 let plain = crate::store::plain_template(&from);
-                if rules.literal_prefix(&super::template::split_path(&plain)) > 0
+                if rules.literal_prefix(&crate::model::template::split_path(&plain)) > 0
                     || changed.contains(&(method, from.as_str()))
                 {
                     continue;
                 }
-                late.push((method.to_owned(), from, to));
+                late.push(Fold {
+                    method: method.to_owned(),
+                    from,
+                    to,
+                });
             }
         }
         changes.extend(late);
@@ -187,6 +193,8 @@ impl Discovery {
         let rules = self.classifier.rules(host);
         let mut rebuild = self.store.rebuild_host(host).await?;
         let mut catalog = CatalogBatch::default();
+        let mut summaries: BTreeMap<EndpointKey, EndpointSummary> = BTreeMap::new();
+        let limits = SummaryLimits::default();
         let mut keys: Vec<EndpointKey> = Vec::new();
         let mut index: HashMap<EndpointKey, u32> = HashMap::new();
         let mut assignments: Vec<(i64, u32)> = Vec::new();
@@ -206,7 +214,15 @@ impl Discovery {
                     method: e.method.clone(),
                     template: template.annotated(),
                 };
-                catalog.observe(e, &key, Some(&template), super::catalog::is_api(e));
+                let api = super::catalog::is_api(e);
+                catalog.add(e, &key, api);
+                catalog.note_fields(&key, || super::catalog::response_fields(e));
+                if api {
+                    summaries
+                        .entry(key.clone())
+                        .or_default()
+                        .observe(e, &template, &limits);
+                }
                 let next = keys.len() as u32;
                 let i = *index.entry(key.clone()).or_insert_with(|| {
                     keys.push(key);
@@ -253,20 +269,29 @@ impl Discovery {
                 }
             }
         }
+        let mut folded_summaries: BTreeMap<EndpointKey, EndpointSummary> = BTreeMap::new();
+        for (key, summary) in summaries {
+            let to = target(&key);
+            match folded_summaries.get_mut(&to) {
+                Some(existing) => existing.merge(&summary, &limits),
+                None => {
+                    folded_summaries.insert(to, summary);
+                }
+            }
+        }
         let final_keys: Vec<EndpointKey> = keys.iter().map(target).collect();
         let links: Vec<(i64, &EndpointKey)> = assignments
             .iter()
             .map(|(id, i)| (*id, &final_keys[*i as usize]))
             .collect();
         rebuild.write(&folded, &links).await?;
-        rebuild.commit().await?;
-        let rows: Vec<(EndpointKey, String)> = folded
-            .endpoints
-            .iter()
-            .filter(|(_, delta)| !delta.summary.is_empty())
-            .map(|(key, delta)| {
-                let json = serde_json::to_string(&delta.summary).unwrap_or_default();
-                (key.clone(), json)
+        rebuild.finish().await?;
+        let rows: Vec<(EndpointKey, String)> = folded_summaries
+            .into_iter()
+            .filter(|(_, summary)| !summary.is_empty())
+            .map(|(key, summary)| {
+                let json = serde_json::to_string(&summary).unwrap_or_default();
+                (key, json)
             })
             .collect();
         self.store
@@ -294,9 +319,9 @@ impl Discovery {
     /// Rebuilds the catalog of every host seen in the stored exchanges or in the catalog.
     pub async fn reprocess_all(&self) -> Result<ReprocessReport, StoreError> {
         let mut hosts = std::collections::BTreeSet::new();
-        for (hostname, port, scheme) in self.store.exchange_hosts().await? {
-            if let Some(scheme) = crate::exchange::Scheme::parse(&scheme) {
-                hosts.insert(host_key(&hostname, port, scheme));
+        for origin in self.store.exchange_hosts().await? {
+            if let Some(scheme) = crate::model::exchange::Scheme::parse(&origin.scheme) {
+                hosts.insert(host_key(&origin.hostname, origin.port, scheme));
             }
         }
         hosts.extend(self.store.list_hosts().await?.into_iter().map(|h| h.host));

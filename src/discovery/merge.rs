@@ -31,8 +31,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::segment::{self, Kind, ParamType};
-use super::template::{self, Builder, HostRules, Segment, Template, templatize};
+use crate::model::segment::{self, Kind, ParamType};
+use crate::model::template::{self, Builder, HostRules, Segment, Template, templatize};
 
 /// One endpoint a host was seen to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]

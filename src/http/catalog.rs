@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::config::HostRulesConfig;
-use crate::discovery::catalog::add_counts;
-use crate::discovery::template::Template;
+use crate::discovery::settings::HostRulesConfig;
+use crate::model::catalog::add_counts;
+use crate::model::template::Template;
 use crate::store::{EndpointQuery, EndpointRow, HostRow, StoredRules};
 
 const DEFAULT_LIMIT: u32 = 1_000;

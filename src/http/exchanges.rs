@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::exchange::{Message, Producer};
+use crate::model::exchange::{Message, Producer};
 use crate::store::{Cursor, ExchangeQuery, StoredExchange};
 
 const DEFAULT_LIMIT: u32 = 50;

@@ -39,10 +39,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 fn backend_name(state: &AppState) -> &'static str {
-    match state.store.backend() {
-        crate::config::Backend::Postgres => "postgres",
-        crate::config::Backend::Sqlite => "sqlite",
-    }
+    state.store.backend().as_str()
 }
 
 fn unavailable(reason: String) -> (StatusCode, Json<serde_json::Value>) {

@@ -6,21 +6,14 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::discovery::catalog::Classified;
-use crate::exchange::SourceFormat;
 use crate::ingest::writer::WriteError;
-use crate::ingest::{DecodeError, Decoded, Ingestor, Rejection, TelemetryEncoding};
-
-/// Bodies above this size are decoded on the blocking pool so that a large batch does not
-/// stall the other requests sharing its worker thread.
-const INLINE_DECODE_LIMIT: usize = 256 * 1024;
+use crate::ingest::{DecodeError, Format, IngestError, Outcome, Rejection, TelemetryEncoding};
 
 /// How long an oversized body is drained before the 413 is sent anyway.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
@@ -59,14 +52,10 @@ pub(super) async fn telemetry(
         }
     };
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
-    let ingestor = state.ingestor.clone();
-    let (decoded, _budget) = decode(body, ingestor, move |ingestor, bytes| {
-        ingestor
-            .decoder()
-            .decode_telemetry(bytes, encoding, Utc::now())
-    })
-    .await?;
-    let (accepted, rejected) = commit(&state, SourceFormat::Nta, decoded).await?;
+    let Outcome { accepted, rejected } = state
+        .ingestor
+        .ingest(body.bytes, Format::Telemetry(encoding), body.budget)
+        .await?;
     Ok(Json(TelemetryAck {
         message: "ok",
         accepted,
@@ -83,12 +72,10 @@ pub(super) async fn ingest_data(
 ) -> Result<Json<IngestDataAck>, ApiError> {
     accept_json_media(media_type(&headers).as_deref())?;
     let body = read_body(&state, &headers, compressed.is_some(), body).await?;
-    let ingestor = state.ingestor.clone();
-    let (decoded, _budget) = decode(body, ingestor, move |ingestor, bytes| {
-        ingestor.decoder().decode_ingest_data(bytes, Utc::now())
-    })
-    .await?;
-    let (accepted, rejected) = commit(&state, SourceFormat::Akto, decoded).await?;
+    let Outcome { accepted, rejected } = state
+        .ingestor
+        .ingest(body.bytes, Format::IngestData, body.budget)
+        .await?;
     Ok(Json(IngestDataAck {
         success: true,
         accepted,
@@ -157,7 +144,7 @@ async fn read_body(
     headers: &HeaderMap,
     compressed: bool,
     body: axum::body::Body,
-) -> Result<Body, ApiError> {
+) -> Result<ReadBody, ApiError> {
     let limit = state.config.max_body_bytes;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
@@ -208,7 +195,7 @@ async fn read_body(
         buffer.extend_from_slice(&chunk);
     }
     metrics::histogram!("ingest_request_bytes").record(buffer.len() as f64);
-    Ok(Body {
+    Ok(ReadBody {
         bytes: buffer.freeze(),
         budget,
     })
@@ -216,7 +203,7 @@ async fn read_body(
 
 /// A request body read into memory, with its share of the in-flight budget.
 #[derive(Debug)]
-struct Body {
+struct ReadBody {
     bytes: bytes::Bytes,
     budget: Option<OwnedSemaphorePermit>,
 }
@@ -251,79 +238,27 @@ fn busy() -> ApiError {
     )
 }
 
-/// Runs a decoder inline for small bodies and on the blocking pool for large ones.
-///
-/// The body's share of the in-flight budget travels with the work: a blocking decode outlives a
-/// client that hung up, and its memory must stay counted until it ends.
-/// Decodes a body and classifies its exchanges into the catalog: inline when small, on the
-/// blocking pool when big (both are CPU work).
-async fn decode(
-    body: Body,
-    ingestor: Ingestor,
-    decoder: impl FnOnce(&Ingestor, &[u8]) -> Result<Decoded, DecodeError> + Send + 'static,
-) -> Result<(Accepted, Option<OwnedSemaphorePermit>), ApiError> {
-    let Body { bytes, budget } = body;
-    let small = bytes.len() <= INLINE_DECODE_LIMIT;
-    let run = move || {
-        let decoded = decoder(&ingestor, &bytes)?;
-        Ok(Accepted {
-            rejected: decoded.rejected,
-            records: ingestor.classify(decoded.exchanges),
-        })
-    };
-    let (result, budget) = if small {
-        (run(), budget)
-    } else {
-        tokio::task::spawn_blocking(move || (run(), budget))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-    };
-    let accepted = result.map_err(decode_error)?;
-    Ok((accepted, budget))
-}
-
-/// Valid records classified, and the rejected ones.
-struct Accepted {
-    records: Classified,
-    rejected: Vec<Rejection>,
-}
-
-fn decode_error(e: DecodeError) -> ApiError {
-    match e {
-        DecodeError::TooManyRecords { .. } => ApiError::PayloadTooLarge(e.to_string()),
-        DecodeError::Syntax { .. } => ApiError::BadRequest {
-            code: "invalid_json",
-            message: e.to_string(),
-        },
-        DecodeError::Shape(_) | DecodeError::Empty => ApiError::BadRequest {
-            code: "invalid_shape",
-            message: e.to_string(),
-        },
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Decode(e @ DecodeError::TooManyRecords { .. }) => {
+                ApiError::PayloadTooLarge(e.to_string())
+            }
+            IngestError::Decode(e @ DecodeError::Syntax { .. }) => ApiError::BadRequest {
+                code: "invalid_json",
+                message: e.to_string(),
+            },
+            IngestError::Decode(e @ (DecodeError::Shape(_) | DecodeError::Empty)) => {
+                ApiError::BadRequest {
+                    code: "invalid_shape",
+                    message: e.to_string(),
+                }
+            }
+            IngestError::NoValidRecords(rejected) => ApiError::NoValidRecords(rejected),
+            IngestError::Write(e) => ApiError::from(e),
+            IngestError::Decoding(e) => ApiError::Internal(e.into()),
+        }
     }
-}
-
-/// Commits the valid records; with none, answers 422 listing why.
-async fn commit(
-    state: &AppState,
-    format: SourceFormat,
-    decoded: Accepted,
-) -> Result<(usize, Vec<Rejection>), ApiError> {
-    if decoded.records.exchanges.is_empty() {
-        return Err(ApiError::NoValidRecords(decoded.rejected));
-    }
-    let accepted = decoded.records.exchanges.len();
-    state
-        .ingestor
-        .commit(decoded.records)
-        .await
-        .map_err(ApiError::from)?;
-    tracing::debug!(
-        format = format.as_str(),
-        accepted,
-        rejected = decoded.rejected.len(),
-        "committed"
-    );
-    Ok((accepted, decoded.rejected))
 }
 
 impl From<WriteError> for ApiError {

@@ -7,7 +7,7 @@ use wire::{Headers, Scalar};
 use super::normalize::{
     BodyInput, Capture, FieldNames, RecordError, ResponseInput, Transport, epoch_to_time, sanitize,
 };
-use crate::exchange::{Producer, SourceFormat};
+use crate::model::exchange::{Producer, SourceFormat};
 
 static NTA_FIELDS: FieldNames = FieldNames {
     method: "request.method",

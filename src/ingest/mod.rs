@@ -1,10 +1,11 @@
 //! Ingest: decode a request body in either wire format, normalise and validate each record,
-//! redact it, and commit the valid ones (group commit, see [`writer`]).
+//! redact it, classify it into the catalog, and commit the valid ones (group commit, see
+//! [`writer`]). [`Ingestor::ingest`] is the one entry point.
 //!
 //! Only an unreadable body fails a whole request; a bad record is reported by index and costs
 //! its siblings nothing.
 
-pub mod body;
+pub mod encoding;
 mod formats;
 pub mod normalize;
 pub mod redact;
@@ -19,16 +20,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::config::Config;
-use crate::discovery::catalog::Classified;
-use crate::exchange::{Exchange, SourceFormat};
+use crate::discovery::catalog::{Classified, Classifier};
+use crate::discovery::summaries::SummaryBuffer;
+use crate::model::exchange::{Exchange, SourceFormat};
 use crate::store::Store;
 use normalize::{Context, Limits, RecordError};
-use redact::Redactor;
-use writer::{WriteError, Writer, WriterTasks};
-
-use crate::discovery::catalog::Classifier;
-use crate::discovery::summaries::SummaryBuffer;
+use redact::{RedactionConfig, Redactor};
+use writer::{CommitSettings, WriteError, Writer, WriterTasks};
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -107,7 +105,71 @@ pub enum TelemetryEncoding {
     NdJson,
 }
 
-/// Decodes, normalises, redacts and commits. Cheap to clone.
+/// Bodies above this size are decoded on the blocking pool so that a large batch does not
+/// stall the other requests sharing its worker thread.
+const INLINE_DECODE_LIMIT: usize = 256 * 1024;
+
+/// The wire format of a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `/api/telemetry`: NTA / APIClarity telemetry, in one of its encodings.
+    Telemetry(TelemetryEncoding),
+    /// `/api/ingestData`: Akto's `{"batchData": [...]}`.
+    IngestData,
+}
+
+impl Format {
+    /// The source format the records of this body are stored with.
+    pub fn source(self) -> SourceFormat {
+        match self {
+            Format::Telemetry(_) => SourceFormat::Nta,
+            Format::IngestData => SourceFormat::Akto,
+        }
+    }
+}
+
+/// What happened to the records of one request body once it was ingested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Records committed.
+    pub accepted: usize,
+    /// Records refused, by index, with why.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Why nothing of a request body was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The body as a whole is unreadable.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Every record was refused.
+    #[error("no record in the request is valid")]
+    NoValidRecords(Vec<Rejection>),
+    /// The records could not be committed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// Decoding on the blocking pool failed (a panic).
+    #[error("decoding failed: {0}")]
+    Decoding(#[from] tokio::task::JoinError),
+}
+
+/// What the ingestor takes from the configuration.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// What is redacted from stored traffic.
+    pub redaction: RedactionConfig,
+    /// Most records in one request.
+    pub max_records: usize,
+    /// Bytes of each request or response body kept per exchange.
+    pub max_stored_body_bytes: usize,
+    /// Group commit.
+    pub commit: CommitSettings,
+    /// Writer tasks committing concurrently ([`writer::writers_for`] the backend).
+    pub writers: usize,
+}
+
+/// Decodes, normalises, redacts, classifies and commits. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     inner: Arc<Inner>,
@@ -122,15 +184,21 @@ struct Inner {
 }
 
 impl Ingestor {
-    /// Starts the writer tasks over `store`.
-    pub fn start(config: &Config, store: Arc<dyn Store>) -> (Ingestor, WriterTasks) {
-        let summaries = Arc::new(SummaryBuffer::default());
-        let (writer, tasks) = Writer::start(store, config.writer_settings(), summaries.clone());
+    /// Starts the writer tasks over `store`; exchanges are classified by `classifier`, and
+    /// samples of them go to `summaries` once committed.
+    pub fn start(
+        settings: &IngestSettings,
+        store: Arc<dyn Store>,
+        classifier: Arc<Classifier>,
+        summaries: Arc<SummaryBuffer>,
+    ) -> (Ingestor, WriterTasks) {
+        let (writer, tasks) =
+            Writer::start(store, settings.commit, settings.writers, summaries.clone());
         let ingestor = Ingestor {
             inner: Arc::new(Inner {
                 writer,
-                decoder: Decoder::new(config),
-                classifier: Arc::new(Classifier::new(config.host_rules())),
+                decoder: Decoder::new(settings),
+                classifier,
                 summaries,
             }),
         };
@@ -142,33 +210,50 @@ impl Ingestor {
         &self.inner.writer
     }
 
-    /// The decoder (pure: no I/O).
-    pub fn decoder(&self) -> &Decoder {
-        &self.inner.decoder
-    }
-
-    /// Summaries of committed exchanges waiting to be written.
-    pub fn summaries(&self) -> &Arc<SummaryBuffer> {
-        &self.inner.summaries
-    }
-
-    /// The classifier that assigns exchanges to catalog endpoints.
-    pub fn classifier(&self) -> &Arc<Classifier> {
-        &self.inner.classifier
-    }
-
-    /// Classifies exchanges into the catalog (CPU work: run it off the async workers for big
-    /// batches).
-    pub fn classify(&self, exchanges: Vec<Exchange>) -> Classified {
-        let summaries = &self.inner.summaries;
-        self.inner
-            .classifier
-            .classify(exchanges, |key, exchange| summaries.admit(key, exchange))
-    }
-
-    /// Commits classified exchanges; returns once they are durable.
-    pub async fn commit(&self, records: Classified) -> Result<(), WriteError> {
-        self.inner.writer.write(records).await
+    /// Ingests one request body: decodes, normalises and redacts its records, classifies the
+    /// valid ones into the catalog and commits them; returns once they are durable.
+    ///
+    /// `budget` (the body's share of the server's in-flight memory) is held until decoding
+    /// ends, even when the caller goes away meanwhile: a blocking decode outlives a client that
+    /// hung up, and its memory must stay counted until it ends.
+    pub async fn ingest(
+        &self,
+        body: bytes::Bytes,
+        format: Format,
+        budget: impl Send + 'static,
+    ) -> Result<Outcome, IngestError> {
+        let received_at = Utc::now();
+        let ingestor = self.clone();
+        let small = body.len() <= INLINE_DECODE_LIMIT;
+        let run = move || -> Result<(Classified, Vec<Rejection>), DecodeError> {
+            let decoded = ingestor.inner.decoder.decode(&body, format, received_at)?;
+            let summaries = &ingestor.inner.summaries;
+            let records = ingestor
+                .inner
+                .classifier
+                .classify(decoded.exchanges, |key, exchange| {
+                    summaries.admit(key, exchange)
+                });
+            drop(budget);
+            Ok((records, decoded.rejected))
+        };
+        let (records, rejected) = if small {
+            run()?
+        } else {
+            tokio::task::spawn_blocking(run).await??
+        };
+        if records.exchanges.is_empty() {
+            return Err(IngestError::NoValidRecords(rejected));
+        }
+        let accepted = records.exchanges.len();
+        self.inner.writer.write(records).await?;
+        tracing::debug!(
+            format = format.source().as_str(),
+            accepted,
+            rejected = rejected.len(),
+            "committed"
+        );
+        Ok(Outcome { accepted, rejected })
     }
 }
 
@@ -183,14 +268,27 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder with the configured limits and redaction.
-    pub fn new(config: &Config) -> Self {
+    pub fn new(settings: &IngestSettings) -> Self {
         Decoder {
-            redactor: Redactor::new(&config.redaction),
+            redactor: Redactor::new(&settings.redaction),
             limits: Limits {
-                max_stored_body_bytes: config.max_stored_body_bytes,
+                max_stored_body_bytes: settings.max_stored_body_bytes,
                 ..Limits::default()
             },
-            max_records: config.max_records,
+            max_records: settings.max_records,
+        }
+    }
+
+    /// Decodes a body of either format.
+    pub fn decode(
+        &self,
+        body: &[u8],
+        format: Format,
+        received_at: DateTime<Utc>,
+    ) -> Result<Decoded, DecodeError> {
+        match format {
+            Format::Telemetry(encoding) => self.decode_telemetry(body, encoding, received_at),
+            Format::IngestData => self.decode_ingest_data(body, received_at),
         }
     }
 

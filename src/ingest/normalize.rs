@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::body;
+use super::encoding;
 use super::redact::Redactor;
-use crate::exchange::{Body, Exchange, Message, Producer, Scheme, SourceFormat};
+use crate::model::exchange::{CapturedBody, Exchange, Message, Producer, Scheme, SourceFormat};
 
 /// Why one record was refused: a stable code (for metrics) and a sentence naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,7 +416,7 @@ fn build_message(
 ) -> Message {
     let cap = cx.limits.max_stored_body_bytes;
     let raw = match input.transport {
-        Transport::Base64 => body::decode_transport(input.text),
+        Transport::Base64 => encoding::decode_transport(input.text),
         Transport::Text => std::borrow::Cow::Borrowed(input.text.as_bytes()),
     };
     let mut truncated = input.truncated;
@@ -426,7 +426,7 @@ fn build_message(
         .map(|(_, v)| v.as_str());
     let mut bytes = match encoding {
         Some(encoding) if !raw.is_empty() => {
-            let decompressed = body::decompress(encoding, &raw, cap.saturating_add(1));
+            let decompressed = encoding::decompress(encoding, &raw, cap.saturating_add(1));
             truncated |= decompressed.truncated;
             decompressed.bytes.into_owned()
         }
@@ -438,7 +438,7 @@ fn build_message(
     }
     let message = Message {
         headers,
-        body: Body { bytes, truncated },
+        body: CapturedBody { bytes, truncated },
     };
     let mut message = redact_message(message, cx.redactor);
     // A marker can be longer than the secret it replaced; the cap holds for what is stored.

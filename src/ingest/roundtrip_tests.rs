@@ -30,8 +30,9 @@ use wire::{Headers, Scalar, akto, nta};
 
 use super::redact::{REDACTED, RedactionConfig};
 use super::{DecodeError, Decoded, Decoder, TelemetryEncoding};
-use crate::config::Config;
-use crate::exchange::{Body, Exchange, Message, Producer, Scheme, SourceFormat};
+use crate::ingest::IngestSettings;
+use crate::ingest::writer::CommitSettings;
+use crate::model::exchange::{CapturedBody, Exchange, Message, Producer, Scheme, SourceFormat};
 
 // ---------------------------------------------------------------------------------------------
 // Decoders
@@ -42,13 +43,15 @@ const LARGE_CAP: usize = 64 * 1024 * 1024;
 const SMALL_CAP: usize = 48;
 
 fn decoder(redact: bool, cap: usize) -> Decoder {
-    Decoder::new(&Config {
-        max_stored_body_bytes: cap,
+    Decoder::new(&IngestSettings {
         redaction: RedactionConfig {
             enabled: redact,
             ..RedactionConfig::default()
         },
-        ..Config::default()
+        max_records: 10_000,
+        max_stored_body_bytes: cap,
+        commit: CommitSettings::default(),
+        writers: 1,
     })
 }
 
@@ -319,7 +322,7 @@ fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
 /// Whether `decode_transport` reads the standard base64 of `bytes` back as those bytes.
 ///
 /// DEVIATION (NTA bodies): producers do not say whether a body is base64, so
-/// `body::decode_transport` guesses, and by design reads short unpadded base64 of binary bytes
+/// `encoding::decode_transport` guesses, and by design reads short unpadded base64 of binary bytes
 /// (at most 11 bytes, a multiple of 3) as raw text; see `nta_short_binary_bodies_are_ambiguous`.
 /// This check is deliberately stricter than the decoder's.
 fn transport_unambiguous(bytes: &[u8]) -> bool {
@@ -372,7 +375,7 @@ fn message(body: BoxedStrategy<Vec<u8>>, can_be_cut: bool) -> impl Strategy<Valu
     };
     (headers(), body, truncated).prop_map(|(headers, bytes, truncated)| Message {
         headers,
-        body: Body { bytes, truncated },
+        body: CapturedBody { bytes, truncated },
     })
 }
 
@@ -1097,7 +1100,7 @@ fn encode_akto(x: &Exchange, s: &AktoStyle) -> (akto::Record, Exchange, DateTime
     } else {
         x.method.clone()
     };
-    let text = |body: &Body| {
+    let text = |body: &CapturedBody| {
         String::from_utf8(body.bytes.clone()).expect("generated Akto bodies are text")
     };
     let blank = |value: Option<&String>| match value {
@@ -1742,10 +1745,10 @@ proptest! {
             _ => &mut x.request,
         };
         message.headers.push(("content-encoding".to_owned(), header));
-        message.body = Body { bytes, truncated: false };
+        message.body = CapturedBody { bytes, truncated: false };
         let (telemetry, received_at) = encode_nta(&x, &style);
         let body = serde_json::to_vec(&telemetry).unwrap();
-        let pick = |x: &Exchange| -> Body {
+        let pick = |x: &Exchange| -> CapturedBody {
             match &x.response {
                 Some(response) if in_response => response.body.clone(),
                 _ => x.request.body.clone(),
@@ -1797,7 +1800,7 @@ proptest! {
                 .join(",")
         );
         x.request.headers.push(("content-type".to_owned(), "application/json".to_owned()));
-        x.request.body = Body { bytes: json.into_bytes(), truncated: false };
+        x.request.body = CapturedBody { bytes: json.into_bytes(), truncated: false };
         let (telemetry, received_at) = encode_nta(&x, &style);
         let body = serde_json::to_vec(&telemetry).unwrap();
         let decoded = decoded_ok(REDACTING_SMALL.decode_telemetry(&body, TelemetryEncoding::Json, received_at))?;
@@ -1956,7 +1959,7 @@ fn encoders_write_what_producers_send() {
         status: Some(201),
         request: Message {
             headers: vec![("content-type".to_owned(), "application/json".to_owned())],
-            body: Body {
+            body: CapturedBody {
                 bytes: br#"{"a":1}"#.to_vec(),
                 truncated: false,
             },

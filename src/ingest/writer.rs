@@ -18,36 +18,60 @@ use tokio::task::JoinSet;
 
 use crate::discovery::catalog::Classified;
 use crate::discovery::summaries::SummaryBuffer;
-use crate::exchange::Exchange;
+use crate::model::exchange::Exchange;
 use crate::store::{Store, StoreError, WriteBatch};
 
-/// Limits of the queue in front of the writers and of each commit.
-#[derive(Debug, Clone, Copy)]
-pub struct WriterSettings {
-    /// Writer tasks committing concurrently (more than one helps Postgres, not SQLite).
-    pub writers: usize,
+/// The `[commit]` section of the configuration: the limits of the queue in front of the writers
+/// and of each commit, with their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommitSettings {
     /// Largest number of records in one commit.
-    pub max_batch_records: usize,
+    pub max_records: usize,
     /// How long a writer waits for more records before committing a partial batch.
-    pub max_batch_delay: Duration,
-    /// Records waiting or being committed, beyond which requests are refused with 503.
-    pub max_queue_records: usize,
-    /// Approximate bytes waiting or being committed, beyond which requests are refused.
-    pub max_queue_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
     /// Longest a request waits for its commit before answering 503.
-    pub commit_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Records waiting or being committed, beyond which requests are refused with 503.
+    pub queue_max_records: usize,
+    /// Approximate bytes waiting or being committed, beyond which requests are refused.
+    #[serde(deserialize_with = "crate::model::size::deserialize")]
+    pub queue_max_bytes: usize,
 }
 
-impl Default for WriterSettings {
+impl Default for CommitSettings {
     fn default() -> Self {
         Self {
-            writers: 2,
-            max_batch_records: 2000,
-            max_batch_delay: Duration::from_millis(2),
-            max_queue_records: 50_000,
-            max_queue_bytes: 64 * 1024 * 1024,
-            commit_timeout: Duration::from_secs(15),
+            max_records: 2000,
+            max_delay: Duration::from_millis(2),
+            timeout: Duration::from_secs(15),
+            queue_max_records: 50_000,
+            queue_max_bytes: 64 * 1024 * 1024,
         }
+    }
+}
+
+impl CommitSettings {
+    /// The first unacceptable setting, as `(key within [commit], reason)`.
+    pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.max_records == 0 {
+            return Err(("max_records", "must be at least 1"));
+        }
+        if self.timeout.is_zero() {
+            return Err(("timeout", "must be longer than zero"));
+        }
+        Ok(())
+    }
+}
+
+/// Writer tasks committing concurrently: more than one overlaps Postgres commits profitably;
+/// SQLite has one writer at a time.
+pub fn writers_for(backend: crate::store::Backend) -> usize {
+    match backend {
+        crate::store::Backend::Postgres => 2,
+        crate::store::Backend::Sqlite => 1,
     }
 }
 
@@ -79,7 +103,7 @@ struct Job {
 pub struct Writer {
     sender: mpsc::UnboundedSender<Job>,
     queued: Arc<Queued>,
-    settings: WriterSettings,
+    settings: CommitSettings,
 }
 
 /// What is queued or being committed, for the backpressure limits. The channel itself is
@@ -114,14 +138,15 @@ impl Writer {
     /// Starts the writer tasks; the summaries of every committed batch go to `summaries`.
     pub fn start(
         store: Arc<dyn Store>,
-        settings: WriterSettings,
+        settings: CommitSettings,
+        writers: usize,
         summaries: Arc<SummaryBuffer>,
     ) -> (Writer, WriterTasks) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let mut tasks = JoinSet::new();
-        for _ in 0..settings.writers.max(1) {
+        for _ in 0..writers.max(1) {
             tasks.spawn(run_writer(
                 store.clone(),
                 receiver.clone(),
@@ -157,7 +182,7 @@ impl Writer {
             self.queued.release(records_count, bytes);
             return Err(WriteError::Closed);
         }
-        match tokio::time::timeout(self.settings.commit_timeout, result).await {
+        match tokio::time::timeout(self.settings.timeout, result).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(WriteError::Store(Arc::try_unwrap(e).unwrap_or_else(|e| {
                 // Shared by every request of a failed commit: keep its kind and message.
@@ -168,7 +193,7 @@ impl Writer {
                 }
             }))),
             Ok(Err(_)) => Err(WriteError::Closed),
-            Err(_) => Err(WriteError::Timeout(self.settings.commit_timeout)),
+            Err(_) => Err(WriteError::Timeout(self.settings.timeout)),
         }
     }
 
@@ -179,8 +204,8 @@ impl Writer {
         // A request larger than the whole queue is still let in when the queue is empty, so
         // that a single big (but within the body limit) batch is never refused forever.
         let over = (previous_records > 0 || previous_bytes > 0)
-            && (previous_records + records > self.settings.max_queue_records
-                || previous_bytes + bytes > self.settings.max_queue_bytes);
+            && (previous_records + records > self.settings.queue_max_records
+                || previous_bytes + bytes > self.settings.queue_max_bytes);
         if over {
             self.queued.release(records, bytes);
             metrics::counter!("ingest_queue_full_total").increment(1);
@@ -221,7 +246,7 @@ async fn run_writer(
     store: Arc<dyn Store>,
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
     queued: Arc<Queued>,
-    settings: WriterSettings,
+    settings: CommitSettings,
     summaries: Arc<SummaryBuffer>,
 ) {
     loop {
@@ -233,21 +258,21 @@ async fn run_writer(
             };
             gather(&mut receiver, first, &settings).await
         };
-        commit(&*store, batch, &queued, &summaries).await;
+        commit_batch(&*store, batch, &queued, &summaries).await;
     }
 }
 
-/// Takes what is queued behind `first`, waiting at most `max_batch_delay` for more, up to
-/// `max_batch_records`.
+/// Takes what is queued behind `first`, waiting at most `max_delay` for more, up to
+/// `max_records`.
 async fn gather(
     receiver: &mut mpsc::UnboundedReceiver<Job>,
     first: Job,
-    settings: &WriterSettings,
+    settings: &CommitSettings,
 ) -> Vec<Job> {
     let mut records = first.records.exchanges.len();
     let mut batch = vec![first];
-    let deadline = tokio::time::Instant::now() + settings.max_batch_delay;
-    while records < settings.max_batch_records {
+    let deadline = tokio::time::Instant::now() + settings.max_delay;
+    while records < settings.max_records {
         let job = match receiver.try_recv() {
             Ok(job) => job,
             Err(mpsc::error::TryRecvError::Disconnected) => break,
@@ -271,12 +296,12 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     for job in jobs {
         batch.exchanges.extend(job.records.exchanges.iter());
         batch.keys.extend(job.records.keys.iter());
-        batch.catalog.absorb_counts(&job.records.catalog);
+        batch.catalog.absorb(&job.records.catalog);
     }
     let mut attempt = 0;
     loop {
         match store.append(Utc::now(), &batch).await {
-            Err(e) if is_conflict(&e) && attempt < 3 => {
+            Err(e) if e.is_conflict() && attempt < 3 => {
                 attempt += 1;
                 metrics::counter!("ingest_commit_retries_total").increment(1);
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
@@ -286,18 +311,12 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     }
 }
 
-/// Deadlock detected or serialization failure.
-fn is_conflict(error: &StoreError) -> bool {
-    match error {
-        StoreError::Unavailable(sqlx::Error::Database(db))
-        | StoreError::Other(sqlx::Error::Database(db)) => {
-            matches!(db.code().as_deref(), Some("40P01" | "40001"))
-        }
-        _ => false,
-    }
-}
-
-async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: &SummaryBuffer) {
+async fn commit_batch(
+    store: &dyn Store,
+    batch: Vec<Job>,
+    queued: &Queued,
+    summaries: &SummaryBuffer,
+) {
     let records: usize = batch.iter().map(|j| j.records.exchanges.len()).sum();
     let bytes: usize = batch.iter().map(|j| j.bytes).sum();
     let start = Instant::now();

@@ -10,9 +10,9 @@
 //! The rest is private: the scalar classifier (formats, kinds, redaction markers), the tolerant
 //! JSON reader, body kinds, credential detection, the list of infrastructure headers and naming.
 
-mod body;
 mod headers;
 mod json;
+mod media;
 mod naming;
 pub mod render;
 pub mod schema;

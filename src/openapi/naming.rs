@@ -1,6 +1,6 @@
 //! Names made from paths and keys: operation ids, component names, security scheme names.
 
-use crate::discovery::template::split_words as words;
+use crate::model::template::split_words as words;
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
@@ -35,7 +35,7 @@ pub(crate) fn singular(word: &str) -> String {
     if word.ends_with("ews") {
         return word.to_owned();
     }
-    crate::discovery::template::singular(word)
+    crate::model::template::singular(word)
 }
 
 /// A component name from a text: the PascalCase of its singular, made only of the characters

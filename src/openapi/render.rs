@@ -40,9 +40,9 @@ use super::headers;
 use super::naming::{pascal_case, type_name};
 use super::security;
 use super::summary::{EndpointSummary, SummaryLimits, parameter};
-use crate::discovery::segment::{ParamType, percent_decode};
-use crate::discovery::template::{Segment, Template, is_version_prefix_member};
-use crate::exchange::Scheme;
+use crate::model::exchange::Scheme;
+use crate::model::segment::{ParamType, percent_decode};
+use crate::model::template::{Segment, Template, is_version_prefix_member};
 
 /// One host's observed API: where it is served and its operations.
 #[derive(Debug, Clone)]

@@ -37,7 +37,7 @@ use serde_json::{Map, Value, json};
 use super::json;
 use super::summary::SummaryLimits;
 use super::text::{TextStats, is_zero};
-use crate::discovery::segment::{ParamType, SegmentClass, classify};
+use crate::model::segment::{ParamType, SegmentClass, classify};
 
 /// The merged observations of the JSON bodies at one place (a request body or a response body of
 /// one media type).

@@ -25,12 +25,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::body::{self, BodyStats};
+use super::media::{self, BodyStats};
 use super::text::{TextStats, is_zero};
 use super::{headers, security};
-use crate::discovery::segment::{ParamType, percent_decode};
-use crate::discovery::template::{Segment, Template, split_path};
-use crate::exchange::Exchange;
+use crate::model::exchange::Exchange;
+use crate::model::segment::{ParamType, percent_decode};
+use crate::model::template::{Segment, Template, split_path};
 
 /// The bounds that keep a summary small whatever the traffic. With the defaults a typical summary
 /// takes a few kilobytes stored. The worst case, reachable only by traffic built for it (every
@@ -478,11 +478,11 @@ fn cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
 
 fn observe_body(
     bodies: &mut BTreeMap<String, BodyStats>,
-    message: &crate::exchange::Message,
+    message: &crate::model::exchange::Message,
     limits: &SummaryLimits,
     room: usize,
 ) {
-    let media = body::media_type(message);
+    let media = media::media_type(message);
     if let Some(stats) = bodies.get_mut(&media) {
         stats.observe(&media, message, limits, room);
     } else if bodies.len() < limits.max_media_types {

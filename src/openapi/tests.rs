@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::discovery::template::{HostRules, Template, templatize};
-use crate::exchange::{Body, Exchange, Message, Producer, Scheme, SourceFormat};
+use crate::model::exchange::{CapturedBody, Exchange, Message, Producer, Scheme, SourceFormat};
+use crate::model::template::{HostRules, Template, templatize};
 
 /// A request to build an exchange from.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ impl<'a> Call<'a> {
                 .response_type
                 .map(|t| vec![("content-type".to_owned(), t.to_owned())])
                 .unwrap_or_default(),
-            body: Body {
+            body: CapturedBody {
                 bytes: self.response.as_bytes().to_vec(),
                 truncated: false,
             },
@@ -90,7 +90,7 @@ impl<'a> Call<'a> {
                     .iter()
                     .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                     .collect(),
-                body: Body {
+                body: CapturedBody {
                     bytes: self.body.as_bytes().to_vec(),
                     truncated: false,
                 },

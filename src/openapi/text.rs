@@ -56,7 +56,7 @@ pub(crate) const ENUM_MIN_OBSERVATIONS: u64 = 4;
 pub(crate) const ENUM_MAX_DISTINCT: usize = 5;
 // …and at least two observations per distinct value (checked in `TextStats::enum_values`).
 
-/// Whether a value is a redaction marker written by [`crate::ingest::redact`]: `<redacted>`, or a
+/// Whether a value is a redaction marker written by redaction at ingest: `<redacted>`, or a
 /// marker with a hint such as `<redacted:jwt>`.
 pub(crate) fn is_redacted(s: &str) -> bool {
     s.len() <= 40 && s.starts_with("<redacted") && s.ends_with('>')

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoredExchange};
-use crate::exchange::{Body, Exchange, Message, Producer, Scheme, SourceFormat};
+use crate::model::exchange::{CapturedBody, Exchange, Message, Producer, Scheme, SourceFormat};
 
 /// Headers as stored: a JSON array of `[name, value]` pairs, which keeps order and repeats.
 pub(super) fn headers_json(headers: &[(String, String)]) -> String {
@@ -52,7 +52,7 @@ impl ExchangeRow {
         };
         let request = Message {
             headers: headers(&self.request_headers)?,
-            body: Body {
+            body: CapturedBody {
                 bytes: self.request_body,
                 truncated: self.request_body_truncated,
             },
@@ -60,7 +60,7 @@ impl ExchangeRow {
         let response = match self.response_headers {
             Some(json) => Some(Message {
                 headers: headers(&json)?,
-                body: Body {
+                body: CapturedBody {
                     bytes: self.response_body.unwrap_or_default(),
                     truncated: self.response_body_truncated.unwrap_or(false),
                 },

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{headers_json, producer_json};
-use crate::exchange::Exchange;
+use crate::model::exchange::Exchange;
 
 /// The columns written, in the order [`encode_exchanges`] writes them.
 pub(super) const COLUMNS: &str = "received_at, observed_at, source_format, scheme, host, port, \

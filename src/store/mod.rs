@@ -4,6 +4,7 @@
 mod codec;
 mod copy;
 mod postgres;
+mod settings;
 mod sqlite;
 
 use std::sync::{Arc, Mutex};
@@ -15,12 +16,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use postgres::PgStore;
+pub use settings::{Backend, DatabaseSettings, DatabaseUrl};
 pub use sqlite::SqliteStore;
 
-use crate::config::{Backend, Config, DatabaseUrl};
-use crate::discovery::catalog::{CatalogBatch, EndpointKey, HostDelta};
-use crate::discovery::template::HostRules;
-use crate::exchange::Exchange;
+use crate::model::catalog::{CatalogBatch, EndpointDelta, EndpointKey, Fold, HostDelta};
+use crate::model::exchange::Exchange;
+use crate::model::template::HostRules;
 
 /// A storage failure, split by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,18 @@ impl StoreError {
     /// True when retrying later may succeed (the caller answers 503).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// True for a deadlock or a serialization failure between concurrent transactions: the
+    /// transaction was rolled back and may simply be run again.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Unavailable(sqlx::Error::Database(db))
+            | StoreError::Other(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -107,6 +120,26 @@ pub struct StoredExchange {
     pub exchange: Exchange,
 }
 
+/// A distinct `(host name, port, scheme)` of the stored exchanges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeOrigin {
+    /// The host name (no port).
+    pub hostname: String,
+    /// The port.
+    pub port: u16,
+    /// `http` or `https`.
+    pub scheme: String,
+}
+
+/// An endpoint's id and annotated template, for the classifier's cache of learned templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointTemplate {
+    /// The endpoint's row id (grows with creation).
+    pub id: i64,
+    /// The annotated template.
+    pub template: String,
+}
+
 /// Where listing starts: strictly older than this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cursor {
@@ -164,7 +197,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every distinct `(host name, port, scheme)` of the stored exchanges (what `reprocess`
     /// walks: exchanges stored before the catalog existed have no host row yet).
-    async fn exchange_hosts(&self) -> Result<Vec<(String, u16, String)>, StoreError>;
+    async fn exchange_hosts(&self) -> Result<Vec<ExchangeOrigin>, StoreError>;
 
     /// Every host of the catalog, by host key.
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError>;
@@ -176,7 +209,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError>;
 
     /// Every host's endpoint ids and templates (annotated), for the classifier's cache.
-    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<(i64, String)>>, StoreError>;
+    async fn endpoint_templates(
+        &self,
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError>;
 
     /// Rules stored through the API, by host key.
     async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError>;
@@ -184,15 +219,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores (replaces) the rules of one host.
     async fn put_host_rules(&self, host: &str, rules: &HostRules) -> Result<(), StoreError>;
 
-    /// Folds endpoints of `host` into others: for each `(method, from, to)`, the statistics of
+    /// Folds endpoints of `host` into others: for each [`Fold`], the statistics of
     /// `from` are added to `to` (created when missing), its exchanges move to `to`, and `from`
     /// is deleted. Atomic, and safe against concurrent ingest (no increment is lost). Returns the
     /// number of endpoints folded away.
-    async fn fold_endpoints(
-        &self,
-        host: &str,
-        changes: &[(String, String, String)],
-    ) -> Result<u64, StoreError>;
+    async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError>;
 
     /// Starts rebuilding the catalog of one host (a host key) from its stored exchanges. Until
     /// the rebuild commits or is dropped, ingest for this host waits, so that nothing committed
@@ -241,7 +272,7 @@ pub trait HostRebuild: Send + std::fmt::Debug {
     ) -> Result<(), StoreError>;
 
     /// Makes the rebuild visible.
-    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    async fn finish(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// What one commit writes: exchanges, the catalog endpoint of each, and the aggregates.
@@ -361,6 +392,21 @@ pub struct EndpointRow {
     pub fields: Option<i64>,
 }
 
+impl From<&EndpointRow> for EndpointDelta {
+    fn from(row: &EndpointRow) -> Self {
+        EndpointDelta {
+            hits: row.hits,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+            api: row.api,
+            status_codes: row.status_codes.clone(),
+            request_types: row.request_types.clone(),
+            response_types: row.response_types.clone(),
+            fields: row.fields,
+        }
+    }
+}
+
 /// Filters for [`Store::list_endpoints`].
 #[derive(Debug, Clone, Default)]
 pub struct EndpointQuery {
@@ -411,56 +457,30 @@ pub(crate) fn like_prefix(prefix: &str) -> String {
     pattern
 }
 
-/// Connects to the configured database (creating the SQLite file and its directory when
-/// needed).
-pub async fn connect(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
-    connect_url(&config.effective_database_url(), config).await
-}
-
-/// Connects to `url` with the pool settings from `config`.
-pub async fn connect_url(url: &DatabaseUrl, config: &Config) -> Result<Arc<dyn Store>, StoreError> {
-    let pool = PoolSettings::from(config);
+/// Connects to `url` with the pool sizing of `settings` (creating the SQLite file and its
+/// directory when needed).
+pub async fn connect(
+    url: &DatabaseUrl,
+    settings: &DatabaseSettings,
+) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match url.backend() {
-        Some(Backend::Postgres) => Arc::new(PgStore::connect(url, &pool).await?),
-        // `Config::validate` has already refused anything that is neither.
-        _ => Arc::new(SqliteStore::connect(url, &pool).await?),
+        Some(Backend::Postgres) => Arc::new(PgStore::connect(url, settings).await?),
+        // `DatabaseSettings::validate` has already refused anything that is neither.
+        _ => Arc::new(SqliteStore::connect(url, settings).await?),
     })
-}
-
-/// Pool sizing, explicit so that behaviour under load is a choice, not a library default.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolSettings {
-    /// Upper bound on open connections.
-    pub max_connections: u32,
-    /// Connections kept open when idle.
-    pub min_connections: u32,
-    /// How long a caller waits for a connection before getting [`StoreError::Unavailable`].
-    pub acquire_timeout: std::time::Duration,
-}
-
-impl From<&Config> for PoolSettings {
-    fn from(config: &Config) -> Self {
-        Self {
-            max_connections: config.database_max_connections,
-            min_connections: config.database_min_connections,
-            acquire_timeout: config.database_acquire_timeout,
-        }
-    }
 }
 
 /// The plain form of an annotated template (`/users/{userId:integer}` → `/users/{userId}`).
 pub(crate) fn plain_template(template: &str) -> String {
-    crate::discovery::template::Template::parse(template)
+    crate::model::template::Template::parse(template)
         .map(|t| t.as_str().to_owned())
         .unwrap_or_else(|| template.to_owned())
 }
 
 /// Changes grouped by `(method, target)`, each with the templates folded into it.
-pub(crate) fn group_changes(
-    changes: &[(String, String, String)],
-) -> BTreeMap<(String, String), Vec<String>> {
+pub(crate) fn group_folds(folds: &[Fold]) -> BTreeMap<(String, String), Vec<String>> {
     let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (method, from, to) in changes {
+    for Fold { method, from, to } in folds {
         if from != to {
             groups
                 .entry((method.clone(), to.clone()))
@@ -500,7 +520,7 @@ impl StoredRules {
             templates: self
                 .templates
                 .iter()
-                .filter_map(|t| crate::discovery::template::Template::parse(t))
+                .filter_map(|t| crate::model::template::Template::parse(t))
                 .collect(),
             literals: self.literals,
         }
@@ -582,12 +602,27 @@ impl KnownHosts {
 /// Endpoint templates by host, from `(id, host, template)` rows.
 pub(crate) fn group_templates(
     rows: Vec<(i64, String, String)>,
-) -> HashMap<String, Vec<(i64, String)>> {
-    let mut map: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+) -> HashMap<String, Vec<EndpointTemplate>> {
+    let mut map: HashMap<String, Vec<EndpointTemplate>> = HashMap::new();
     for (id, host, template) in rows {
-        map.entry(host).or_default().push((id, template));
+        map.entry(host)
+            .or_default()
+            .push(EndpointTemplate { id, template });
     }
     map
+}
+
+/// Origins from `(host, port, scheme)` rows; a port out of range is skipped.
+pub(crate) fn exchange_origins(rows: Vec<(String, i64, String)>) -> Vec<ExchangeOrigin> {
+    rows.into_iter()
+        .filter_map(|(hostname, port, scheme)| {
+            Some(ExchangeOrigin {
+                hostname,
+                port: u16::try_from(port).ok()?,
+                scheme,
+            })
+        })
+        .collect()
 }
 
 /// The part of an endpoint listing both backends write alike: the API filter, the keyset cursor,

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use super::codec::ExchangeRow;
 use super::copy;
 use super::{
-    Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
-    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
+    Backend, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery, EndpointRow, EndpointTemplate,
+    ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader, Store, StoreError, StoredExchange,
+    SummaryRow, WriteBatch,
 };
-use crate::config::{Backend, DatabaseUrl};
-use crate::discovery::catalog::{CatalogBatch, EndpointKey};
-use crate::discovery::template::HostRules;
+use crate::model::catalog::{CatalogBatch, EndpointKey, Fold};
+use crate::model::template::HostRules;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -35,7 +35,10 @@ pub struct PgStore {
 impl PgStore {
     /// Opens a pool. Connecting is lazy, so the server starts (and reports not-ready) while the
     /// database is still coming up.
-    pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &DatabaseUrl,
+        settings: &DatabaseSettings,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose())?.application_name("reconstructor");
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -152,16 +155,13 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn exchange_hosts(&self) -> Result<Vec<(String, u16, String)>, StoreError> {
+    async fn exchange_hosts(&self) -> Result<Vec<ExchangeOrigin>, StoreError> {
         let rows: Vec<(String, i64, String)> = sqlx::query_as(
             "select distinct host, port::bigint, scheme from exchanges order by 1, 2, 3",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(host, port, scheme)| Some((host, u16::try_from(port).ok()?, scheme)))
-            .collect())
+        Ok(super::exchange_origins(rows))
     }
 
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
@@ -201,7 +201,9 @@ impl Store for PgStore {
         rows.iter().map(read_endpoint).collect()
     }
 
-    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<(i64, String)>>, StoreError> {
+    async fn endpoint_templates(
+        &self,
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError> {
         let rows: Vec<(i64, String, String)> =
             sqlx::query_as("select id, host, template from endpoints order by host, id")
                 .fetch_all(&self.pool)
@@ -229,17 +231,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn fold_endpoints(
-        &self,
-        host: &str,
-        changes: &[(String, String, String)],
-    ) -> Result<u64, StoreError> {
+    async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
         // Exclusive: the commits in flight for this host finish first, so the exchanges they
         // link to a folded endpoint are visible here and move with it.
         lock_host(&mut tx, host).await?;
         let mut folded = 0u64;
-        for ((method, to), froms) in super::group_changes(changes) {
+        for ((method, to), froms) in super::group_folds(folds) {
             let path = super::plain_template(&to);
             // One statement: the rows are deleted (locking them, and seeing any increment
             // committed meanwhile), their sum is added to the target, and their exchanges move.
@@ -301,7 +299,7 @@ impl Store for PgStore {
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
         lock_host(&mut tx, host).await?;
-        let (hostname, _) = crate::discovery::catalog::split_host_key(host);
+        let (hostname, _) = crate::model::catalog::split_host_key(host);
         Ok(Box::new(PgRebuild {
             tx,
             host: host.to_owned(),
@@ -609,7 +607,7 @@ impl HostRebuild for PgRebuild {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
     }

@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 use super::codec::{ExchangeRow, headers_json, producer_json};
 use super::{
-    Cursor, EndpointQuery, EndpointRow, ExchangeQuery, HostRebuild, HostRow, Leader, PoolSettings,
-    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
+    Backend, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery, EndpointRow, EndpointTemplate,
+    ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader, Store, StoreError, StoredExchange,
+    SummaryRow, WriteBatch,
 };
-use crate::config::{Backend, DatabaseUrl};
-use crate::discovery::catalog::{CatalogBatch, EndpointKey};
-use crate::discovery::template::HostRules;
-use crate::exchange::Exchange;
+use crate::model::catalog::{CatalogBatch, EndpointKey, Fold};
+use crate::model::exchange::Exchange;
+use crate::model::template::HostRules;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -38,7 +38,10 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and its directory.
-    pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &DatabaseUrl,
+        settings: &DatabaseSettings,
+    ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url.expose())?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -161,15 +164,12 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn exchange_hosts(&self) -> Result<Vec<(String, u16, String)>, StoreError> {
+    async fn exchange_hosts(&self) -> Result<Vec<ExchangeOrigin>, StoreError> {
         let rows: Vec<(String, i64, String)> =
             sqlx::query_as("select distinct host, port, scheme from exchanges order by 1, 2, 3")
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(host, port, scheme)| Some((host, u16::try_from(port).ok()?, scheme)))
-            .collect())
+        Ok(super::exchange_origins(rows))
     }
 
     async fn list_hosts(&self) -> Result<Vec<HostRow>, StoreError> {
@@ -209,7 +209,9 @@ impl Store for SqliteStore {
         rows.iter().map(read_endpoint).collect()
     }
 
-    async fn endpoint_templates(&self) -> Result<HashMap<String, Vec<(i64, String)>>, StoreError> {
+    async fn endpoint_templates(
+        &self,
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError> {
         let rows: Vec<(i64, String, String)> =
             sqlx::query_as("select id, host, template from endpoints order by host, id")
                 .fetch_all(&self.pool)
@@ -238,14 +240,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn fold_endpoints(
-        &self,
-        host: &str,
-        changes: &[(String, String, String)],
-    ) -> Result<u64, StoreError> {
+    async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let result = fold_in(&mut conn, host, changes).await;
+        let result = fold_in(&mut conn, host, folds).await;
         let end = if result.is_ok() { "commit" } else { "rollback" };
         let ended = sqlx::query(end).execute(&mut *conn).await;
         let folded = result?;
@@ -256,7 +254,7 @@ impl Store for SqliteStore {
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let (hostname, _) = crate::discovery::catalog::split_host_key(host);
+        let (hostname, _) = crate::model::catalog::split_host_key(host);
         Ok(Box::new(SqliteRebuild {
             conn: Some(conn),
             host: host.to_owned(),
@@ -433,10 +431,10 @@ async fn upsert_endpoints(
 async fn fold_in(
     conn: &mut sqlx::SqliteConnection,
     host: &str,
-    changes: &[(String, String, String)],
+    folds: &[Fold],
 ) -> Result<u64, StoreError> {
     let mut folded = 0;
-    for ((method, to), froms) in super::group_changes(changes) {
+    for ((method, to), froms) in super::group_folds(folds) {
         let mut batch = CatalogBatch::default();
         let mut moved = Vec::new();
         for from in &froms {
@@ -458,7 +456,7 @@ async fn fold_in(
                 method: method.clone(),
                 template: to.clone(),
             };
-            let delta = crate::discovery::catalog::EndpointDelta::from(&row);
+            let delta = crate::model::catalog::EndpointDelta::from(&row);
             match batch.endpoints.get_mut(&key) {
                 Some(existing) => existing.absorb(&delta),
                 None => {
@@ -586,7 +584,7 @@ impl HostRebuild for SqliteRebuild {
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+    async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         sqlx::query("commit").execute(self.conn()).await?;
         self.conn.take();
         Ok(())

@@ -423,7 +423,7 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
     post_all(&app, &small_api_traffic()).await;
     app.stop().await;
 
-    let store = reconstructor::store::connect(&config).await.unwrap();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
     for statement in [
         "delete from endpoint_summaries",
         "delete from endpoints",
@@ -435,9 +435,9 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
     assert!(store.list_hosts().await.unwrap().is_empty());
 
     let discovery = Discovery::new(
-        &config,
+        &config.discovery,
         store.clone(),
-        Arc::new(Classifier::new(config.host_rules())),
+        Arc::new(Classifier::new(config.discovery.host_rules())),
         Arc::default(),
     );
     let report = discovery.reprocess_all().await.unwrap();
@@ -475,7 +475,7 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
 }
 
 async fn raw_execute(config: &reconstructor::config::Config, statement: &str) {
-    let url = config.effective_database_url();
+    let url = config.database_url();
     if url.expose().starts_with("postgres") {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose())
             .await
@@ -490,7 +490,7 @@ async fn raw_execute(config: &reconstructor::config::Config, statement: &str) {
 }
 
 async fn raw_count(config: &reconstructor::config::Config, query: &str) -> (i64,) {
-    let url = config.effective_database_url();
+    let url = config.database_url();
     if url.expose().starts_with("postgres") {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose())
             .await

@@ -67,11 +67,11 @@ async fn readyz_reports_an_unreachable_database() {
     let database = TestDatabase::new(Db::Sqlite).await;
     let mut config = database.config();
     // Port 1 on loopback: nothing listens there, so connecting fails at once.
-    config.database_url = Some(reconstructor::config::DatabaseUrl::new(
+    config.database.url = Some(reconstructor::store::DatabaseUrl::new(
         "postgres://nobody:secret@127.0.0.1:1/none",
     ));
-    config.migrate_on_start = false;
-    config.database_acquire_timeout = Duration::from_secs(1);
+    config.database.migrate_on_start = false;
+    config.database.acquire_timeout = Duration::from_secs(1);
     let app = TestApp::spawn_with(database, config).await;
     let (status, _) = app.get_json("/healthz").await;
     assert_eq!(status, 200);

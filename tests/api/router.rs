@@ -6,8 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use reconstructor::config::Config;
-use reconstructor::http::{AppState, router};
-use reconstructor::ingest::Ingestor;
+use reconstructor::http::router;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -25,25 +24,10 @@ async fn app(
     let database = TestDatabase::new(Db::Sqlite).await;
     let mut config = database.config();
     tweak(&mut config);
-    let store = reconstructor::store::connect(&config).await.unwrap();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
     store.migrate().await.unwrap();
-    let (ingestor, writers) = Ingestor::start(&config, store.clone());
-    let body_budget = config.max_inflight_body_bytes;
-    let discovery = Arc::new(reconstructor::discovery::job::Discovery::new(
-        &config,
-        store.clone(),
-        ingestor.classifier().clone(),
-        ingestor.summaries().clone(),
-    ));
-    let state = AppState {
-        config: Arc::new(config),
-        store,
-        ingestor,
-        discovery,
-        metrics: reconstructor::observability::metrics_handle(),
-        body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(body_budget)),
-        shutdown: CancellationToken::new(),
-    };
+    let (state, writers) =
+        reconstructor::startup::state(Arc::new(config), store, CancellationToken::new());
     (router(state), database, writers)
 }
 

@@ -19,8 +19,8 @@ async fn postgres_outage_answers_503_then_recovers() {
     let database = TestDatabase::new(Db::Postgres).await;
     let relay = Relay::start(&database).await;
     let mut config = database.config();
-    config.database_url = Some(relay.database_url(&database));
-    config.database_acquire_timeout = Duration::from_secs(2);
+    config.database.url = Some(relay.database_url(&database));
+    config.database.acquire_timeout = Duration::from_secs(2);
     let app = TestApp::spawn_with(database, config).await;
 
     let batch = {
@@ -71,7 +71,7 @@ async fn postgres_outage_answers_503_then_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_locked_answers_503_and_stores_nothing() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
-        config.database_acquire_timeout = Duration::from_secs(1);
+        config.database.acquire_timeout = Duration::from_secs(1);
     })
     .await;
     let blocker = SqliteLock::take(&app.database).await;
@@ -99,7 +99,7 @@ async fn postgres_concurrent_migrations() {
     let database = TestDatabase::new(Db::Postgres).await;
     let config = database.config();
     let stores =
-        futures_util::future::join_all((0..4).map(|_| reconstructor::store::connect(&config)))
+        futures_util::future::join_all((0..4).map(|_| reconstructor::startup::connect(&config)))
             .await;
     let results =
         futures_util::future::join_all(stores.iter().map(|s| s.as_ref().unwrap().migrate())).await;

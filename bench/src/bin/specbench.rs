@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use reconstructor::config::{Config, DatabaseUrl, LogFormat};
+use reconstructor::config::{Config, LogFormat};
 use reconstructor::startup::Application;
+use reconstructor::store::DatabaseUrl;
 use serde_json::{Value, json};
 
 const HOST: &str = "bench.example";
@@ -166,7 +167,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let config = Config {
         listen: ([127, 0, 0, 1], 0).into(),
         data_dir: dir.path().to_path_buf(),
-        database_url: Some(DatabaseUrl::new(url)),
+        database: reconstructor::store::DatabaseSettings {
+            url: Some(DatabaseUrl::new(url)),
+            ..Default::default()
+        },
         log_format: LogFormat::Text,
         log_level: "warn".to_owned(),
         ..Config::default()

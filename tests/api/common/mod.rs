@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use reconstructor::config::{Config, DatabaseUrl, LogFormat};
+use reconstructor::config::{Config, LogFormat};
 use reconstructor::startup::Application;
+use reconstructor::store::DatabaseUrl;
 use tokio::sync::oneshot;
 
 /// Which store a test runs against.
@@ -143,7 +144,10 @@ impl TestDatabase {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: self.dir.path().to_path_buf(),
-            database_url: Some(self.url.clone()),
+            database: reconstructor::store::DatabaseSettings {
+                url: Some(self.url.clone()),
+                ..Default::default()
+            },
             log_format: LogFormat::Text,
             log_level: std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()),
             ..Config::default()

@@ -74,7 +74,7 @@ impl Scheme {
 
 /// A message body as kept: bytes (possibly cut) and what is known about them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Body {
+pub struct CapturedBody {
     /// The decoded (and, where it was compressed, decompressed) bytes, at most the configured
     /// size.
     pub bytes: Vec<u8>,
@@ -88,7 +88,7 @@ pub struct Message {
     /// Header names lower-cased, in the order received; repeated headers stay repeated.
     pub headers: Vec<(String, String)>,
     /// The body.
-    pub body: Body,
+    pub body: CapturedBody,
 }
 
 impl Message {
@@ -175,4 +175,20 @@ pub struct Exchange {
     pub client_address: Option<String>,
     /// Producer metadata.
     pub producer: Producer,
+}
+
+/// The `boundary` parameter of a `Content-Type` value (quotes removed).
+pub fn boundary_param(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("boundary") {
+            return None;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        (!value.is_empty()).then_some(value)
+    })
 }

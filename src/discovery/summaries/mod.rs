@@ -3,21 +3,28 @@
 //! catalog when a spec is rendered (so that a summary recorded under a template that has since
 //! been folded still lands on its endpoint).
 //!
+//! The buffer is here; [`read`] resolves stored summaries for rendering and [`compact`] rewrites
+//! them as one row per endpoint.
+//!
 //! Summaries are derived data: hit counts are committed with the exchanges, while at most one
 //! flush interval of summary observations is lost if a process dies, and `reprocess` rebuilds
 //! them from the stored exchanges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::catalog::{Classified, EndpointKey, Resolver};
-use super::template::Template;
-use crate::exchange::{Exchange, Scheme};
-use crate::openapi::{EndpointSummary, HostSpec, OperationSpec, SummaryLimits};
-use crate::store::{EndpointQuery, EndpointRow, Store, StoreError, SummaryRow};
+mod compact;
+mod read;
 
-/// Summary rows of a host beyond which the leader compacts them into one per endpoint.
-const COMPACT_ABOVE: usize = 64;
+pub use compact::compact;
+pub(crate) use read::host_endpoints;
+pub use read::host_spec;
+
+use super::catalog::Classified;
+use crate::model::catalog::EndpointKey;
+use crate::model::exchange::Exchange;
+use crate::openapi::{EndpointSummary, SummaryLimits};
+use crate::store::{Store, StoreError};
 
 /// How many exchanges of one endpoint and response status are read into its summary. A summary
 /// describes the shape of an interface, which a sample shows as well as the whole traffic (hit
@@ -136,140 +143,10 @@ impl SummaryBuffer {
     }
 }
 
-/// Every endpoint of a host (static assets too, when asked).
-pub(crate) async fn host_endpoints(
-    store: &dyn Store,
-    host: &str,
-    include_non_api: bool,
-) -> Result<Vec<EndpointRow>, StoreError> {
-    const PAGE: u32 = 50_000;
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_endpoints(&EndpointQuery {
-                host: host.to_owned(),
-                include_non_api,
-                after: after.clone(),
-                limit: PAGE,
-                ..EndpointQuery::default()
-            })
-            .await?;
-        let done = page.len() < PAGE as usize;
-        if let Some(last) = page.last() {
-            after = Some((
-                last.path.clone(),
-                last.method.clone(),
-                last.template.clone(),
-            ));
-        }
-        all.extend(page);
-        if done {
-            return Ok(all);
-        }
-    }
-}
-
-/// The summaries of `rows` merged per endpoint of `endpoints` (by index): a row goes to the
-/// endpoint with its exact key, else to the endpoint whose template it fits (it was folded).
-fn resolve_summaries(
-    endpoints: &[EndpointRow],
-    rows: &[SummaryRow],
-) -> BTreeMap<usize, EndpointSummary> {
-    let limits = SummaryLimits::default();
-    let exact: HashMap<(&str, &str), usize> = endpoints
-        .iter()
-        .enumerate()
-        .map(|(i, e)| ((e.method.as_str(), e.template.as_str()), i))
-        .collect();
-    let resolver = Resolver::new(endpoints.iter().map(|e| (e.id, e.template.as_str())));
-    let mut merged: BTreeMap<usize, EndpointSummary> = BTreeMap::new();
-    for row in rows {
-        let index = exact
-            .get(&(row.method.as_str(), row.template.as_str()))
-            .copied()
-            .or_else(|| {
-                let template = Template::parse(&row.template)?;
-                let learned = resolver.lookup(&template)?.annotated();
-                exact.get(&(row.method.as_str(), learned.as_str())).copied()
-            });
-        let Some(index) = index else { continue };
-        let Ok(summary) = serde_json::from_str::<EndpointSummary>(&row.summary) else {
-            continue;
-        };
-        merged.entry(index).or_default().merge(&summary, &limits);
-    }
-    merged
-}
-
-/// The observed interface of a host, ready to render; `None` for an unknown host.
-pub async fn host_spec(store: &dyn Store, host: &str) -> Result<Option<HostSpec>, StoreError> {
-    let Some(row) = store.host(host).await? else {
-        return Ok(None);
-    };
-    let endpoints = host_endpoints(store, host, false).await?;
-    let rows = store.host_summaries(host).await?;
-    let mut summaries = resolve_summaries(&endpoints, &rows);
-    let operations = endpoints
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            Some(OperationSpec {
-                template: Template::parse(&e.template)?,
-                method: e.method,
-                hits: e.hits,
-                first_seen: e.first_seen,
-                last_seen: e.last_seen,
-                status_codes: e.status_codes,
-                summary: summaries.remove(&i).unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(Some(HostSpec {
-        host: row.host,
-        hostname: row.hostname,
-        port: row.port,
-        schemes: row
-            .schemes
-            .iter()
-            .filter_map(|s| Scheme::parse(s))
-            .collect(),
-        operations,
-    }))
-}
-
-/// Rewrites a host's summaries as one row per endpoint when they have grown past a threshold
-/// (or always, with `force`). Rows that no longer resolve to an endpoint are dropped.
-pub async fn compact(store: &dyn Store, host: &str, force: bool) -> Result<bool, StoreError> {
-    let rows = store.host_summaries(host).await?;
-    if rows.is_empty() || (!force && rows.len() <= COMPACT_ABOVE) {
-        return Ok(false);
-    }
-    let endpoints = host_endpoints(store, host, true).await?;
-    let merged = resolve_summaries(&endpoints, &rows);
-    let compacted: Vec<(EndpointKey, String)> = merged
-        .into_iter()
-        .map(|(i, summary)| {
-            let e = &endpoints[i];
-            let key = EndpointKey {
-                host: host.to_owned(),
-                method: e.method.clone(),
-                template: e.template.clone(),
-            };
-            (key, serde_json::to_string(&summary).unwrap_or_default())
-        })
-        .collect();
-    let through = rows.iter().map(|r| r.id).max().unwrap_or_default();
-    store
-        .replace_host_summaries(host, through, &compacted)
-        .await?;
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{Body, Message, Producer, SourceFormat};
+    use crate::model::exchange::{CapturedBody, Message, Producer, Scheme, SourceFormat};
 
     fn exchange(status: u16) -> Exchange {
         Exchange {
@@ -286,7 +163,7 @@ mod tests {
             request: Message::default(),
             response: Some(Message {
                 headers: vec![("content-type".to_owned(), "application/json".to_owned())],
-                body: Body {
+                body: CapturedBody {
                     bytes: br#"{"id":1}"#.to_vec(),
                     truncated: false,
                 },

@@ -1,6 +1,6 @@
 //! Classification of one path segment: a typed value (a parameter at once), a protected literal
 //! (never a parameter) or an unprotected literal (a parameter only when the cardinality merge in
-//! [`super::merge`] sees many of them at one position).
+//! `discovery::merge` sees many of them at one position).
 //!
 //! [`classify`] takes the segment as it appears in a normalized path, that is still
 //! percent-encoded: it decodes `%XX` sequences itself before looking at the text (so `%40me` is

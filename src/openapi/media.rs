@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 use super::schema::Schema;
 use super::summary::{Pair, PairValue, Params, SummaryLimits, observe_params, param_schema};
 use super::text::is_zero;
-use crate::exchange::Message;
-use crate::ingest::redact::boundary_param;
+use crate::model::exchange::Message;
+use crate::model::exchange::boundary_param;
 
 /// What a body is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,14 +397,14 @@ fn disposition(head: &str) -> Option<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::Body;
+    use crate::model::exchange::CapturedBody;
 
     fn message(content_type: Option<&str>, body: &[u8], truncated: bool) -> Message {
         Message {
             headers: content_type
                 .map(|c| vec![("content-type".to_owned(), c.to_owned())])
                 .unwrap_or_default(),
-            body: Body {
+            body: CapturedBody {
                 bytes: body.to_vec(),
                 truncated,
             },

@@ -1,0 +1,187 @@
+//! Which database, and how the pool talks to it: the `[database]` section of the configuration,
+//! with its defaults defined here, next to the code that uses them.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The storage backends Reconstructor can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The production store.
+    Postgres,
+    /// The embedded zero-setup store.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend's name, as logs, metrics and `/readyz` show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A database URL whose password never appears in `Debug` or `Display` output.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL; [`DatabaseSettings::validate`] checks it.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The SQLite file `reconstructor.db` under `data_dir`: the zero-setup default.
+    pub fn sqlite_in(data_dir: &Path) -> Self {
+        Self(format!(
+            "sqlite://{}",
+            data_dir.join("reconstructor.db").display()
+        ))
+    }
+
+    /// The URL with its password, for the one place that connects.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Which backend the URL selects.
+    pub fn backend(&self) -> Option<Backend> {
+        let scheme = self.0.split_once(':').map(|(scheme, _)| scheme)?;
+        match scheme {
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "sqlite" => Some(Backend::Sqlite),
+            _ => None,
+        }
+    }
+
+    /// The URL with any password replaced, safe to log.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                // Setting a password only fails for URLs that cannot have one, which we just
+                // established this one does.
+                let _ = url.set_password(Some("<redacted>"));
+                url.to_string()
+            }
+            Ok(_) => self.0.clone(),
+            // Unparseable: show only the scheme rather than risk printing a secret.
+            Err(_) => match self.0.split_once(':') {
+                Some((scheme, _)) => format!("{scheme}:<unparseable>"),
+                None => "<unparseable>".to_owned(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The `[database]` section: where exchanges are stored, and the pool's sizing, explicit so that
+/// behaviour under load is a choice, not a library default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://` or `sqlite://` URL; `None` means the SQLite file under the data directory.
+    pub url: Option<DatabaseUrl>,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+    /// Connections kept open even when idle.
+    pub min_connections: u32,
+    /// How long a caller waits for a pooled connection before getting
+    /// [`super::StoreError::Unavailable`] (the server answers 503).
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Whether `serve` applies pending migrations before it listens.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The URL in effect: the configured one, else the SQLite file under `data_dir`.
+    pub fn url_or_default(&self, data_dir: &Path) -> DatabaseUrl {
+        match &self.url {
+            Some(url) => url.clone(),
+            None => DatabaseUrl::sqlite_in(data_dir),
+        }
+    }
+
+    /// The first unacceptable setting, as `(key within [database], reason)`.
+    pub fn validate(&self, data_dir: &Path) -> Result<(), (&'static str, String)> {
+        let url = self.url_or_default(data_dir);
+        if url.backend().is_none() {
+            return Err((
+                "url",
+                format!("`{url}` is neither a postgres:// nor a sqlite:// URL"),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(("max_connections", "must be at least 1".to_owned()));
+        }
+        if self.min_connections > self.max_connections {
+            return Err((
+                "min_connections",
+                "must not exceed database.max_connections".to_owned(),
+            ));
+        }
+        if self.acquire_timeout.is_zero() {
+            return Err(("acquire_timeout", "must be longer than zero".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_password_never_printed() {
+        let url = DatabaseUrl::new("postgres://app:hunter2@db.internal:5432/recon");
+        let printed = format!("{url:?} {url}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("db.internal"), "{printed}");
+        assert_eq!(
+            url.expose(),
+            "postgres://app:hunter2@db.internal:5432/recon"
+        );
+    }
+
+    #[test]
+    fn backends_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::new("postgresql://x/y").backend(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            DatabaseUrl::sqlite_in(Path::new("data")).backend(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(DatabaseUrl::new("mysql://x").backend(), None);
+    }
+}
