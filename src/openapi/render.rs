@@ -322,14 +322,25 @@ fn literal_type(text: &str) -> Option<ParamType> {
     }
 }
 
+/// Whether two templates are ambiguous and can be joined: the same length and number of
+/// parameters, and every pair of segments [`joinable_segments`]. The cheap comparisons go first.
+fn joinable(a: &Template, b: &Template) -> bool {
+    let pairs = || a.segments().iter().zip(b.segments());
+    a.len() == b.len()
+        && a.params().len() == b.params().len()
+        && pairs().all(|(x, y)| joinable_segments(x, y, false))
+        && pairs().all(|(x, y)| joinable_segments(x, y, true))
+}
+
 /// Whether two segments are the same, or a whole-segment parameter and a literal that can be one
-/// of its values. Parameters inside a segment (`{id}.json`) match only the same shape.
-fn joinable_segments(a: &Segment, b: &Segment) -> bool {
+/// of its values (checked only when `classify`). Parameters inside a segment (`{id}.json`) match
+/// only the same shape.
+fn joinable_segments(a: &Segment, b: &Segment, classify: bool) -> bool {
     let whole = |s: &Segment| matches!(s, Segment::Param { prefix, suffix, .. } if prefix.is_empty() && suffix.is_empty());
     match (a, b) {
         (Segment::Literal(x), Segment::Literal(y)) => x == y,
         (Segment::Literal(text), param) | (param, Segment::Literal(text)) => {
-            whole(param) && literal_type(text).is_some()
+            whole(param) && (!classify || literal_type(text).is_some())
         }
         (
             Segment::Param {
@@ -367,14 +378,7 @@ fn join_ambiguous(paths: &mut HashMap<String, Template>) {
             let partner = templates[i + 1..]
                 .iter()
                 .take_while(|b| b.len() == a.len())
-                .find(|b| {
-                    !joined.contains_key(b.as_str())
-                        && a.params().len() == b.params().len()
-                        && a.segments()
-                            .iter()
-                            .zip(b.segments())
-                            .all(|(x, y)| joinable_segments(x, y))
-                });
+                .find(|b| !joined.contains_key(b.as_str()) && joinable(a, b));
             if let Some(b) = partner {
                 let template = join(a, b);
                 joined.insert(a.as_str().to_owned(), template.clone());
