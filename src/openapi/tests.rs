@@ -748,6 +748,9 @@ fn ambiguous_paths_are_joined() {
             op("GET", "/a/x1/{b}/{c}", "/a/x1/y/z"),
             op("GET", "/a/{a}/y2/{c}", "/a/x/y2/z"),
             op("GET", "/a/{a}/{b}/z3", "/a/x/y/z3"),
+            // The same name on both sides: made unique.
+            op("GET", "/n/{id:integer}/m/5501", "/n/1/m/5501"),
+            op("GET", "/n/6601/m/{id:integer}", "/n/6601/m/2"),
             // `me` and `search` are endpoints, not values.
             op(
                 "GET",
@@ -771,6 +774,7 @@ fn ambiguous_paths_are_joined() {
         [
             "/a/{a}/{b}/z3",
             "/a/{a}/{b}/{c}",
+            "/n/{id}/m/{id2}",
             "/users/alice",
             "/users/me/stars/{starId}",
             "/users/{id}/repos/{repo}",
@@ -793,6 +797,10 @@ fn ambiguous_paths_are_joined() {
     );
     assert_eq!(repos["delete"]["x-reconstructor-hits"], 1);
     assert_eq!(paths["/a/{a}/{b}/{c}"]["get"]["x-reconstructor-hits"], 2);
+    assert_eq!(
+        paths["/n/{id}/m/{id2}"]["get"]["parameters"][1],
+        json!({"name": "id2", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}})
+    );
     assert_valid(&document);
     let mut reversed = host.clone();
     reversed.operations.reverse();
