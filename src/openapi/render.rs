@@ -11,14 +11,18 @@
 //!   that then collide are merged; methods OpenAPI 3.1 has no field for (`CONNECT`, WebDAV…) are
 //!   left out;
 //! * `operationId` is the method and the path in camel case (`getUsersByUserId`), with `2`, `3`…
-//!   appended in path order when two coincide; `tags` holds the first path segment that is not
-//!   `api` or a version;
+//!   appended in path order when two coincide; `summary` is a short phrase from the method and
+//!   path (`List orders`, `Get order items`; see `naming::operation_summary`); `tags` holds the
+//!   first path segment that is not `api` or a version, and each tag is described with the
+//!   number of its operations;
 //! * a query parameter, header or cookie is `required` when every observed request had it; the
 //!   request body is `required` when every request had one;
 //! * security: each combination of credentials seen on an operation is one security requirement,
 //!   most frequent first. `{}` (no credentials) is added only when a request *without*
 //!   credentials got a response below 400: anonymous requests that were refused say the operation
-//!   needs credentials, not that it is optional;
+//!   needs credentials, not that it is optional. An operation seen only without credentials has
+//!   `security: []`: none was observed. Every operation carries
+//!   `x-reconstructor-security: inferred-from-traffic`, since no document declared it;
 //! * responses: every status code seen (from the summary and from the catalog's counts), with the
 //!   standard reason phrase as description; codes outside 100–599 become `default`; an operation
 //!   with no observed response has only a `default` response saying so;
@@ -27,7 +31,8 @@
 //!   holds them (`billing_address` → `BillingAddress`) or, at the top of a body or under a generic
 //!   key (`data`, `items`, `results`…), after the path's last literal segment (`/users/{userId}` →
 //!   `User`); a nullable one is `oneOf: [$ref, {type: "null"}]`;
-//! * extensions: `x-reconstructor-hits`, `x-reconstructor-first-seen` and
+//! * `info.license` is left out: the licence of an API is not in its traffic;
+//! * extensions: `x-reconstructor-security` (above), `x-reconstructor-hits`, `x-reconstructor-first-seen` and
 //!   `x-reconstructor-last-seen` on operations, `x-reconstructor-hits` on responses.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,12 +42,12 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::headers;
-use super::naming::{pascal_case, type_name};
+use super::naming::{operation_summary, pascal_case, type_name};
 use super::security;
 use super::summary::{EndpointSummary, SummaryLimits, parameter};
+use crate::model::segment::{self, ParamType, SegmentClass, percent_decode};
+use crate::model::template::{Param, Segment, Template, is_version_prefix_member};
 use crate::model::exchange::Scheme;
-use crate::model::segment::{ParamType, percent_decode};
-use crate::model::template::{Segment, Template, is_version_prefix_member};
 
 /// One host's observed API: where it is served and its operations.
 #[derive(Debug, Clone)]
@@ -155,11 +160,11 @@ pub fn render(host: &HostSpec, options: &RenderOptions) -> Value {
     let ids = operation_ids(&operations);
 
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    let mut tags = BTreeSet::new();
+    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
     for (operation, id) in operations.iter().zip(ids) {
         let tag = tag(&operation.path);
         if let Some(tag) = &tag {
-            tags.insert(tag.clone());
+            *tags.entry(tag.clone()).or_default() += 1;
         }
         let object = operation_object(operation, id, tag, &schemes, options);
         paths
@@ -178,7 +183,12 @@ pub fn render(host: &HostSpec, options: &RenderOptions) -> Value {
     document.insert("info".into(), info(host, &operations, options));
     document.insert("servers".into(), servers(host));
     if !tags.is_empty() {
-        let tags: Vec<Value> = tags.into_iter().map(|name| json!({"name": name})).collect();
+        let tags: Vec<Value> = tags
+            .into_iter()
+            .map(
+                |(name, count)| json!({"name": name, "description": tag_description(&name, count)}),
+            )
+            .collect();
         document.insert("tags".into(), Value::Array(tags));
     }
     document.insert("paths".into(), Value::Object(paths));
@@ -230,30 +240,27 @@ fn group(host: &HostSpec) -> Vec<Operation> {
     sorted.sort_by(|a, b| {
         (a.1.template.as_str(), method_rank(a.0)).cmp(&(b.1.template.as_str(), method_rank(b.0)))
     });
-    // The path of each shape: the first template by text.
-    let mut paths: HashMap<String, &Template> = HashMap::new();
+    // The path of each shape: the first template by text, then joined with the templates it is
+    // ambiguous with.
+    let mut paths: HashMap<String, Template> = HashMap::new();
     for (_, op) in &sorted {
         paths
             .entry(path_shape(&op.template))
-            .or_insert(&op.template);
+            .or_insert_with(|| op.template.clone());
     }
+    join_ambiguous(&mut paths);
     let limits = SummaryLimits::default();
     let mut grouped: BTreeMap<(String, usize), Operation> = BTreeMap::new();
     for (method, op) in sorted {
-        let path = paths[&path_shape(&op.template)];
-        let types: Vec<ParamType> = op.template.params().iter().map(|p| p.kind).collect();
+        let path = &paths[&path_shape(&op.template)];
+        let (types, summary_names) = aligned(&op.template, path);
         match grouped.entry((path.as_str().to_owned(), method_rank(method))) {
             std::collections::btree_map::Entry::Vacant(slot) => {
                 slot.insert(Operation {
                     method,
                     path: path.clone(),
                     types,
-                    summary_names: op
-                        .template
-                        .params()
-                        .iter()
-                        .map(|p| p.name.clone())
-                        .collect(),
+                    summary_names,
                     hits: op.hits,
                     first_seen: op.first_seen,
                     last_seen: op.last_seen,
@@ -277,6 +284,157 @@ fn group(host: &HostSpec) -> Vec<Operation> {
         }
     }
     grouped.into_values().collect()
+}
+
+/// The type of each parameter of `path` as `template` has it (a literal of `template` at a
+/// parameter of `path` is typed by its text), and the name `template` gives it (empty for a
+/// literal). `template` has the shape of `path`, or was joined into it.
+fn aligned(template: &Template, path: &Template) -> (Vec<ParamType>, Vec<String>) {
+    let mut types = Vec::with_capacity(path.params().len());
+    let mut names = Vec::with_capacity(path.params().len());
+    for (mine, theirs) in template.segments().iter().zip(path.segments()) {
+        let Segment::Param { index, .. } = theirs else {
+            continue;
+        };
+        let kind = path.params()[*index].kind;
+        match mine {
+            Segment::Param { index, .. } => {
+                let param = &template.params()[*index];
+                types.push(param.kind);
+                names.push(param.name.clone());
+            }
+            Segment::Literal(text) => {
+                types.push(literal_type(text).unwrap_or(kind));
+                names.push(String::new());
+            }
+        }
+    }
+    (types, names)
+}
+
+/// The type of a literal that stands where another path has a parameter; `None` for a word, a
+/// version or a built-in literal (`me`, `search`), which are never values.
+fn literal_type(text: &str) -> Option<ParamType> {
+    match segment::classify(text) {
+        SegmentClass::Param(kind) => Some(kind),
+        SegmentClass::Literal => Some(ParamType::String),
+        SegmentClass::Protected => None,
+    }
+}
+
+/// Whether two templates are ambiguous and can be joined: the same length and number of
+/// parameters, and every pair of segments [`joinable_segments`]. The cheap comparisons go first.
+fn joinable(a: &Template, b: &Template) -> bool {
+    let pairs = || a.segments().iter().zip(b.segments());
+    a.len() == b.len()
+        && a.params().len() == b.params().len()
+        && pairs().all(|(x, y)| joinable_segments(x, y, false))
+        && pairs().all(|(x, y)| joinable_segments(x, y, true))
+}
+
+/// Whether two segments are the same, or a whole-segment parameter and a literal that can be one
+/// of its values (checked only when `classify`). Parameters inside a segment (`{id}.json`) match
+/// only the same shape.
+fn joinable_segments(a: &Segment, b: &Segment, classify: bool) -> bool {
+    let whole = |s: &Segment| matches!(s, Segment::Param { prefix, suffix, .. } if prefix.is_empty() && suffix.is_empty());
+    match (a, b) {
+        (Segment::Literal(x), Segment::Literal(y)) => x == y,
+        (Segment::Literal(text), param) | (param, Segment::Literal(text)) => {
+            whole(param) && (!classify || literal_type(text).is_some())
+        }
+        (
+            Segment::Param {
+                prefix: pa,
+                suffix: sa,
+                ..
+            },
+            Segment::Param {
+                prefix: pb,
+                suffix: sb,
+                ..
+            },
+        ) => pa == pb && sa == sb,
+    }
+}
+
+/// Joins paths that OpenAPI tooling cannot tell apart: two templates of the same length and the
+/// same number of parameters, each with a literal where the other has a parameter
+/// (`/users/alice/repos/{repoId}` and `/users/{userId}/repos/7`). Such literals are values that
+/// discovery kept literal at one position only; both paths are instances of the template with a
+/// parameter wherever either has one (`/users/{userId}/repos/{repoId}`), which replaces them.
+/// Words, versions and built-in literals (`/users/me/repos/{repoId}`) are never joined: they are
+/// endpoints of their own. Joining repeats until no pair is left.
+fn join_ambiguous(paths: &mut HashMap<String, Template>) {
+    loop {
+        let mut templates: Vec<&Template> = paths.values().collect();
+        templates.sort_by(|a, b| (a.len(), a.as_str()).cmp(&(b.len(), b.as_str())));
+        templates.dedup_by(|a, b| a.as_str() == b.as_str());
+        // Each template joins at most once per pass; the result may join again in the next.
+        let mut joined: HashMap<String, Template> = HashMap::new();
+        for (i, a) in templates.iter().enumerate() {
+            if joined.contains_key(a.as_str()) {
+                continue;
+            }
+            let partner = templates[i + 1..]
+                .iter()
+                .take_while(|b| b.len() == a.len())
+                .find(|b| !joined.contains_key(b.as_str()) && joinable(a, b));
+            if let Some(b) = partner {
+                let template = join(a, b);
+                joined.insert(a.as_str().to_owned(), template.clone());
+                joined.insert(b.as_str().to_owned(), template);
+            }
+        }
+        if joined.is_empty() {
+            return;
+        }
+        for template in paths.values_mut() {
+            if let Some(replacement) = joined.get(template.as_str()) {
+                *template = replacement.clone();
+            }
+        }
+    }
+}
+
+/// The template with a parameter wherever `a` or `b` has one: `a`'s name first, else `b`'s (made
+/// unique); the type unified over both (a literal typed by its text).
+fn join(a: &Template, b: &Template) -> Template {
+    let mut segments = Vec::new();
+    let mut params: Vec<Param> = Vec::new();
+    for (x, y) in a.segments().iter().zip(b.segments()) {
+        let (param, other, owner) = match (x, y) {
+            (Segment::Param { index, .. }, other) => (&a.params()[*index], other, x),
+            (other, Segment::Param { index, .. }) => (&b.params()[*index], other, y),
+            (literal, _) => {
+                segments.push(literal.clone());
+                continue;
+            }
+        };
+        let other_kind = match other {
+            Segment::Param { index, .. } => b.params()[*index].kind,
+            Segment::Literal(text) => literal_type(text).unwrap_or(ParamType::String),
+        };
+        let mut name = param.name.clone();
+        let mut n = 2;
+        while params.iter().any(|p| p.name == name) {
+            name = format!("{}{n}", param.name);
+            n += 1;
+        }
+        let (prefix, suffix) = match owner {
+            Segment::Param { prefix, suffix, .. } => (prefix.clone(), suffix.clone()),
+            Segment::Literal(_) => (String::new(), String::new()),
+        };
+        segments.push(Segment::Param {
+            index: params.len(),
+            prefix,
+            suffix,
+        });
+        params.push(Param {
+            name,
+            kind: param.kind.unify(other_kind),
+        });
+    }
+    Template::from_parts(segments, params)
 }
 
 fn method_rank(method: &str) -> usize {
@@ -364,6 +522,11 @@ fn tag(template: &Template) -> Option<String> {
         })
 }
 
+/// `Operations under the path segment \`orders\` (3 observed).`
+fn tag_description(tag: &str, operations: usize) -> String {
+    format!("Operations under the path segment `{tag}` ({operations} observed).")
+}
+
 /// The name bodies of a path are given: the singular of its last literal segment that is not
 /// `api` or a version.
 fn resource_name(template: &Template) -> Option<String> {
@@ -397,6 +560,10 @@ fn operation_object(
     if let Some(tag) = tag {
         object.insert("tags".into(), json!([tag]));
     }
+    object.insert(
+        "summary".into(),
+        json!(operation_summary(op.method, &op.path)),
+    );
     object.insert("operationId".into(), json!(id));
 
     let mut parameters = Vec::new();
@@ -469,9 +636,12 @@ fn operation_object(
     if !security.is_empty() && summary.open > 0 {
         security.push(json!({}));
     }
-    if !security.is_empty() {
-        object.insert("security".into(), Value::Array(security));
-    }
+    // Seen only without credentials: stated, so that no document-level default applies.
+    object.insert("security".into(), Value::Array(security));
+    object.insert(
+        "x-reconstructor-security".into(),
+        json!("inferred-from-traffic"),
+    );
 
     object.insert("x-reconstructor-hits".into(), json!(op.hits));
     object.insert(

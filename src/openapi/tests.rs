@@ -206,7 +206,16 @@ fn renders_a_small_host() {
     // Path, query and header parameters.
     let get_user = &document["paths"]["/users/{userId}"]["get"];
     assert_eq!(get_user["operationId"], "getUsersByUserId");
+    assert_eq!(get_user["summary"], "Get user");
     assert_eq!(get_user["tags"], json!(["users"]));
+    assert_eq!(
+        document["tags"],
+        json!([
+            {"name": "files", "description": "Operations under the path segment `files` (1 observed)."},
+            {"name": "users", "description": "Operations under the path segment `users` (4 observed)."}
+        ])
+    );
+    assert!(document["info"].get("license").is_none());
     assert_eq!(
         get_user["parameters"],
         json!([
@@ -225,9 +234,13 @@ fn renders_a_small_host() {
         file["responses"]["200"]["content"]["image/png"]["schema"],
         json!({"type": "string", "format": "binary"})
     );
-    assert!(file.get("security").is_none());
+    // Seen only without credentials: stated as such.
+    assert_eq!(file["security"], json!([]));
+    assert_eq!(file["x-reconstructor-security"], "inferred-from-traffic");
     let list = &document["paths"]["/users"]["get"];
     assert_eq!(list["operationId"], "getUsers");
+    assert_eq!(list["summary"], "List users");
+    assert_eq!(file["summary"], "Get file");
     assert_eq!(
         list["parameters"],
         json!([
@@ -326,6 +339,7 @@ fn renders_a_small_host() {
     );
 
     assert_valid(&document);
+    export("small-host", &document);
 
     // More headers can be left out.
     let options = RenderOptions {
@@ -337,6 +351,16 @@ fn renders_a_small_host() {
         .as_array()
         .unwrap();
     assert!(parameters.iter().all(|p| p["in"] != "header"));
+}
+
+/// Writes a document to `$RECONSTRUCTOR_SPEC_DIR/<name>.json` when that is set: `.ci/speclint`
+/// lints the documents these tests produce and generates a typed client from one.
+fn export(name: &str, document: &Value) {
+    if let Some(dir) = std::env::var_os("RECONSTRUCTOR_SPEC_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), to_json(document)).unwrap();
+    }
 }
 
 /// Checks what a validator checks and more: the document parses with `oas3`, every `$ref`
@@ -562,7 +586,10 @@ fn optional_credentials_and_odd_status_codes() {
         json!({"default": {"description": "No response was observed."}})
     );
     assert_eq!(paths["/feed"].as_object().unwrap().len(), 1, "no PROPFIND");
+    // Refused without credentials and never seen with any: nothing was observed to require.
+    assert_eq!(paths["/odd"]["get"]["security"], json!([]));
     assert_valid(&document);
+    export("credentials-and-odd-status-codes", &document);
 }
 
 #[test]
@@ -623,6 +650,7 @@ fn colliding_paths_and_operation_ids() {
     assert_eq!(paths["/a-b"]["get"]["operationId"], "getAB");
     assert_eq!(paths["/a/b"]["get"]["operationId"], "getAB2");
     assert_valid(&document);
+    export("colliding-paths", &document);
     // The same operations in another order give the same document.
     let mut reversed = host.clone();
     reversed.operations.reverse();
@@ -672,6 +700,199 @@ fn free_text_path_parameters_can_be_enums() {
         json!({"type": "integer", "format": "int64"})
     );
     assert_valid(&document);
+    export("path-enums", &document);
+}
+
+/// Paths a client cannot tell apart (a literal value where another path has its parameter, and
+/// the other way round) become one; a word beside a parameter stays an endpoint of its own.
+#[test]
+fn ambiguous_paths_are_joined() {
+    let limits = SummaryLimits::default();
+    let op = |method: &str, template: &str, target: &str| {
+        let template = Template::parse(template).unwrap();
+        let mut summary = EndpointSummary::default();
+        summary.observe(&Call::new(method, target).exchange(), &template, &limits);
+        OperationSpec {
+            method: method.to_owned(),
+            template,
+            hits: 1,
+            first_seen: at(0),
+            last_seen: at(0),
+            status_codes: BTreeMap::from([(200, 1)]),
+            summary,
+        }
+    };
+    let host = HostSpec {
+        host: "api.example.com".to_owned(),
+        hostname: "api.example.com".to_owned(),
+        port: 443,
+        schemes: vec![Scheme::Https],
+        operations: vec![
+            op(
+                "GET",
+                "/users/alice/repos/{repoId:integer}",
+                "/users/alice/repos/12",
+            ),
+            op(
+                "GET",
+                "/users/{userId:integer}/repos/4021",
+                "/users/77/repos/4021",
+            ),
+            op(
+                "DELETE",
+                "/users/{id:integer}/repos/{repo:integer}",
+                "/users/5/repos/6",
+            ),
+            // Three ways round: the first pair is joined, and the third is then a concrete path
+            // beside the joined template, which is not ambiguous.
+            op("GET", "/a/x1/{b}/{c}", "/a/x1/y/z"),
+            op("GET", "/a/{a}/y2/{c}", "/a/x/y2/z"),
+            op("GET", "/a/{a}/{b}/z3", "/a/x/y/z3"),
+            // The same name on both sides: made unique.
+            op("GET", "/n/{id:integer}/m/5501", "/n/1/m/5501"),
+            op("GET", "/n/6601/m/{id:integer}", "/n/6601/m/2"),
+            // `me` and `search` are endpoints, not values.
+            op(
+                "GET",
+                "/users/me/stars/{starId:integer}",
+                "/users/me/stars/1",
+            ),
+            op(
+                "GET",
+                "/users/{userId:integer}/stars/search",
+                "/users/1/stars/search",
+            ),
+            // Different lengths, or a concrete path beside its template, are not ambiguous.
+            op("GET", "/users/{userId:integer}", "/users/1"),
+            op("GET", "/users/alice", "/users/alice"),
+        ],
+    };
+    let document = render(&host, &RenderOptions::default());
+    let paths = document["paths"].as_object().unwrap();
+    assert_eq!(
+        paths.keys().collect::<Vec<_>>(),
+        [
+            "/a/{a}/{b}/z3",
+            "/a/{a}/{b}/{c}",
+            "/n/{id}/m/{id2}",
+            "/users/alice",
+            "/users/me/stars/{starId}",
+            "/users/{id}/repos/{repo}",
+            "/users/{userId}",
+            "/users/{userId}/stars/search",
+        ]
+    );
+    // The joined path has the shape of the DELETE's: one path, named (like any two templates
+    // of one shape) after the first by text.
+    let repos = &paths["/users/{id}/repos/{repo}"];
+    let get = &repos["get"];
+    assert_eq!(get["x-reconstructor-hits"], 2);
+    // `alice` and integers: free text; integers on both sides stay integers.
+    assert_eq!(
+        get["parameters"],
+        json!([
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "repo", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}}
+        ])
+    );
+    assert_eq!(repos["delete"]["x-reconstructor-hits"], 1);
+    assert_eq!(paths["/a/{a}/{b}/{c}"]["get"]["x-reconstructor-hits"], 2);
+    assert_eq!(
+        paths["/n/{id}/m/{id2}"]["get"]["parameters"][1],
+        json!({"name": "id2", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}})
+    );
+    assert_valid(&document);
+    let mut reversed = host.clone();
+    reversed.operations.reverse();
+    assert_eq!(
+        serde_json::to_string(&render(&reversed, &RenderOptions::default())).unwrap(),
+        serde_json::to_string(&document).unwrap()
+    );
+}
+
+/// What Redocly's recommended rules ask of every operation, on a host with every kind of
+/// credential evidence: a summary, declared security, described tags.
+#[test]
+fn every_operation_is_summarised_and_declares_security() {
+    let calls = vec![
+        Call::new("GET", "/v1/orders").header("authorization", BEARER),
+        Call::new("GET", "/v1/orders"),
+        Call::new("POST", "/v1/orders")
+            .header("authorization", BEARER)
+            .json_body(r#"{"sku": "A-1", "quantity": 2}"#)
+            .respond(201, Some("application/json"), r#"{"id": 7}"#),
+        Call::new("GET", "/v1/orders/7/items").header("x-api-key", "<redacted>"),
+        Call::new("POST", "/v1/orders/7/cancel").respond(401, None, ""),
+        Call::new("GET", "/v1/people/12"),
+        Call::new("PATCH", "/v1/people/12")
+            .header("cookie", "sessionid=<redacted>")
+            .json_body(r#"{"name": "Ada"}"#)
+            .respond(200, Some("application/json"), r#"{"id": 12}"#),
+        Call::new("GET", "/"),
+    ];
+    let document = render(&host(&calls), &RenderOptions::default());
+    let mut summaries = BTreeMap::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            summaries.insert(
+                format!("{method} {path}"),
+                operation["summary"].as_str().unwrap().to_owned(),
+            );
+            assert!(operation["security"].is_array(), "{method} {path}");
+            assert_eq!(
+                operation["x-reconstructor-security"], "inferred-from-traffic",
+                "{method} {path}"
+            );
+        }
+    }
+    assert_eq!(
+        summaries,
+        BTreeMap::from([
+            ("get /".to_owned(), "Get root".to_owned()),
+            ("get /v1/orders".to_owned(), "List orders".to_owned()),
+            ("post /v1/orders".to_owned(), "Create order".to_owned()),
+            (
+                "get /v1/orders/{orderId}/items".to_owned(),
+                "Get order items".to_owned()
+            ),
+            (
+                "post /v1/orders/{orderId}/cancel".to_owned(),
+                "Cancel order".to_owned()
+            ),
+            (
+                "get /v1/people/{peopleId}".to_owned(),
+                "Get person".to_owned()
+            ),
+            (
+                "patch /v1/people/{peopleId}".to_owned(),
+                "Update person".to_owned()
+            ),
+        ])
+    );
+    let paths = &document["paths"];
+    assert_eq!(
+        paths["/v1/orders"]["get"]["security"],
+        json!([{"bearerAuth": []}, {}])
+    );
+    assert_eq!(
+        paths["/v1/orders/{orderId}/cancel"]["post"]["security"],
+        json!([])
+    );
+    assert_eq!(paths["/v1/people/{peopleId}"]["get"]["security"], json!([]));
+    assert_eq!(
+        paths["/v1/people/{peopleId}"]["patch"]["security"],
+        json!([{"sessionidCookie": []}])
+    );
+    let tags: Vec<&Value> = document["tags"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        tags,
+        [
+            &json!({"name": "orders", "description": "Operations under the path segment `orders` (4 observed)."}),
+            &json!({"name": "people", "description": "Operations under the path segment `people` (2 observed)."}),
+        ]
+    );
+    assert_valid(&document);
+    export("summaries-and-security", &document);
 }
 
 #[test]

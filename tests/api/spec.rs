@@ -141,6 +141,30 @@ fn validate_openapi(document: &Value) {
     );
 }
 
+/// Writes a document to `$RECONSTRUCTOR_SPEC_DIR/<name>.json` when that is set: `.ci/speclint`
+/// lints the documents these tests produce.
+fn export(name: &str, document: &Value) {
+    if let Some(dir) = std::env::var_os("RECONSTRUCTOR_SPEC_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        std::fs::write(
+            dir.join(format!("{file}.json")),
+            serde_json::to_vec_pretty(document).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
 async fn spec_of(app: &TestApp, host: &str) -> Value {
     let (status, document) = app
         .get_json(&format!("/api/hosts/{host}/openapi.json"))
@@ -164,6 +188,7 @@ async fn reconstructs_a_small_api(db: Db) {
     }
     let doc = spec_of(&app, HOST).await;
     validate_openapi(&doc);
+    export("api-small", &doc);
 
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["servers"], json!([{"url": "https://store.example"}]));
@@ -233,6 +258,12 @@ async fn reconstructs_a_small_api(db: Db) {
         product["security"]
             .as_array()
             .is_some_and(|s| !s.is_empty())
+    );
+    assert_eq!(get_order["summary"], "Get order");
+    assert_eq!(product["summary"], "Get product");
+    assert_eq!(
+        get_order["x-reconstructor-security"],
+        "inferred-from-traffic"
     );
 
     // The merged response schema, with $refs followed.
@@ -321,8 +352,20 @@ async fn shared_samples_give_valid_documents(db: Db) {
     let hosts = hosts["hosts"].as_array().unwrap();
     assert!(hosts.len() >= 3, "{hosts:?}");
     for host in hosts {
-        let doc = spec_of(&app, host["host"].as_str().unwrap()).await;
+        let host = host["host"].as_str().unwrap();
+        let doc = spec_of(&app, host).await;
         validate_openapi(&doc);
+        export(&format!("sample-{host}"), &doc);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let summary = operation["summary"].as_str().unwrap_or_default();
+                assert!(!summary.is_empty(), "{host} {method} {path}: no summary");
+                assert!(
+                    operation["security"].is_array(),
+                    "{host} {method} {path}: no security"
+                );
+            }
+        }
         assert!(!doc["paths"].as_object().unwrap().is_empty(), "{doc}");
     }
     app.stop().await;
