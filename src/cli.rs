@@ -116,6 +116,7 @@ struct DatabaseArgs {
     /// postgres:// or sqlite:// URL (also read from DATABASE_URL) [default: the SQLite file
     /// reconstructor.db in the data directory].
     #[arg(
+        id = "database_url",
         long = "database-url",
         global = true,
         env = "RECONSTRUCTOR_DATABASE_URL",
@@ -127,6 +128,7 @@ struct DatabaseArgs {
 
     /// Maximum pooled database connections [default: 10].
     #[arg(
+        id = "database_max_connections",
         long = "database-max-connections",
         global = true,
         env = "RECONSTRUCTOR_DATABASE_MAX_CONNECTIONS",
@@ -137,6 +139,7 @@ struct DatabaseArgs {
 
     /// Connections kept open when idle [default: 0].
     #[arg(
+        id = "database_min_connections",
         long = "database-min-connections",
         global = true,
         env = "RECONSTRUCTOR_DATABASE_MIN_CONNECTIONS",
@@ -147,6 +150,7 @@ struct DatabaseArgs {
 
     /// How long to wait for a database connection before answering 503 [default: 5s].
     #[arg(
+        id = "database_acquire_timeout",
         long = "database-acquire-timeout",
         global = true,
         env = "RECONSTRUCTOR_DATABASE_ACQUIRE_TIMEOUT",
@@ -269,6 +273,7 @@ struct ServeDatabaseArgs {
 struct CommitArgs {
     /// Most records per group commit [default: 2000].
     #[arg(
+        id = "commit_max_records",
         long = "commit-max-records",
         env = "RECONSTRUCTOR_COMMIT_MAX_RECORDS",
         value_name = "N"
@@ -278,6 +283,7 @@ struct CommitArgs {
 
     /// How long a group commit waits for more records [default: 2ms].
     #[arg(
+        id = "commit_max_delay",
         long = "commit-max-delay",
         env = "RECONSTRUCTOR_COMMIT_MAX_DELAY",
         value_name = "DURATION"
@@ -287,6 +293,7 @@ struct CommitArgs {
 
     /// Longest a request waits for its commit before answering 503 [default: 15s].
     #[arg(
+        id = "commit_timeout",
         long = "commit-timeout",
         env = "RECONSTRUCTOR_COMMIT_TIMEOUT",
         value_name = "DURATION"
@@ -296,6 +303,7 @@ struct CommitArgs {
 
     /// Records queued for commit beyond which requests get 503 [default: 50000].
     #[arg(
+        id = "queue_max_records",
         long = "queue-max-records",
         env = "RECONSTRUCTOR_QUEUE_MAX_RECORDS",
         value_name = "N"
@@ -305,6 +313,7 @@ struct CommitArgs {
 
     /// Bytes queued for commit beyond which requests get 503 [default: 67108864].
     #[arg(
+        id = "queue_max_bytes",
         long = "queue-max-bytes",
         env = "RECONSTRUCTOR_QUEUE_MAX_BYTES",
         value_name = "SIZE",
