@@ -73,6 +73,11 @@ impl Discovery {
         }
     }
 
+    /// Time between merge rounds.
+    pub fn merge_interval(&self) -> Duration {
+        self.merge_interval
+    }
+
     /// The classifier this instance refreshes.
     pub fn classifier(&self) -> &Arc<Classifier> {
         &self.classifier
@@ -176,7 +181,7 @@ impl Discovery {
         }
         let folded = self.store.fold_endpoints(host, &changes).await?;
         tracing::info!(host, changes = changes.len(), folded, "merged endpoints");
-        metrics::counter!("discovery_endpoints_folded_total").increment(folded);
+        metrics::counter!(crate::observability::names::DISCOVERY_ENDPOINTS_FOLDED).increment(folded);
         Ok(folded)
     }
 
@@ -329,12 +334,23 @@ impl Discovery {
                     }
                 }
                 _ = merge.tick() => {
+                    let started = Instant::now();
                     match self.merge_round().await {
-                        Ok(report) if report.folded > 0 => {
-                            tracing::debug!(?report, "merge round");
+                        Ok(report) => {
+                            if report.led {
+                                crate::observability::record_merge(
+                                    std::time::SystemTime::now(),
+                                    started.elapsed(),
+                                );
+                            }
+                            if report.folded > 0 {
+                                tracing::debug!(?report, "merge round");
+                            }
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "merge round failed"),
+                        Err(e) => {
+                            metrics::counter!(crate::observability::names::DISCOVERY_MERGE_FAILURES).increment(1);
+                            tracing::warn!(error = %e, "merge round failed");
+                        }
                     }
                 }
             }

@@ -207,7 +207,7 @@ async fn read_body(
         }
         buffer.extend_from_slice(&chunk);
     }
-    metrics::histogram!("ingest_request_bytes").record(buffer.len() as f64);
+    metrics::histogram!(crate::observability::names::INGEST_REQUEST_BODY).record(buffer.len() as f64);
     Ok(Body {
         bytes: buffer.freeze(),
         budget,
@@ -244,7 +244,7 @@ fn claim_budget(
 }
 
 fn busy() -> ApiError {
-    metrics::counter!("ingest_body_budget_exhausted_total").increment(1);
+    metrics::counter!(crate::observability::names::INGEST_BODY_BUDGET_EXHAUSTED).increment(1);
     ApiError::Unavailable(
         "the server is holding too many request bodies at once; nothing was stored, retry later"
             .to_owned(),

@@ -354,7 +354,7 @@ fn collect(
             Ok(exchange) => decoded.exchanges.push(exchange),
             Err(e) => {
                 metrics::counter!(
-                    "ingest_records_rejected_total",
+                    crate::observability::names::INGEST_RECORDS_REJECTED,
                     "format" => format.as_str(),
                     "reason" => e.reason
                 )
@@ -366,7 +366,7 @@ fn collect(
             }
         }
     }
-    metrics::counter!("ingest_records_accepted_total", "format" => format.as_str())
+    metrics::counter!(crate::observability::names::INGEST_RECORDS_ACCEPTED, "format" => format.as_str())
         .increment(decoded.exchanges.len() as u64);
     decoded
 }

@@ -183,7 +183,7 @@ impl Writer {
                 || previous_bytes + bytes > self.settings.max_queue_bytes);
         if over {
             self.queued.release(records, bytes);
-            metrics::counter!("ingest_queue_full_total").increment(1);
+            metrics::counter!(crate::observability::names::INGEST_QUEUE_FULL).increment(1);
             return Err(WriteError::QueueFull);
         }
         Ok(())
@@ -197,6 +197,16 @@ impl Writer {
     /// Records currently queued or being committed.
     pub fn queued_records(&self) -> usize {
         self.queued.records.load(Ordering::Relaxed)
+    }
+
+    /// Approximate bytes currently queued or being committed.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The queue limits and batching this writer runs with.
+    pub fn settings(&self) -> &WriterSettings {
+        &self.settings
     }
 }
 
@@ -278,7 +288,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
         match store.append(Utc::now(), &batch).await {
             Err(e) if is_conflict(&e) && attempt < 3 => {
                 attempt += 1;
-                metrics::counter!("ingest_commit_retries_total").increment(1);
+                metrics::counter!(crate::observability::names::INGEST_COMMIT_RETRIES).increment(1);
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
             }
             result => return result,
@@ -307,9 +317,9 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
     match result {
         Ok(()) => {
             queued.commits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("ingest_commits_total", "outcome" => "ok").increment(1);
-            metrics::histogram!("ingest_commit_duration_seconds").record(elapsed);
-            metrics::histogram!("ingest_commit_records").record(records as f64);
+            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "ok").increment(1);
+            metrics::histogram!(crate::observability::names::INGEST_COMMIT_DURATION).record(elapsed);
+            metrics::histogram!(crate::observability::names::INGEST_COMMIT_RECORDS).record(records as f64);
             queued.release(records, bytes);
             for job in batch {
                 // Before the answer, so that a spec read after it includes these exchanges.
@@ -321,7 +331,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
             // One request's records broke the shared transaction (a bug, or data the database
             // refuses): commit the requests one by one so that only the guilty one fails.
             tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying per request");
-            metrics::counter!("ingest_commits_total", "outcome" => "split").increment(1);
+            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "split").increment(1);
             for job in batch {
                 let records = job.records.exchanges.len();
                 let bytes = job.bytes;
@@ -335,7 +345,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
             }
         }
         Err(e) => {
-            metrics::counter!("ingest_commits_total", "outcome" => "failed").increment(1);
+            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "failed").increment(1);
             queued.release(records, bytes);
             let e = Arc::new(e);
             for job in batch {
