@@ -414,8 +414,17 @@ pub struct Snapshot {
     pub merge_interval: std::time::Duration,
 }
 
-/// Sets the gauges from `snapshot`; called right before rendering `/metrics`.
-pub fn record_snapshot(snapshot: &Snapshot) {
+/// Sets the gauges from `snapshot` and renders every family. The recorder is process-wide, so
+/// scrapes are serialised: each one renders the gauges it set itself (several servers share one
+/// process in tests).
+pub fn render(handle: &PrometheusHandle, snapshot: &Snapshot) -> String {
+    static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _scrape = SCRAPE.lock().unwrap_or_else(|e| e.into_inner());
+    record_snapshot(snapshot);
+    handle.render()
+}
+
+fn record_snapshot(snapshot: &Snapshot) {
     use names::*;
     let gauge = |name: &'static str, value: usize| metrics::gauge!(name).set(value as f64);
     gauge(INGEST_QUEUE_RECORDS, snapshot.queue_records.0);

@@ -64,7 +64,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     );
     let writer = state.ingestor.writer();
     let budget = state.config.max_inflight_body_bytes;
-    crate::observability::record_snapshot(&crate::observability::Snapshot {
+    let snapshot = crate::observability::Snapshot {
         queue_records: (writer.queued_records(), writer.settings().max_queue_records),
         queue_bytes: (writer.queued_bytes(), writer.settings().max_queue_bytes),
         inflight_body_bytes: (
@@ -74,12 +74,12 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         pool: state.store.pool_status(),
         database_up,
         merge_interval: state.discovery.merge_interval(),
-    });
+    };
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        crate::observability::render(&state.metrics, &snapshot),
     )
 }

@@ -211,5 +211,13 @@ async fn readyz_reports_an_unreachable_database() {
         "the password leaked: {body}"
     );
     assert!(start.elapsed() < Duration::from_secs(5));
+    // The metrics say so too, without waiting for the pool's acquire timeout.
+    let start = Instant::now();
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample_value(&text, reconstructor::observability::names::DATABASE_UP),
+        0.0
+    );
+    assert!(start.elapsed() < Duration::from_secs(3));
     app.stop().await;
 }
