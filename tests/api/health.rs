@@ -69,6 +69,7 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
     let app = TestApp::spawn(db, |config| {
         config.queue_max_records = 12_345;
         config.max_inflight_body_bytes = 48 * 1024 * 1024;
+        config.discovery.merge_interval = Duration::from_millis(100);
     })
     .await;
     // One accepted and one rejected record, so every labelled family has a series.
@@ -83,7 +84,15 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let text = scrape(&app).await;
+    // The merge gauges appear once a merge round has completed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = scrape(&app).await;
+        if text.contains(names::DISCOVERY_LAST_MERGE_TIMESTAMP) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     let mut types = BTreeMap::new();
     let mut helps = BTreeMap::new();
@@ -137,6 +146,13 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
         (48 * 1024 * 1024) as f64
     );
     assert!(sample_value(&text, names::DATABASE_POOL_MAX) >= 1.0);
+    assert_eq!(sample_value(&text, names::DISCOVERY_MERGE_INTERVAL), 0.1);
+    let merged_at = sample_value(&text, names::DISCOVERY_LAST_MERGE_TIMESTAMP);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - 15.0..=now).contains(&merged_at), "{merged_at} vs {now}");
     assert!(
         sample_value(&text, names::DATABASE_POOL_CONNECTIONS)
             >= sample_value(&text, names::DATABASE_POOL_IDLE)
