@@ -150,7 +150,12 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
     use metrics::Unit::{Bytes, Count, Seconds};
     use names::*;
     &[
-        (HTTP_REQUESTS, Counter, Some(Count), "HTTP requests by route, method and status"),
+        (
+            HTTP_REQUESTS,
+            Counter,
+            Some(Count),
+            "HTTP requests by route, method and status",
+        ),
         (
             HTTP_REQUEST_DURATION,
             Histogram,
@@ -537,7 +542,15 @@ mod tests {
                 ),
             }
             // Milliseconds, kilobytes and the like are not base units.
-            for scaled in ["_ms", "_milliseconds", "_kb", "_kib", "_mb", "_mib", "_minutes"] {
+            for scaled in [
+                "_ms",
+                "_milliseconds",
+                "_kb",
+                "_kib",
+                "_mb",
+                "_mib",
+                "_minutes",
+            ] {
                 assert!(!name.contains(scaled), "{name}");
             }
         }

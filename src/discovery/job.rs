@@ -13,6 +13,7 @@ use super::catalog::{CatalogBatch, Classifier, EndpointKey, host_key};
 use super::merge::{MergeSettings, Observed, merge};
 use super::summaries::{self, SummaryBuffer};
 use crate::config::Config;
+use crate::observability::names;
 use crate::store::{EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.
@@ -181,7 +182,7 @@ impl Discovery {
         }
         let folded = self.store.fold_endpoints(host, &changes).await?;
         tracing::info!(host, changes = changes.len(), folded, "merged endpoints");
-        metrics::counter!(crate::observability::names::DISCOVERY_ENDPOINTS_FOLDED).increment(folded);
+        metrics::counter!(names::DISCOVERY_ENDPOINTS_FOLDED).increment(folded);
         Ok(folded)
     }
 
@@ -348,7 +349,7 @@ impl Discovery {
                             }
                         }
                         Err(e) => {
-                            metrics::counter!(crate::observability::names::DISCOVERY_MERGE_FAILURES).increment(1);
+                            metrics::counter!(names::DISCOVERY_MERGE_FAILURES).increment(1);
                             tracing::warn!(error = %e, "merge round failed");
                         }
                     }

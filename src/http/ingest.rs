@@ -17,6 +17,7 @@ use crate::discovery::catalog::Classified;
 use crate::exchange::SourceFormat;
 use crate::ingest::writer::WriteError;
 use crate::ingest::{DecodeError, Decoded, Ingestor, Rejection, TelemetryEncoding};
+use crate::observability::names;
 
 /// Bodies above this size are decoded on the blocking pool so that a large batch does not
 /// stall the other requests sharing its worker thread.
@@ -207,7 +208,7 @@ async fn read_body(
         }
         buffer.extend_from_slice(&chunk);
     }
-    metrics::histogram!(crate::observability::names::INGEST_REQUEST_BODY).record(buffer.len() as f64);
+    metrics::histogram!(names::INGEST_REQUEST_BODY).record(buffer.len() as f64);
     Ok(Body {
         bytes: buffer.freeze(),
         budget,
@@ -244,7 +245,7 @@ fn claim_budget(
 }
 
 fn busy() -> ApiError {
-    metrics::counter!(crate::observability::names::INGEST_BODY_BUDGET_EXHAUSTED).increment(1);
+    metrics::counter!(names::INGEST_BODY_BUDGET_EXHAUSTED).increment(1);
     ApiError::Unavailable(
         "the server is holding too many request bodies at once; nothing was stored, retry later"
             .to_owned(),

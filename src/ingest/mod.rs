@@ -29,6 +29,7 @@ use writer::{WriteError, Writer, WriterTasks};
 
 use crate::discovery::catalog::Classifier;
 use crate::discovery::summaries::SummaryBuffer;
+use crate::observability::names;
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -354,7 +355,7 @@ fn collect(
             Ok(exchange) => decoded.exchanges.push(exchange),
             Err(e) => {
                 metrics::counter!(
-                    crate::observability::names::INGEST_RECORDS_REJECTED,
+                    names::INGEST_RECORDS_REJECTED,
                     "format" => format.as_str(),
                     "reason" => e.reason
                 )
@@ -366,7 +367,7 @@ fn collect(
             }
         }
     }
-    metrics::counter!(crate::observability::names::INGEST_RECORDS_ACCEPTED, "format" => format.as_str())
+    metrics::counter!(names::INGEST_RECORDS_ACCEPTED, "format" => format.as_str())
         .increment(decoded.exchanges.len() as u64);
     decoded
 }

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::discovery::catalog::Classified;
 use crate::discovery::summaries::SummaryBuffer;
 use crate::exchange::Exchange;
+use crate::observability::names;
 use crate::store::{Store, StoreError, WriteBatch};
 
 /// Limits of the queue in front of the writers and of each commit.
@@ -183,7 +184,7 @@ impl Writer {
                 || previous_bytes + bytes > self.settings.max_queue_bytes);
         if over {
             self.queued.release(records, bytes);
-            metrics::counter!(crate::observability::names::INGEST_QUEUE_FULL).increment(1);
+            metrics::counter!(names::INGEST_QUEUE_FULL).increment(1);
             return Err(WriteError::QueueFull);
         }
         Ok(())
@@ -288,7 +289,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
         match store.append(Utc::now(), &batch).await {
             Err(e) if is_conflict(&e) && attempt < 3 => {
                 attempt += 1;
-                metrics::counter!(crate::observability::names::INGEST_COMMIT_RETRIES).increment(1);
+                metrics::counter!(names::INGEST_COMMIT_RETRIES).increment(1);
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
             }
             result => return result,
@@ -317,9 +318,9 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
     match result {
         Ok(()) => {
             queued.commits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "ok").increment(1);
-            metrics::histogram!(crate::observability::names::INGEST_COMMIT_DURATION).record(elapsed);
-            metrics::histogram!(crate::observability::names::INGEST_COMMIT_RECORDS).record(records as f64);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "ok").increment(1);
+            metrics::histogram!(names::INGEST_COMMIT_DURATION).record(elapsed);
+            metrics::histogram!(names::INGEST_COMMIT_RECORDS).record(records as f64);
             queued.release(records, bytes);
             for job in batch {
                 // Before the answer, so that a spec read after it includes these exchanges.
@@ -331,7 +332,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
             // One request's records broke the shared transaction (a bug, or data the database
             // refuses): commit the requests one by one so that only the guilty one fails.
             tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying per request");
-            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "split").increment(1);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "split").increment(1);
             for job in batch {
                 let records = job.records.exchanges.len();
                 let bytes = job.bytes;
@@ -345,7 +346,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, queued: &Queued, summaries: 
             }
         }
         Err(e) => {
-            metrics::counter!(crate::observability::names::INGEST_COMMITS, "outcome" => "failed").increment(1);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "failed").increment(1);
             queued.release(records, bytes);
             let e = Arc::new(e);
             for job in batch {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use crate::backend_tests;
 use crate::common::{Db, TestApp, TestDatabase};
 
-
 async fn healthz_and_readyz(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
     let (status, body) = app.get_json("/healthz").await;
@@ -23,8 +22,14 @@ async fn healthz_and_readyz(db: Db) {
 async fn scrape(app: &TestApp) -> String {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     response.text().await.unwrap()
 }
 
@@ -74,7 +79,10 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
     .await;
     // One accepted and one rejected record, so every labelled family has a series.
     let response = app
-        .post("/api/telemetry", crate::common::sample("nta-worker-basic.json"))
+        .post(
+            "/api/telemetry",
+            crate::common::sample("nta-worker-basic.json"),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let response = app
@@ -122,7 +130,10 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
         }
     }
     for (name, kind) in &types {
-        assert!(name.starts_with("reconstructor_"), "{name} lacks the prefix");
+        assert!(
+            name.starts_with("reconstructor_"),
+            "{name} lacks the prefix"
+        );
         assert_ne!(kind, "summary", "{name} is a summary");
         assert!(
             helps.get(name).is_some_and(|h| !h.is_empty()),
@@ -152,7 +163,10 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    assert!((now - 15.0..=now).contains(&merged_at), "{merged_at} vs {now}");
+    assert!(
+        (now - 15.0..=now).contains(&merged_at),
+        "{merged_at} vs {now}"
+    );
     assert!(
         sample_value(&text, names::DATABASE_POOL_CONNECTIONS)
             >= sample_value(&text, names::DATABASE_POOL_IDLE)
@@ -169,11 +183,17 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
     assert!(build.ends_with(" 1"), "{build}");
     // Sizes and batch sizes are histograms with buckets, so replicas aggregate.
     assert!(
-        text.contains(&format!("{}_bucket{{le=\"1024\"}}", names::INGEST_REQUEST_BODY)),
+        text.contains(&format!(
+            "{}_bucket{{le=\"1024\"}}",
+            names::INGEST_REQUEST_BODY
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{}_bucket{{le=\"1\"}}", names::INGEST_COMMIT_RECORDS)),
+        text.contains(&format!(
+            "{}_bucket{{le=\"1\"}}",
+            names::INGEST_COMMIT_RECORDS
+        )),
         "{text}"
     );
     assert!(
