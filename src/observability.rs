@@ -391,9 +391,9 @@ fn register_metrics() {
         metrics::counter!(INGEST_RECORDS_ACCEPTED, "format" => format.as_str()).absolute(0);
     }
     // Histograms are exported once registered, with empty buckets.
-    metrics::histogram!(INGEST_REQUEST_BODY);
-    metrics::histogram!(INGEST_COMMIT_DURATION);
-    metrics::histogram!(INGEST_COMMIT_RECORDS);
+    let _ = metrics::histogram!(INGEST_REQUEST_BODY);
+    let _ = metrics::histogram!(INGEST_COMMIT_DURATION);
+    let _ = metrics::histogram!(INGEST_COMMIT_RECORDS);
     metrics::gauge!(
         BUILD_INFO,
         "version" => env!("CARGO_PKG_VERSION"),
