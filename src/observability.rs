@@ -11,6 +11,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
+use crate::model::exchange::SourceFormat;
 
 /// Installs the global `tracing` subscriber. Safe to call more than once (later calls are
 /// no-ops), which tests rely on.
@@ -40,6 +41,289 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Buckets for request body sizes in bytes: 256 B to 64 MiB, four times apart.
+const BYTE_BUCKETS: &[f64] = &[
+    256.0,
+    1024.0,
+    4096.0,
+    16_384.0,
+    65_536.0,
+    262_144.0,
+    1_048_576.0,
+    4_194_304.0,
+    16_777_216.0,
+    67_108_864.0,
+];
+
+/// Buckets for records per commit: one to the largest batches.
+const RECORD_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10_000.0,
+];
+
+/// Every metric family the server exports. Names carry the `reconstructor_` prefix and their
+/// base unit (`_seconds`, `_bytes`, `_records`, `_connections`); counters end in `_total`.
+pub mod names {
+    /// Counter: HTTP requests by route, method and status.
+    pub const HTTP_REQUESTS: &str = "reconstructor_http_requests_total";
+    /// Histogram: HTTP request latency by route, method and status.
+    pub const HTTP_REQUEST_DURATION: &str = "reconstructor_http_request_duration_seconds";
+    /// Histogram: ingest request body sizes, after decompression.
+    pub const INGEST_REQUEST_BODY: &str = "reconstructor_ingest_request_body_bytes";
+    /// Counter: ingest requests refused because the in-flight body budget was used up.
+    pub const INGEST_BODY_BUDGET_EXHAUSTED: &str =
+        "reconstructor_ingest_body_budget_exhausted_total";
+    /// Gauge: bytes of request bodies held in memory right now.
+    pub const INGEST_INFLIGHT_BODY: &str = "reconstructor_ingest_inflight_body_bytes";
+    /// Gauge: the in-flight body budget.
+    pub const INGEST_INFLIGHT_BODY_LIMIT: &str = "reconstructor_ingest_inflight_body_limit_bytes";
+    /// Counter: records accepted, by format.
+    pub const INGEST_RECORDS_ACCEPTED: &str = "reconstructor_ingest_records_accepted_total";
+    /// Counter: records rejected, by format and reason.
+    pub const INGEST_RECORDS_REJECTED: &str = "reconstructor_ingest_records_rejected_total";
+    /// Counter: requests refused because the write queue was full.
+    pub const INGEST_QUEUE_FULL: &str = "reconstructor_ingest_queue_full_total";
+    /// Gauge: records queued or being committed.
+    pub const INGEST_QUEUE_RECORDS: &str = "reconstructor_ingest_queue_records";
+    /// Gauge: the record limit of the write queue.
+    pub const INGEST_QUEUE_LIMIT_RECORDS: &str = "reconstructor_ingest_queue_limit_records";
+    /// Gauge: approximate bytes queued or being committed.
+    pub const INGEST_QUEUE_BYTES: &str = "reconstructor_ingest_queue_bytes";
+    /// Gauge: the byte limit of the write queue.
+    pub const INGEST_QUEUE_LIMIT_BYTES: &str = "reconstructor_ingest_queue_limit_bytes";
+    /// Counter: commits, by outcome.
+    pub const INGEST_COMMITS: &str = "reconstructor_ingest_commits_total";
+    /// Counter: commits retried after a deadlock or serialization failure.
+    pub const INGEST_COMMIT_RETRIES: &str = "reconstructor_ingest_commit_retries_total";
+    /// Histogram: commit latency.
+    pub const INGEST_COMMIT_DURATION: &str = "reconstructor_ingest_commit_duration_seconds";
+    /// Histogram: records per commit.
+    pub const INGEST_COMMIT_RECORDS: &str = "reconstructor_ingest_commit_records";
+    /// Counter: endpoints folded into others by the merge.
+    pub const DISCOVERY_ENDPOINTS_FOLDED: &str = "reconstructor_discovery_endpoints_folded_total";
+    /// Gauge: when this process last completed a merge round as leader (Unix time).
+    pub const DISCOVERY_LAST_MERGE_TIMESTAMP: &str =
+        "reconstructor_discovery_last_merge_timestamp_seconds";
+    /// Gauge: how long that merge round took.
+    pub const DISCOVERY_LAST_MERGE_DURATION: &str =
+        "reconstructor_discovery_last_merge_duration_seconds";
+    /// Gauge: the configured merge interval.
+    pub const DISCOVERY_MERGE_INTERVAL: &str = "reconstructor_discovery_merge_interval_seconds";
+    /// Counter: merge rounds that failed.
+    pub const DISCOVERY_MERGE_FAILURES: &str = "reconstructor_discovery_merge_failures_total";
+    /// Gauge: whether the database answered a trivial query at the last scrape.
+    pub const DATABASE_UP: &str = "reconstructor_database_up";
+    /// Gauge: connections open in the pool (idle and in use).
+    pub const DATABASE_POOL_CONNECTIONS: &str = "reconstructor_database_pool_connections";
+    /// Gauge: idle connections in the pool.
+    pub const DATABASE_POOL_IDLE: &str = "reconstructor_database_pool_idle_connections";
+    /// Gauge: the pool's connection limit.
+    pub const DATABASE_POOL_MAX: &str = "reconstructor_database_pool_max_connections";
+    /// Gauge (always 1): the running version, and the source revision when it is known.
+    pub const BUILD_INFO: &str = "reconstructor_build_info";
+}
+
+/// The kind of a metric family, as Prometheus's `# TYPE` line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up (reset on restart).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Observations counted into buckets; aggregates across replicas.
+    Histogram,
+}
+
+impl Kind {
+    /// The `# TYPE` word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// Every family: name, kind, unit and help text. `/metrics` exports exactly these.
+pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
+    use Kind::{Counter, Gauge, Histogram};
+    use metrics::Unit::{Bytes, Count, Seconds};
+    use names::*;
+    &[
+        (
+            HTTP_REQUESTS,
+            Counter,
+            Some(Count),
+            "HTTP requests by route, method and status",
+        ),
+        (
+            HTTP_REQUEST_DURATION,
+            Histogram,
+            Some(Seconds),
+            "HTTP request latency by route, method and status",
+        ),
+        (
+            INGEST_REQUEST_BODY,
+            Histogram,
+            Some(Bytes),
+            "Size of ingest request bodies after decompression",
+        ),
+        (
+            INGEST_BODY_BUDGET_EXHAUSTED,
+            Counter,
+            Some(Count),
+            "Ingest requests refused with 503 because the in-flight body budget was used up",
+        ),
+        (
+            INGEST_INFLIGHT_BODY,
+            Gauge,
+            Some(Bytes),
+            "Bytes of request bodies held in memory right now",
+        ),
+        (
+            INGEST_INFLIGHT_BODY_LIMIT,
+            Gauge,
+            Some(Bytes),
+            "Most bytes of request bodies held in memory at once (max_inflight_body_bytes)",
+        ),
+        (
+            INGEST_RECORDS_ACCEPTED,
+            Counter,
+            Some(Count),
+            "Records accepted, by source format",
+        ),
+        (
+            INGEST_RECORDS_REJECTED,
+            Counter,
+            Some(Count),
+            "Records rejected, by source format and reason",
+        ),
+        (
+            INGEST_QUEUE_FULL,
+            Counter,
+            Some(Count),
+            "Ingest requests refused with 503 because the write queue was full",
+        ),
+        (
+            INGEST_QUEUE_RECORDS,
+            Gauge,
+            Some(Count),
+            "Records waiting in the write queue or being committed",
+        ),
+        (
+            INGEST_QUEUE_LIMIT_RECORDS,
+            Gauge,
+            Some(Count),
+            "Records the write queue holds before refusing requests (queue_max_records)",
+        ),
+        (
+            INGEST_QUEUE_BYTES,
+            Gauge,
+            Some(Bytes),
+            "Approximate bytes waiting in the write queue or being committed",
+        ),
+        (
+            INGEST_QUEUE_LIMIT_BYTES,
+            Gauge,
+            Some(Bytes),
+            "Bytes the write queue holds before refusing requests (queue_max_bytes)",
+        ),
+        (
+            INGEST_COMMITS,
+            Counter,
+            Some(Count),
+            "Group commits, by outcome (ok, split into per-request commits, failed)",
+        ),
+        (
+            INGEST_COMMIT_RETRIES,
+            Counter,
+            Some(Count),
+            "Commits retried after a deadlock or serialization failure",
+        ),
+        (
+            INGEST_COMMIT_DURATION,
+            Histogram,
+            Some(Seconds),
+            "Latency of successful group commits",
+        ),
+        (
+            INGEST_COMMIT_RECORDS,
+            Histogram,
+            Some(Count),
+            "Records per successful group commit",
+        ),
+        (
+            DISCOVERY_ENDPOINTS_FOLDED,
+            Counter,
+            Some(Count),
+            "Endpoints folded into a templated endpoint by the cardinality merge",
+        ),
+        (
+            DISCOVERY_LAST_MERGE_TIMESTAMP,
+            Gauge,
+            Some(Seconds),
+            "Unix time at which this process last completed a merge round as the leader",
+        ),
+        (
+            DISCOVERY_LAST_MERGE_DURATION,
+            Gauge,
+            Some(Seconds),
+            "Duration of the last merge round this process completed as the leader",
+        ),
+        (
+            DISCOVERY_MERGE_INTERVAL,
+            Gauge,
+            Some(Seconds),
+            "Configured time between merge rounds (discovery.merge_interval)",
+        ),
+        (
+            DISCOVERY_MERGE_FAILURES,
+            Counter,
+            Some(Count),
+            "Merge rounds that failed (the next round retries)",
+        ),
+        (
+            DATABASE_UP,
+            Gauge,
+            None,
+            "1 when the database answered a trivial query during this scrape, else 0",
+        ),
+        (
+            DATABASE_POOL_CONNECTIONS,
+            Gauge,
+            Some(Count),
+            "Database connections open in the pool, idle or in use",
+        ),
+        (
+            DATABASE_POOL_IDLE,
+            Gauge,
+            Some(Count),
+            "Idle database connections in the pool",
+        ),
+        (
+            DATABASE_POOL_MAX,
+            Gauge,
+            Some(Count),
+            "Most database connections the pool opens (database_max_connections)",
+        ),
+        (
+            BUILD_INFO,
+            Gauge,
+            None,
+            "Always 1; the labels give the running version and source revision",
+        ),
+    ]
+};
+
+/// The source revision baked in at build time (`RECONSTRUCTOR_REVISION`, e.g. a git commit
+/// passed by the image build), or "unknown".
+pub fn revision() -> &'static str {
+    match option_env!("RECONSTRUCTOR_REVISION") {
+        Some(revision) if !revision.trim().is_empty() => revision.trim(),
+        _ => "unknown",
+    }
+}
+
 /// The process-wide Prometheus recorder. `metrics` has one global recorder, so every server
 /// instance in a process (several, in tests) shares it.
 pub fn metrics_handle() -> PrometheusHandle {
@@ -48,28 +332,126 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
-                .expect("bucket list is not empty")
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(names::INGEST_REQUEST_BODY.to_owned()),
+                        BYTE_BUCKETS,
+                    )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(names::INGEST_COMMIT_RECORDS.to_owned()),
+                        RECORD_BUCKETS,
+                    )
+                })
+                .expect("bucket lists are not empty")
                 .build_recorder();
             let handle = recorder.handle();
             // Fails only if another recorder was installed first, in which case ours simply
             // renders nothing; there is no other recorder in this crate.
             let _ = metrics::set_global_recorder(recorder);
             describe_metrics();
+            register_metrics();
             handle
         })
         .clone()
 }
 
 fn describe_metrics() {
-    metrics::describe_counter!(
-        "http_requests_total",
-        "HTTP requests by route, method and status"
-    );
-    metrics::describe_histogram!(
-        "http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "HTTP request latency by route, method and status"
-    );
+    for &(name, kind, unit, help) in FAMILIES {
+        match (kind, unit) {
+            (Kind::Counter, Some(unit)) => metrics::describe_counter!(name, unit, help),
+            (Kind::Counter, None) => metrics::describe_counter!(name, help),
+            (Kind::Gauge, Some(unit)) => metrics::describe_gauge!(name, unit, help),
+            (Kind::Gauge, None) => metrics::describe_gauge!(name, help),
+            (Kind::Histogram, Some(unit)) => metrics::describe_histogram!(name, unit, help),
+            (Kind::Histogram, None) => metrics::describe_histogram!(name, help),
+        }
+    }
+}
+
+/// Registers the families whose series are known in advance, so that they are exported (at 0)
+/// from the start: alert expressions such as `rate(...)` then see the series before the first
+/// event, rather than an absent one.
+fn register_metrics() {
+    use names::*;
+    for name in [
+        INGEST_BODY_BUDGET_EXHAUSTED,
+        INGEST_QUEUE_FULL,
+        INGEST_COMMIT_RETRIES,
+        DISCOVERY_ENDPOINTS_FOLDED,
+        DISCOVERY_MERGE_FAILURES,
+    ] {
+        metrics::counter!(name).absolute(0);
+    }
+    for outcome in ["ok", "split", "failed"] {
+        metrics::counter!(INGEST_COMMITS, "outcome" => outcome).absolute(0);
+    }
+    for format in [SourceFormat::Nta, SourceFormat::Akto] {
+        metrics::counter!(INGEST_RECORDS_ACCEPTED, "format" => format.as_str()).absolute(0);
+    }
+    // Histograms are exported once registered, with empty buckets.
+    let _ = metrics::histogram!(INGEST_REQUEST_BODY);
+    let _ = metrics::histogram!(INGEST_COMMIT_DURATION);
+    let _ = metrics::histogram!(INGEST_COMMIT_RECORDS);
+    metrics::gauge!(
+        BUILD_INFO,
+        "version" => env!("CARGO_PKG_VERSION"),
+        "revision" => revision()
+    )
+    .set(1.0);
+}
+
+/// The state that gauges report, read when `/metrics` is scraped.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Snapshot {
+    /// Records queued or being committed, and the queue's record limit.
+    pub queue_records: (usize, usize),
+    /// Bytes queued or being committed, and the queue's byte limit.
+    pub queue_bytes: (usize, usize),
+    /// Request body bytes in memory, and the budget.
+    pub inflight_body_bytes: (usize, usize),
+    /// The database pool.
+    pub pool: crate::store::PoolStatus,
+    /// Whether the database answered.
+    pub database_up: bool,
+    /// The configured merge interval.
+    pub merge_interval: std::time::Duration,
+}
+
+/// Sets the gauges from `snapshot` and renders every family. The recorder is process-wide, so
+/// scrapes are serialised: each one renders the gauges it set itself (several servers share one
+/// process in tests).
+pub fn render(handle: &PrometheusHandle, snapshot: &Snapshot) -> String {
+    static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _scrape = SCRAPE.lock().unwrap_or_else(|e| e.into_inner());
+    record_snapshot(snapshot);
+    handle.render()
+}
+
+fn record_snapshot(snapshot: &Snapshot) {
+    use names::*;
+    let gauge = |name: &'static str, value: usize| metrics::gauge!(name).set(value as f64);
+    gauge(INGEST_QUEUE_RECORDS, snapshot.queue_records.0);
+    gauge(INGEST_QUEUE_LIMIT_RECORDS, snapshot.queue_records.1);
+    gauge(INGEST_QUEUE_BYTES, snapshot.queue_bytes.0);
+    gauge(INGEST_QUEUE_LIMIT_BYTES, snapshot.queue_bytes.1);
+    gauge(INGEST_INFLIGHT_BODY, snapshot.inflight_body_bytes.0);
+    gauge(INGEST_INFLIGHT_BODY_LIMIT, snapshot.inflight_body_bytes.1);
+    gauge(DATABASE_POOL_CONNECTIONS, snapshot.pool.size);
+    gauge(DATABASE_POOL_IDLE, snapshot.pool.idle);
+    gauge(DATABASE_POOL_MAX, snapshot.pool.max);
+    metrics::gauge!(DATABASE_UP).set(if snapshot.database_up { 1.0 } else { 0.0 });
+    metrics::gauge!(DISCOVERY_MERGE_INTERVAL).set(snapshot.merge_interval.as_secs_f64());
+}
+
+/// Records a merge round this process completed as the leader.
+pub fn record_merge(finished: std::time::SystemTime, duration: std::time::Duration) {
+    let timestamp = finished
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64());
+    metrics::gauge!(names::DISCOVERY_LAST_MERGE_TIMESTAMP).set(timestamp);
+    metrics::gauge!(names::DISCOVERY_LAST_MERGE_DURATION).set(duration.as_secs_f64());
 }
 
 /// Counts and times every request, labelled by the matched route template (never the raw URI,
@@ -88,8 +470,153 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
         ("method", method),
         ("status", response.status().as_u16().to_string()),
     ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
+    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(names::HTTP_REQUEST_DURATION, &labels)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{FAMILIES, Kind};
+
+    /// Names a PromQL expression (or Grafana query) refers to with the `reconstructor_` prefix,
+    /// with a histogram's `_bucket`, `_sum` and `_count` series mapped to their family.
+    fn referenced(text: &str) -> BTreeSet<String> {
+        let histograms: BTreeSet<&str> = FAMILIES
+            .iter()
+            .filter(|f| f.1 == Kind::Histogram)
+            .map(|f| f.0)
+            .collect();
+        let mut names = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("reconstructor_") {
+            let preceded_by_word = rest[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            if !preceded_by_word {
+                let name = &tail[..end];
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|b| histograms.contains(b)))
+                    .unwrap_or(name);
+                names.insert(family.to_owned());
+            }
+            rest = &tail[end..];
+        }
+        names
+    }
+
+    fn repository_file(path: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn families_follow_the_naming_conventions() {
+        let mut seen = BTreeSet::new();
+        for &(name, kind, unit, help) in FAMILIES {
+            assert!(seen.insert(name), "{name} listed twice");
+            assert!(name.starts_with("reconstructor_"), "{name}");
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+            assert!(!help.is_empty() && !help.ends_with('.'), "{name}: {help:?}");
+            assert_eq!(kind == Kind::Counter, name.ends_with("_total"), "{name}");
+            let base = name.trim_end_matches("_total");
+            match unit {
+                Some(metrics::Unit::Seconds) => assert!(base.ends_with("_seconds"), "{name}"),
+                Some(metrics::Unit::Bytes) => assert!(base.ends_with("_bytes"), "{name}"),
+                _ => assert!(
+                    !base.ends_with("_seconds") && !base.ends_with("_bytes"),
+                    "{name}: unit {unit:?}"
+                ),
+            }
+            // Milliseconds, kilobytes and the like are not base units.
+            for scaled in [
+                "_ms",
+                "_milliseconds",
+                "_kb",
+                "_kib",
+                "_mb",
+                "_mib",
+                "_minutes",
+            ] {
+                assert!(!name.contains(scaled), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_extractor_maps_series_to_families() {
+        let found = referenced(
+            "histogram_quantile(0.9, rate(reconstructor_http_request_duration_seconds_bucket[5m])) \
+             / reconstructor_ingest_queue_limit_records{pod=\"x\"} + app-reconstructor_x",
+        );
+        let expected: BTreeSet<String> = [
+            "reconstructor_http_request_duration_seconds",
+            "reconstructor_ingest_queue_limit_records",
+        ]
+        .map(str::to_owned)
+        .into();
+        assert_eq!(found, expected);
+    }
+
+    /// The chart's Grafana dashboard and alert rules name only metrics the server exports, and
+    /// every family the alerts are about is there.
+    #[test]
+    fn the_dashboard_and_the_alerts_name_only_exported_metrics() {
+        let exported: BTreeSet<String> = FAMILIES.iter().map(|f| f.0.to_owned()).collect();
+        let dashboard = repository_file("helm/reconstructor/dashboards/reconstructor.json");
+        let parsed: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard JSON");
+        let mut queries = String::new();
+        for panel in parsed["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                queries.push_str(target["expr"].as_str().unwrap());
+                queries.push('\n');
+            }
+        }
+        for variable in parsed["templating"]["list"].as_array().unwrap() {
+            if let Some(query) = variable["query"]["query"].as_str() {
+                queries.push_str(query);
+                queries.push('\n');
+            }
+        }
+        let in_dashboard = referenced(&queries);
+        assert!(
+            in_dashboard.is_subset(&exported),
+            "unknown in the dashboard: {:?}",
+            in_dashboard.difference(&exported).collect::<Vec<_>>()
+        );
+        // Everything the dashboard refers to anywhere (descriptions included) exists too.
+        assert_eq!(referenced(&dashboard), in_dashboard);
+
+        let rules = repository_file("helm/reconstructor/templates/prometheusrule.yaml");
+        let in_rules = referenced(&rules);
+        assert!(
+            in_rules.is_subset(&exported),
+            "unknown in the alert rules: {:?}",
+            in_rules.difference(&exported).collect::<Vec<_>>()
+        );
+        for needed in [
+            super::names::INGEST_RECORDS_REJECTED,
+            super::names::INGEST_COMMITS,
+            super::names::HTTP_REQUESTS,
+            super::names::INGEST_QUEUE_RECORDS,
+            super::names::INGEST_QUEUE_LIMIT_RECORDS,
+            super::names::DISCOVERY_LAST_MERGE_TIMESTAMP,
+            super::names::DATABASE_UP,
+        ] {
+            assert!(in_rules.contains(needed), "no alert uses {needed}");
+        }
+    }
 }

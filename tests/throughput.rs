@@ -45,7 +45,7 @@ async fn commits(app: &TestApp) -> u64 {
         .await
         .unwrap();
     text.lines()
-        .filter(|l| l.starts_with("ingest_commits_total") && !l.contains("failed"))
+        .filter(|l| l.starts_with("reconstructor_ingest_commits_total") && !l.contains("failed"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }

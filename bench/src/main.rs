@@ -236,9 +236,9 @@ async fn commit_counters(endpoint: &Endpoint) -> Option<(f64, f64, f64)> {
     // A server that has not committed yet has not registered these series: count them as 0.
     let value = |name: &str| metric(&text, name).unwrap_or(0.0);
     Some((
-        value("ingest_commit_records_count"),
-        value("ingest_commit_records_sum"),
-        value("ingest_commit_duration_seconds_sum"),
+        value("reconstructor_ingest_commit_records_count"),
+        value("reconstructor_ingest_commit_records_sum"),
+        value("reconstructor_ingest_commit_duration_seconds_sum"),
     ))
 }
 

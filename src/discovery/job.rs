@@ -15,6 +15,7 @@ use super::settings::DiscoverySettings;
 use super::summaries::{self, SummaryBuffer};
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
 use crate::openapi::{EndpointSummary, SummaryLimits};
+use crate::observability::names;
 use crate::store::{EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.
@@ -70,6 +71,11 @@ impl Discovery {
             refresh_interval: settings.refresh_interval,
             merged: Mutex::default(),
         }
+    }
+
+    /// Time between merge rounds.
+    pub fn merge_interval(&self) -> Duration {
+        self.merge_interval
     }
 
     /// The classifier this instance refreshes.
@@ -182,7 +188,7 @@ impl Discovery {
         }
         let folded = self.store.fold_endpoints(host, &changes).await?;
         tracing::info!(host, changes = changes.len(), folded, "merged endpoints");
-        metrics::counter!("discovery_endpoints_folded_total").increment(folded);
+        metrics::counter!(names::DISCOVERY_ENDPOINTS_FOLDED).increment(folded);
         Ok(folded)
     }
 
@@ -354,12 +360,23 @@ impl Discovery {
                     }
                 }
                 _ = merge.tick() => {
+                    let started = Instant::now();
                     match self.merge_round().await {
-                        Ok(report) if report.folded > 0 => {
-                            tracing::debug!(?report, "merge round");
+                        Ok(report) => {
+                            if report.led {
+                                crate::observability::record_merge(
+                                    std::time::SystemTime::now(),
+                                    started.elapsed(),
+                                );
+                            }
+                            if report.folded > 0 {
+                                tracing::debug!(?report, "merge round");
+                            }
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "merge round failed"),
+                        Err(e) => {
+                            metrics::counter!(names::DISCOVERY_MERGE_FAILURES).increment(1);
+                            tracing::warn!(error = %e, "merge round failed");
+                        }
                     }
                 }
             }

@@ -49,13 +49,34 @@ fn unavailable(reason: String) -> (StatusCode, Json<serde_json::Value>) {
     )
 }
 
-/// `GET /metrics`: Prometheus text exposition.
+/// Longest a scrape waits for the database before reporting it down; well below the usual
+/// 10 s scrape timeout.
+const METRICS_PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `GET /metrics`: Prometheus text exposition, with the gauges read at scrape time.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let database_up = matches!(
+        tokio::time::timeout(METRICS_PING_TIMEOUT, state.store.ping()).await,
+        Ok(Ok(()))
+    );
+    let writer = state.ingestor.writer();
+    let budget = state.config.max_inflight_body_bytes;
+    let snapshot = crate::observability::Snapshot {
+        queue_records: (writer.queued_records(), writer.settings().queue_max_records),
+        queue_bytes: (writer.queued_bytes(), writer.settings().queue_max_bytes),
+        inflight_body_bytes: (
+            budget.saturating_sub(state.body_budget.available_permits()),
+            budget,
+        ),
+        pool: state.store.pool_status(),
+        database_up,
+        merge_interval: state.discovery.merge_interval(),
+    };
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        crate::observability::render(&state.metrics, &snapshot),
     )
 }

@@ -14,6 +14,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::ingest::writer::WriteError;
 use crate::ingest::{DecodeError, Format, IngestError, Outcome, Rejection, TelemetryEncoding};
+use crate::observability::names;
 
 /// How long an oversized body is drained before the 413 is sent anyway.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
@@ -194,7 +195,7 @@ async fn read_body(
         }
         buffer.extend_from_slice(&chunk);
     }
-    metrics::histogram!("ingest_request_bytes").record(buffer.len() as f64);
+    metrics::histogram!(names::INGEST_REQUEST_BODY).record(buffer.len() as f64);
     Ok(ReadBody {
         bytes: buffer.freeze(),
         budget,
@@ -231,7 +232,7 @@ fn claim_budget(
 }
 
 fn busy() -> ApiError {
-    metrics::counter!("ingest_body_budget_exhausted_total").increment(1);
+    metrics::counter!(names::INGEST_BODY_BUDGET_EXHAUSTED).increment(1);
     ApiError::Unavailable(
         "the server is holding too many request bodies at once; nothing was stored, retry later"
             .to_owned(),

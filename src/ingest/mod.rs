@@ -27,6 +27,7 @@ use crate::store::Store;
 use normalize::{Context, Limits, RecordError};
 use redact::{RedactionConfig, Redactor};
 use writer::{CommitSettings, WriteError, Writer, WriterTasks};
+use crate::observability::names;
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -452,7 +453,7 @@ fn collect(
             Ok(exchange) => decoded.exchanges.push(exchange),
             Err(e) => {
                 metrics::counter!(
-                    "ingest_records_rejected_total",
+                    names::INGEST_RECORDS_REJECTED,
                     "format" => format.as_str(),
                     "reason" => e.reason
                 )
@@ -464,7 +465,7 @@ fn collect(
             }
         }
     }
-    metrics::counter!("ingest_records_accepted_total", "format" => format.as_str())
+    metrics::counter!(names::INGEST_RECORDS_ACCEPTED, "format" => format.as_str())
         .increment(decoded.exchanges.len() as u64);
     decoded
 }

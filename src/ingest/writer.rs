@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::discovery::catalog::Classified;
 use crate::discovery::summaries::SummaryBuffer;
 use crate::model::exchange::Exchange;
+use crate::observability::names;
 use crate::store::{Store, StoreError, WriteBatch};
 
 /// The `[commit]` section of the configuration: the limits of the queue in front of the writers
@@ -208,7 +209,7 @@ impl Writer {
                 || previous_bytes + bytes > self.settings.queue_max_bytes);
         if over {
             self.queued.release(records, bytes);
-            metrics::counter!("ingest_queue_full_total").increment(1);
+            metrics::counter!(names::INGEST_QUEUE_FULL).increment(1);
             return Err(WriteError::QueueFull);
         }
         Ok(())
@@ -222,6 +223,16 @@ impl Writer {
     /// Records currently queued or being committed.
     pub fn queued_records(&self) -> usize {
         self.queued.records.load(Ordering::Relaxed)
+    }
+
+    /// Approximate bytes currently queued or being committed.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The queue limits and batching this writer runs with.
+    pub fn settings(&self) -> &CommitSettings {
+        &self.settings
     }
 }
 
@@ -303,7 +314,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
         match store.append(Utc::now(), &batch).await {
             Err(e) if e.is_conflict() && attempt < 3 => {
                 attempt += 1;
-                metrics::counter!("ingest_commit_retries_total").increment(1);
+                metrics::counter!(names::INGEST_COMMIT_RETRIES).increment(1);
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
             }
             result => return result,
@@ -326,9 +337,9 @@ async fn commit_batch(
     match result {
         Ok(()) => {
             queued.commits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("ingest_commits_total", "outcome" => "ok").increment(1);
-            metrics::histogram!("ingest_commit_duration_seconds").record(elapsed);
-            metrics::histogram!("ingest_commit_records").record(records as f64);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "ok").increment(1);
+            metrics::histogram!(names::INGEST_COMMIT_DURATION).record(elapsed);
+            metrics::histogram!(names::INGEST_COMMIT_RECORDS).record(records as f64);
             queued.release(records, bytes);
             for job in batch {
                 // Before the answer, so that a spec read after it includes these exchanges.
@@ -340,7 +351,7 @@ async fn commit_batch(
             // One request's records broke the shared transaction (a bug, or data the database
             // refuses): commit the requests one by one so that only the guilty one fails.
             tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying per request");
-            metrics::counter!("ingest_commits_total", "outcome" => "split").increment(1);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "split").increment(1);
             for job in batch {
                 let records = job.records.exchanges.len();
                 let bytes = job.bytes;
@@ -354,7 +365,7 @@ async fn commit_batch(
             }
         }
         Err(e) => {
-            metrics::counter!("ingest_commits_total", "outcome" => "failed").increment(1);
+            metrics::counter!(names::INGEST_COMMITS, "outcome" => "failed").increment(1);
             queued.release(records, bytes);
             let e = Arc::new(e);
             for job in batch {

@@ -166,6 +166,27 @@ pub struct ExchangeQuery {
     pub limit: u32,
 }
 
+/// A connection pool's occupancy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open, idle or in use.
+    pub size: usize,
+    /// Idle connections.
+    pub idle: usize,
+    /// Most connections the pool opens.
+    pub max: usize,
+}
+
+impl PoolStatus {
+    pub(crate) fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Self {
+        PoolStatus {
+            size: pool.size() as usize,
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections() as usize,
+        }
+    }
+}
+
 /// What every backend provides. Implementations are cheap to share (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -180,6 +201,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The connection pool's occupancy right now (for the metrics).
+    fn pool_status(&self) -> PoolStatus;
 
     /// Appends exchanges and adds their aggregates to the catalog, in one transaction: all of it
     /// is stored, or none. Catalog rows are upserted in key order.

@@ -64,6 +64,10 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
+    fn pool_status(&self) -> super::PoolStatus {
+        super::PoolStatus::of(&self.pool)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         // sqlx holds a Postgres advisory lock while it migrates, so replicas starting together
         // apply each migration exactly once.

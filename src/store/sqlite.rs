@@ -87,6 +87,10 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
+    fn pool_status(&self) -> super::PoolStatus {
+        super::PoolStatus::of(&self.pool)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())

@@ -131,7 +131,8 @@ imagePullSecrets:
 
 {{/*
 Where the data lives: "external" (database.url or database.existingSecret), "postgresql" (the
-built-in StatefulSet) or "sqlite" (a file in the data directory). An external URL wins.
+built-in StatefulSet) or "sqlite" (a file in the data directory). Asking for both an external
+URL and the built-in one is refused (reconstructor.validateValues).
 */}}
 {{- define "reconstructor.databaseMode" -}}
 {{- if or .Values.database.url .Values.database.existingSecret }}
@@ -345,6 +346,9 @@ Checks that stop a render with a message instead of producing a release that can
 {{- end }}
 {{- if and .Values.database.url .Values.database.existingSecret }}
 {{- fail "set either database.url or database.existingSecret, not both" }}
+{{- end }}
+{{- if and (eq $mode "external") .Values.postgresql.enabled }}
+{{- fail "database.url or database.existingSecret points the server at an external Postgres, and postgresql.enabled=true would also deploy the built-in one, which nothing would use. Set postgresql.enabled=false to use the external database, or unset database.url and database.existingSecret to use the built-in one." }}
 {{- end }}
 {{- if lt (int .Values.shutdown.graceMarginSeconds) 1 }}
 {{- fail "shutdown.graceMarginSeconds must be at least 1, so Kubernetes waits past the server's own shutdown deadline" }}
