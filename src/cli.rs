@@ -418,7 +418,7 @@ pub fn main() -> ExitCode {
         }
         Parsed::CheckConfig(_) => unreachable!("handled above"),
     };
-    crate::observability::init_logging(config);
+    crate::startup::init_logging(config);
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

@@ -1,6 +1,6 @@
-//! Observability of the server itself: its logs (`tracing`) and its Prometheus metrics.
+//! Observability of the server itself: its Prometheus metrics (names, descriptions, the
+//! request middleware and the scrape); logging is set up by `startup::init_logging`.
 
-use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -8,33 +8,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, LogFormat};
 use crate::model::exchange::SourceFormat;
-
-/// Installs the global `tracing` subscriber. Safe to call more than once (later calls are
-/// no-ops), which tests rely on.
-pub fn init_logging(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match config.log_format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init()
-    } else {
-        builder.try_init()
-    };
-}
 
 /// Buckets for latencies measured in seconds: sub-millisecond to tens of seconds.
 const LATENCY_BUCKETS: &[f64] = &[

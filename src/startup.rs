@@ -131,6 +131,29 @@ pub async fn export(
     Ok(())
 }
 
+/// Installs the global `tracing` subscriber. Safe to call more than once (later calls are
+/// no-ops), which tests rely on.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match config.log_format {
+        crate::config::LogFormat::Json => true,
+        crate::config::LogFormat::Text => false,
+        crate::config::LogFormat::Auto => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 /// A bound, ready-to-run server. Tests build it with port 0, read [`Application::local_addr`]
 /// and stop it with their own shutdown future.
 #[derive(Debug)]

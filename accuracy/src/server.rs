@@ -103,7 +103,7 @@ impl Server {
                 config.discovery.refresh_interval = REFRESH_INTERVAL;
             }
         }
-        reconstructor::observability::init_logging(&config);
+        reconstructor::startup::init_logging(&config);
         let (app, discovery) = runtime.block_on(async {
             let store = reconstructor::startup::connect(&config)
                 .await

@@ -176,7 +176,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(database: TestDatabase, config: Config) -> Self {
-        reconstructor::observability::init_logging(&config);
+        reconstructor::startup::init_logging(&config);
         let app = Application::build(config)
             .await
             .expect("application starts");
