@@ -48,6 +48,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Print what changed between two recorded revisions of a host's document, then exit.
+    Diff {
+        /// The host key (`api.example.com`, `api.example.com:8443`).
+        #[arg(long, value_name = "HOST")]
+        host: String,
+        /// The older revision.
+        #[arg(long, value_name = "N")]
+        from: i64,
+        /// The newer revision.
+        #[arg(long, value_name = "M")]
+        to: i64,
+    },
 }
 
 /// Formats of `export`.
@@ -412,6 +424,7 @@ pub fn main() -> ExitCode {
             Command::Export { host, format, out } => {
                 crate::startup::export(config, host, format, out).await
             }
+            Command::Diff { host, from, to } => crate::startup::diff(config, host, from, to).await,
         }
     });
     match result {

@@ -169,6 +169,69 @@ pub struct Config {
     pub redaction: RedactionConfig,
     /// Endpoint discovery: merge schedule and per-host rules.
     pub discovery: DiscoveryConfig,
+    /// Change tracking: revisions, drift and webhook delivery (`[changes]`).
+    pub changes: ChangesConfig,
+    /// Webhook subscriptions (`[[webhooks]]`).
+    pub webhooks: Vec<WebhookSubscription>,
+}
+
+/// Change tracking settings (`[changes]` in the configuration file).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangesConfig {
+    /// How often the leader looks for hosts whose document changed.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// How long a changed document must stay unchanged before it becomes a revision, so that a
+    /// burst of traffic gives one revision (a document that keeps changing is recorded after
+    /// ten times this).
+    #[serde(with = "humantime_serde")]
+    pub debounce: Duration,
+    /// Revisions kept per host; older ones are deleted.
+    pub max_revisions: u32,
+    /// How long a receiver has to answer one delivery.
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+    /// Attempts per delivery before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// Delay before the first retry; it doubles with each further attempt.
+    #[serde(with = "humantime_serde")]
+    pub webhook_backoff: Duration,
+    /// Longest delay between two attempts.
+    #[serde(with = "humantime_serde")]
+    pub webhook_backoff_max: Duration,
+    /// How often each replica looks for due deliveries.
+    #[serde(with = "humantime_serde")]
+    pub webhook_poll_interval: Duration,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(10),
+            debounce: Duration::from_secs(60),
+            max_revisions: 100,
+            webhook_timeout: Duration::from_secs(10),
+            webhook_max_attempts: 12,
+            webhook_backoff: Duration::from_secs(5),
+            webhook_backoff_max: Duration::from_secs(3600),
+            webhook_poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One webhook subscription.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSubscription {
+    /// Where events are posted (`http://` or `https://`).
+    pub url: String,
+    /// Event types to send (`endpoint.discovered`, `spec.revised`, `drift.detected`); all
+    /// when empty.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// The signing secret: `whsec_` and base64 (Standard Webhooks).
+    pub secret: SecretString,
 }
 
 /// Endpoint discovery settings (`[discovery]` in the configuration file).
@@ -273,6 +336,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             redaction: RedactionConfig::default(),
             discovery: DiscoveryConfig::default(),
+            changes: ChangesConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -440,6 +505,7 @@ impl Config {
         if self.max_records == 0 {
             return Err(invalid("max_records", "must be at least 1"));
         }
+        self.validate_changes()?;
         for (setting, tokens) in [
             ("ingest_tokens", &self.ingest_tokens),
             ("read_tokens", &self.read_tokens),
@@ -447,6 +513,65 @@ impl Config {
             if tokens.iter().any(|t| t.expose_secret().trim().is_empty()) {
                 return Err(invalid(setting, "tokens must not be empty"));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_changes(&self) -> Result<(), ConfigError> {
+        let changes = &self.changes;
+        for (setting, value) in [
+            ("changes.interval", changes.interval),
+            ("changes.webhook_timeout", changes.webhook_timeout),
+            ("changes.webhook_backoff", changes.webhook_backoff),
+            ("changes.webhook_poll_interval", changes.webhook_poll_interval),
+        ] {
+            if value.is_zero() {
+                return Err(invalid(setting, "must be longer than zero"));
+            }
+        }
+        if changes.webhook_backoff_max < changes.webhook_backoff {
+            return Err(invalid(
+                "changes.webhook_backoff_max",
+                "must be at least changes.webhook_backoff",
+            ));
+        }
+        if changes.max_revisions == 0 {
+            return Err(invalid("changes.max_revisions", "must be at least 1"));
+        }
+        if changes.webhook_max_attempts == 0 {
+            return Err(invalid("changes.webhook_max_attempts", "must be at least 1"));
+        }
+        let mut urls = std::collections::BTreeSet::new();
+        for (i, subscription) in self.webhooks.iter().enumerate() {
+            let url = url::Url::parse(&subscription.url)
+                .map_err(|e| invalid("webhooks", format!("#{i}: url `{}`: {e}", subscription.url)))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(invalid(
+                    "webhooks",
+                    format!("#{i}: url `{}` must be http:// or https://", subscription.url),
+                ));
+            }
+            if !urls.insert(subscription.url.as_str()) {
+                return Err(invalid(
+                    "webhooks",
+                    format!("#{i}: url `{}` is subscribed twice; list its events in one entry", subscription.url),
+                ));
+            }
+            for event in &subscription.events {
+                if !crate::changes::webhook::EVENT_TYPES.contains(&event.as_str()) {
+                    return Err(invalid(
+                        "webhooks",
+                        format!(
+                            "#{i}: unknown event `{event}`; expected one of {}",
+                            crate::changes::webhook::EVENT_TYPES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            crate::changes::webhook::secret_key(subscription.secret.expose_secret())
+                .map_err(|e| invalid("webhooks", format!("#{i}: secret {e}")))?;
         }
         Ok(())
     }

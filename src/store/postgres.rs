@@ -61,6 +61,10 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
+    fn changes(&self) -> &dyn super::changes::ChangeStore {
+        self
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         // sqlx holds a Postgres advisory lock while it migrates, so replicas starting together
         // apply each migration exactly once.
