@@ -336,6 +336,16 @@ struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     read_token_file: Option<PathBuf>,
 
+    /// TOML file of `[[webhooks]]` subscriptions (kept apart because it holds secrets).
+    #[arg(
+        long,
+        global = true,
+        env = "RECONSTRUCTOR_WEBHOOKS_FILE",
+        value_name = "FILE"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_file: Option<PathBuf>,
+
     /// Proxy address or CIDR whose X-Forwarded-For is trusted (repeatable; comma-separated in
     /// the environment).
     #[arg(long = "trusted-proxy", global = true, env = "RECONSTRUCTOR_TRUSTED_PROXIES",

@@ -173,6 +173,8 @@ pub struct Config {
     pub changes: ChangesConfig,
     /// Webhook subscriptions (`[[webhooks]]`).
     pub webhooks: Vec<WebhookSubscription>,
+    /// A TOML file of further `[[webhooks]]` (a mounted Secret, say), added to `webhooks`.
+    pub webhooks_file: Option<PathBuf>,
 }
 
 /// Change tracking settings (`[changes]` in the configuration file).
@@ -338,6 +340,7 @@ impl Default for Config {
             discovery: DiscoveryConfig::default(),
             changes: ChangesConfig::default(),
             webhooks: Vec::new(),
+            webhooks_file: None,
         }
     }
 }
@@ -425,6 +428,19 @@ impl Config {
         if let Some(path) = &self.read_token_file {
             self.read_tokens
                 .extend(read_tokens(path).map_err(|e| invalid("read_token_file", e))?);
+        }
+        if let Some(path) = &self.webhooks_file {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct WebhooksFile {
+                #[serde(default)]
+                webhooks: Vec<WebhookSubscription>,
+            }
+            let file: WebhooksFile = Figment::new()
+                .merge(Toml::file_exact(path))
+                .extract()
+                .map_err(|e| invalid("webhooks_file", format!("{}: {e}", path.display())))?;
+            self.webhooks.extend(file.webhooks);
         }
         Ok(())
     }
