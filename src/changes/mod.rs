@@ -286,7 +286,10 @@ impl ChangeTracker {
         {
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
             let state = hosts.entry(host.to_owned()).or_default();
-            if latest.as_ref().is_some_and(|l| l.surface_hash == hash) {
+            // A host with nothing to describe yet (a reference uploaded before traffic) has no
+            // first revision to record.
+            let nothing_yet = latest.is_none() && current.operations.is_empty();
+            if nothing_yet || latest.as_ref().is_some_and(|l| l.surface_hash == hash) {
                 state.pending = None;
             } else {
                 let pending = match state.pending.take() {
