@@ -541,7 +541,10 @@ impl Config {
             ("changes.interval", changes.interval),
             ("changes.webhook_timeout", changes.webhook_timeout),
             ("changes.webhook_backoff", changes.webhook_backoff),
-            ("changes.webhook_poll_interval", changes.webhook_poll_interval),
+            (
+                "changes.webhook_poll_interval",
+                changes.webhook_poll_interval,
+            ),
         ] {
             if value.is_zero() {
                 return Err(invalid(setting, "must be longer than zero"));
@@ -557,22 +560,32 @@ impl Config {
             return Err(invalid("changes.max_revisions", "must be at least 1"));
         }
         if changes.webhook_max_attempts == 0 {
-            return Err(invalid("changes.webhook_max_attempts", "must be at least 1"));
+            return Err(invalid(
+                "changes.webhook_max_attempts",
+                "must be at least 1",
+            ));
         }
         let mut urls = std::collections::BTreeSet::new();
         for (i, subscription) in self.webhooks.iter().enumerate() {
-            let url = url::Url::parse(&subscription.url)
-                .map_err(|e| invalid("webhooks", format!("#{i}: url `{}`: {e}", subscription.url)))?;
+            let url = url::Url::parse(&subscription.url).map_err(|e| {
+                invalid("webhooks", format!("#{i}: url `{}`: {e}", subscription.url))
+            })?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(invalid(
                     "webhooks",
-                    format!("#{i}: url `{}` must be http:// or https://", subscription.url),
+                    format!(
+                        "#{i}: url `{}` must be http:// or https://",
+                        subscription.url
+                    ),
                 ));
             }
             if !urls.insert(subscription.url.as_str()) {
                 return Err(invalid(
                     "webhooks",
-                    format!("#{i}: url `{}` is subscribed twice; list its events in one entry", subscription.url),
+                    format!(
+                        "#{i}: url `{}` is subscribed twice; list its events in one entry",
+                        subscription.url
+                    ),
                 ));
             }
             for event in &subscription.events {

@@ -260,13 +260,9 @@ fn start_change_tracking(
         wake.clone(),
     ));
     tokio::spawn(tracker.run(cancel.clone()));
-    let deliverer = crate::changes::webhook::Deliverer::new(
-        store,
-        &config.webhooks,
-        &config.changes,
-        wake,
-    )
-    .context("setting up webhook delivery")?;
+    let deliverer =
+        crate::changes::webhook::Deliverer::new(store, &config.webhooks, &config.changes, wake)
+            .context("setting up webhook delivery")?;
     tokio::spawn(Arc::new(deliverer).run(cancel.clone()));
     Ok(())
 }

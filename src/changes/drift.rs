@@ -162,7 +162,10 @@ pub fn drift(
             shape: shape.clone(),
         };
         let documented = if reference.operations.contains_key(&exact) {
-            templates.iter().find(|(key, _)| **key == exact).map(|(k, _)| *k)
+            templates
+                .iter()
+                .find(|(key, _)| **key == exact)
+                .map(|(k, _)| *k)
         } else {
             templates
                 .iter()
@@ -225,13 +228,15 @@ pub fn drift(
         }
         compare_statuses(&mut drift.mismatches, key, documented, traffic);
     }
-    drift.shadow.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    drift
+        .shadow
+        .sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     drift.mismatches.sort_by(|a, b| {
         (&a.path, &a.method, a.kind, &a.value).cmp(&(&b.path, &b.method, b.kind, &b.value))
     });
-    drift
-        .mismatches
-        .dedup_by(|a, b| (&a.path, &a.method, a.kind, &a.value) == (&b.path, &b.method, b.kind, &b.value));
+    drift.mismatches.dedup_by(|a, b| {
+        (&a.path, &a.method, a.kind, &a.value) == (&b.path, &b.method, b.kind, &b.value)
+    });
     drift
 }
 
@@ -350,7 +355,12 @@ fn compare(
                     "",
                     format!(
                         "called without credentials; documented as requiring {}",
-                        documented.security.iter().cloned().collect::<Vec<_>>().join(" or ")
+                        documented
+                            .security
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                 );
             }
@@ -358,7 +368,9 @@ fn compare(
             push(
                 MismatchKind::SecurityMismatch,
                 requirement,
-                format!("called with {requirement}, which is not among the documented requirements"),
+                format!(
+                    "called with {requirement}, which is not among the documented requirements"
+                ),
             );
         } else if documented.security.is_empty() {
             push(
@@ -423,7 +435,12 @@ mod tests {
             "/admin/debug": {"get": {"responses": {"200": {}}}}
         }}));
         let endpoints = vec![
-            endpoint("GET", "/users/{userId}", 10, &[(200, 7), (404, 2), (503, 1)]),
+            endpoint(
+                "GET",
+                "/users/{userId}",
+                10,
+                &[(200, 7), (404, 2), (503, 1)],
+            ),
             endpoint("GET", "/users", 3, &[(200, 3)]),
             endpoint("GET", "/admin/debug", 1, &[(200, 1)]),
         ];
@@ -433,7 +450,10 @@ mod tests {
         assert_eq!(drift.shadow[0].hits, 1);
         assert_eq!(drift.unused.len(), 1);
         assert_eq!(
-            (drift.unused[0].method.as_str(), drift.unused[0].path.as_str()),
+            (
+                drift.unused[0].method.as_str(),
+                drift.unused[0].path.as_str()
+            ),
             ("POST", "/orders")
         );
         assert_eq!(drift.unused[0].hits, 0);
@@ -451,7 +471,11 @@ mod tests {
             vec![
                 (MismatchKind::UndocumentedStatusCode, "404", 2),
                 (MismatchKind::UndocumentedParameter, "query:verbose", 10),
-                (MismatchKind::UndocumentedResponseContentType, "text/html", 10),
+                (
+                    MismatchKind::UndocumentedResponseContentType,
+                    "text/html",
+                    10
+                ),
                 (MismatchKind::RequiredParameterMissing, "query:fields", 10),
                 (MismatchKind::SecurityMismatch, "", 10),
             ]

@@ -344,7 +344,8 @@ impl ChangeTracker {
             && (revise || reference_changed)
         {
             let documented = reference_surface(reference)?;
-            let endpoints = crate::discovery::summaries::host_endpoints(&*self.store, host, true).await?;
+            let endpoints =
+                crate::discovery::summaries::host_endpoints(&*self.store, host, true).await?;
             let found = drift::drift(&documented, &current, &endpoints, None);
             let known: BTreeSet<String> = self
                 .store
@@ -427,12 +428,24 @@ impl ChangeTracker {
             let shadow: Vec<_> = found
                 .shadow
                 .iter()
-                .filter(|f| is_new(format!("shadow {} {}", f.method, surface::path_shape(&f.path))))
+                .filter(|f| {
+                    is_new(format!(
+                        "shadow {} {}",
+                        f.method,
+                        surface::path_shape(&f.path)
+                    ))
+                })
                 .collect();
             let zombie: Vec<_> = found
                 .zombie
                 .iter()
-                .filter(|f| is_new(format!("zombie {} {}", f.method, surface::path_shape(&f.path))))
+                .filter(|f| {
+                    is_new(format!(
+                        "zombie {} {}",
+                        f.method,
+                        surface::path_shape(&f.path)
+                    ))
+                })
                 .collect();
             let mismatches: Vec<_> = found
                 .mismatches

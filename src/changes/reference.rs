@@ -36,7 +36,8 @@ pub fn parse(bytes: &[u8]) -> Result<Reference, ReferenceError> {
         return Err(refuse("the document is empty"));
     }
     let document: Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| refuse(format!("the document is not valid JSON: {e}")))?
+        serde_json::from_str(text)
+            .map_err(|e| refuse(format!("the document is not valid JSON: {e}")))?
     } else {
         serde_yaml_ng::from_str(text)
             .map_err(|e| refuse(format!("the document is neither JSON nor valid YAML: {e}")))?
@@ -65,7 +66,11 @@ pub fn parse(bytes: &[u8]) -> Result<Reference, ReferenceError> {
     };
     checked.map_err(|e| {
         let at = e.path().to_string();
-        let at = if at == "." { "the top level".to_owned() } else { format!("`{at}`") };
+        let at = if at == "." {
+            "the top level".to_owned()
+        } else {
+            format!("`{at}`")
+        };
         refuse(format!(
             "not a valid OpenAPI {openapi} document at {at}: {}",
             e.inner()
@@ -73,14 +78,18 @@ pub fn parse(bytes: &[u8]) -> Result<Reference, ReferenceError> {
     })?;
     let paths = object.get("paths").and_then(Value::as_object);
     if paths.is_none_or(|p| p.is_empty()) {
-        return Err(refuse("the document has no `paths`: there is nothing to compare"));
+        return Err(refuse(
+            "the document has no `paths`: there is nothing to compare",
+        ));
     }
     for path in paths.into_iter().flat_map(|p| p.keys()) {
         if !path.starts_with('/') {
             return Err(refuse(format!("path `{path}` does not start with `/`")));
         }
         if Template::parse(path).is_none() {
-            return Err(refuse(format!("path `{path}` is not a valid path template")));
+            return Err(refuse(format!(
+                "path `{path}` is not a valid path template"
+            )));
         }
     }
     Ok(Reference {

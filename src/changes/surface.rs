@@ -98,8 +98,8 @@ impl Surface {
 
     /// A stable hash of the surface: equal hashes mean no material change.
     pub fn hash(&self) -> String {
-        let json = serde_json::to_vec(&self.operations.iter().collect::<Vec<_>>())
-            .unwrap_or_default();
+        let json =
+            serde_json::to_vec(&self.operations.iter().collect::<Vec<_>>()).unwrap_or_default();
         hex(&Sha256::digest(json))
     }
 }
@@ -239,10 +239,8 @@ impl<'a> Reader<'a> {
             let Some(requirement) = requirement.as_object() else {
                 continue;
             };
-            let mut schemes: Vec<String> = requirement
-                .keys()
-                .map(|name| self.scheme(name))
-                .collect();
+            let mut schemes: Vec<String> =
+                requirement.keys().map(|name| self.scheme(name)).collect();
             schemes.sort();
             schemes.dedup();
             operation.security.insert(schemes.join(" + "));
@@ -341,7 +339,10 @@ mod tests {
 
     #[test]
     fn path_shapes_ignore_parameter_names() {
-        assert_eq!(path_shape("/users/{id}/posts/{postId}"), "/users/{}/posts/{}");
+        assert_eq!(
+            path_shape("/users/{id}/posts/{postId}"),
+            "/users/{}/posts/{}"
+        );
         assert_eq!(path_shape("/users/{userId:integer}"), "/users/{}");
         assert_eq!(path_shape("/users/"), "/users");
         assert_eq!(path_shape("/"), "/");

@@ -191,7 +191,12 @@ pub(super) async fn put_reference(
     let old: Vec<String> = previous
         .as_ref()
         .and_then(|p| serde_json::from_str(&p.document).ok())
-        .map(|d| reference::templates(&d).iter().map(Template::annotated).collect())
+        .map(|d| {
+            reference::templates(&d)
+                .iter()
+                .map(Template::annotated)
+                .collect()
+        })
         .unwrap_or_default();
     let mut rules = state
         .store
@@ -201,7 +206,11 @@ pub(super) async fn put_reference(
         .unwrap_or_default();
     rules.templates.retain(|t| !old.contains(&t.annotated()));
     for template in &templates {
-        if !rules.templates.iter().any(|t| t.as_str() == template.as_str()) {
+        if !rules
+            .templates
+            .iter()
+            .any(|t| t.as_str() == template.as_str())
+        {
             rules.templates.push(template.clone());
         }
     }
@@ -241,7 +250,10 @@ pub(super) async fn get_reference(
     let uploaded = row.uploaded_at.to_rfc3339();
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
             (
                 axum::http::header::ETAG,
                 format!("\"sha256:{}\"", row.sha256),

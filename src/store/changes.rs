@@ -229,8 +229,7 @@ pub trait ChangeStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Deliveries, newest first.
-    async fn list_deliveries(&self, query: &DeliveryQuery)
-    -> Result<Vec<DeliveryRow>, StoreError>;
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError>;
 
     /// Deliveries per status.
     async fn delivery_counts(&self) -> Result<Vec<(DeliveryStatus, u64)>, StoreError>;

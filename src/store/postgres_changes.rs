@@ -254,10 +254,7 @@ impl ChangeStore for PgStore {
         Ok(())
     }
 
-    async fn list_deliveries(
-        &self,
-        query: &DeliveryQuery,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
         let mut sql = sqlx::QueryBuilder::new(format!(
             "select {DELIVERY_COLUMNS} from webhook_deliveries where true"
         ));

@@ -262,10 +262,7 @@ impl ChangeStore for SqliteStore {
         Ok(())
     }
 
-    async fn list_deliveries(
-        &self,
-        query: &DeliveryQuery,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
         let mut sql = sqlx::QueryBuilder::new(format!(
             "select {DELIVERY_COLUMNS} from webhook_deliveries where 1 = 1"
         ));

@@ -31,10 +31,7 @@ fn exchange(method: &str, path: &str, status: u16, body: Value) -> Value {
 
 async fn post_traffic(app: &TestApp, records: Vec<Value>) {
     let response = app
-        .post(
-            "/api/ingestData",
-            json!({"batchData": records}).to_string(),
-        )
+        .post("/api/ingestData", json!({"batchData": records}).to_string())
         .await;
     assert!(response.status().is_success(), "{}", response.status());
 }
@@ -64,9 +61,7 @@ where
 }
 
 async fn revisions(app: &TestApp) -> Vec<Value> {
-    let (_, body) = app
-        .get_json(&format!("/api/hosts/{HOST}/revisions"))
-        .await;
+    let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/revisions")).await;
     body["revisions"].as_array().cloned().unwrap_or_default()
 }
 
@@ -85,13 +80,21 @@ async fn a_new_endpoint_makes_a_revision_and_the_diff_names_it(db: Db) {
     })
     .await;
     // More of the same traffic is no material change.
-    post_traffic(&app, vec![exchange("GET", "/catalog", 200, json!({"items": []}))]).await;
+    post_traffic(
+        &app,
+        vec![exchange("GET", "/catalog", 200, json!({"items": []}))],
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(revisions(&app).await.len(), 1);
 
     // A burst that adds an endpoint gives one revision.
     for _ in 0..3 {
-        post_traffic(&app, vec![exchange("POST", "/carts", 201, json!({"id": 7}))]).await;
+        post_traffic(
+            &app,
+            vec![exchange("POST", "/carts", 201, json!({"id": 7}))],
+        )
+        .await;
     }
     let all = eventually("revision 2", || async {
         let all = revisions(&app).await;
@@ -211,7 +214,10 @@ async fn a_reference_gives_exactly_the_expected_drift(db: Db) {
             .collect()
     };
     let owned = |m: &str, p: &str, h: u64| (m.to_owned(), p.to_owned(), h);
-    assert_eq!(names(&drift["shadow"]), vec![owned("GET", "/admin/debug", 1)]);
+    assert_eq!(
+        names(&drift["shadow"]),
+        vec![owned("GET", "/admin/debug", 1)]
+    );
     assert_eq!(names(&drift["unused"]), vec![owned("POST", "/orders", 0)]);
     assert_eq!(names(&drift["zombie"]), vec![owned("GET", "/users", 1)]);
     let mismatches = drift["mismatches"].as_array().unwrap();
@@ -287,32 +293,30 @@ async fn start_receiver(outage: u32) -> (String, Receiver) {
     let state = receiver.clone();
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(
-            move |headers: HeaderMap, body: String| {
-                let state = state.clone();
-                async move {
-                    let accepted = {
-                        let mut outage = state.outage.lock().unwrap();
-                        if *outage > 0 {
-                            *outage -= 1;
-                            false
-                        } else {
-                            true
-                        }
-                    };
-                    state.seen.lock().unwrap().push(Received {
-                        headers,
-                        body,
-                        accepted,
-                    });
-                    if accepted {
-                        StatusCode::NO_CONTENT
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let accepted = {
+                    let mut outage = state.outage.lock().unwrap();
+                    if *outage > 0 {
+                        *outage -= 1;
+                        false
                     } else {
-                        StatusCode::SERVICE_UNAVAILABLE
+                        true
                     }
+                };
+                state.seen.lock().unwrap().push(Received {
+                    headers,
+                    body,
+                    accepted,
+                });
+                if accepted {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
                 }
-            },
-        ),
+            }
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -409,7 +413,10 @@ async fn webhooks_are_signed_and_survive_a_receiver_outage(db: Db) {
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
-    let drift = bodies.iter().find(|b| b["type"] == "drift.detected").unwrap();
+    let drift = bodies
+        .iter()
+        .find(|b| b["type"] == "drift.detected")
+        .unwrap();
     assert_eq!(drift["data"]["shadow"][0]["path"], "/admin/debug");
     let revised = bodies.iter().find(|b| b["type"] == "spec.revised").unwrap();
     assert_eq!(revised["data"]["revision"], 1);
@@ -420,7 +427,11 @@ async fn webhooks_are_signed_and_survive_a_receiver_outage(db: Db) {
     assert!(!verify(&forged));
 
     // Nothing new: nothing more is sent.
-    post_traffic(&app, vec![exchange("GET", "/users/1", 200, json!({"id": 1}))]).await;
+    post_traffic(
+        &app,
+        vec![exchange("GET", "/users/1", 200, json!({"id": 1}))],
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(receiver.seen.lock().unwrap().len(), 7);
     let (status, _) = app.get_json("/api/webhooks/deliveries?status=bogus").await;
