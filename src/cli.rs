@@ -59,6 +59,18 @@ enum Command {
     /// print it with secrets hidden, and exit: 0 when it is valid, 2 when it is not. Nothing is
     /// started and the database is not contacted.
     CheckConfig(Box<ServeArgs>),
+    /// Print what changed between two recorded revisions of a host's document, then exit.
+    Diff {
+        /// The host key (`api.example.com`, `api.example.com:8443`).
+        #[arg(long, value_name = "HOST")]
+        host: String,
+        /// The older revision.
+        #[arg(long, value_name = "N")]
+        from: i64,
+        /// The newer revision.
+        #[arg(long, value_name = "M")]
+        to: i64,
+    },
 }
 
 /// Settings every subcommand uses: where the configuration and the database are, and logging.
@@ -236,6 +248,15 @@ struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     read_token_file: Option<PathBuf>,
 
+    /// TOML file of `[[webhooks]]` subscriptions (kept apart because it holds secrets).
+    #[arg(
+        long,
+        env = "RECONSTRUCTOR_WEBHOOKS_FILE",
+        value_name = "FILE"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_file: Option<PathBuf>,
+
     /// Proxy address or CIDR whose X-Forwarded-For is trusted (repeatable; comma-separated in
     /// the environment).
     #[arg(long = "trusted-proxy", env = "RECONSTRUCTOR_TRUSTED_PROXIES",
@@ -355,6 +376,7 @@ enum Parsed {
     Migrate(Config),
     Reprocess(Config, Option<String>),
     Export(Config, String, ExportFormat, Option<PathBuf>),
+    Diff(Config, String, i64, i64),
     CheckConfig(Result<Config, ConfigError>),
 }
 
@@ -395,6 +417,7 @@ impl Cli {
                 Command::Export { host, format, out } => {
                     Parsed::Export(load(&none)?, host, format, out)
                 }
+                Command::Diff { host, from, to } => Parsed::Diff(load(&none)?, host, from, to),
             },
         )
     }
@@ -413,9 +436,11 @@ pub fn main() -> ExitCode {
         return crate::startup::check_config(result);
     }
     let config = match &parsed {
-        Parsed::Serve(c) | Parsed::Migrate(c) | Parsed::Reprocess(c, _) | Parsed::Export(c, ..) => {
-            c
-        }
+        Parsed::Serve(c)
+        | Parsed::Migrate(c)
+        | Parsed::Reprocess(c, _)
+        | Parsed::Export(c, ..)
+        | Parsed::Diff(c, ..) => c,
         Parsed::CheckConfig(_) => unreachable!("handled above"),
     };
     crate::startup::init_logging(config);
@@ -441,6 +466,9 @@ pub fn main() -> ExitCode {
                 crate::startup::export(config, host, format, out).await
             }
             Parsed::CheckConfig(_) => Ok(()),
+            Parsed::Diff(config, host, from, to) => {
+                crate::startup::diff(config, host, from, to).await
+            }
         }
     });
     match result {
@@ -500,7 +528,7 @@ mod tests {
                 let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
                 let config = match cli.load() {
                     Ok(Parsed::Serve(c) | Parsed::Migrate(c) | Parsed::Reprocess(c, _)) => c,
-                    Ok(Parsed::Export(c, ..)) => c,
+                    Ok(Parsed::Export(c, ..) | Parsed::Diff(c, ..)) => c,
                     Ok(Parsed::CheckConfig(c)) => c.unwrap(),
                     Err(e) => panic!("{argv:?}: {e}"),
                 };

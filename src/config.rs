@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::changes::settings::{ChangesConfig, WebhookSubscription};
 use crate::discovery::settings::DiscoverySettings;
 use crate::ingest::IngestSettings;
 use crate::ingest::redact::RedactionConfig;
@@ -93,6 +94,12 @@ pub struct Config {
     /// Notes for the operator found while loading (renamed keys), logged once logging is set up.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// Change tracking: revisions, drift and webhook delivery (`[changes]`).
+    pub changes: ChangesConfig,
+    /// Webhook subscriptions (`[[webhooks]]`).
+    pub webhooks: Vec<WebhookSubscription>,
+    /// A TOML file of further `[[webhooks]]` (a mounted Secret, say), added to `webhooks`.
+    pub webhooks_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -119,6 +126,9 @@ impl Default for Config {
             commit: CommitSettings::default(),
             discovery: DiscoverySettings::default(),
             warnings: Vec::new(),
+            changes: ChangesConfig::default(),
+            webhooks: Vec::new(),
+            webhooks_file: None,
         }
     }
 }
@@ -212,6 +222,19 @@ impl Config {
             self.read_tokens
                 .extend(read_tokens(path).map_err(|e| invalid("read_token_file", e))?);
         }
+        if let Some(path) = &self.webhooks_file {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct WebhooksFile {
+                #[serde(default)]
+                webhooks: Vec<WebhookSubscription>,
+            }
+            let file: WebhooksFile = Figment::new()
+                .merge(Toml::file_exact(path))
+                .extract()
+                .map_err(|e| invalid("webhooks_file", format!("{}: {e}", path.display())))?;
+            self.webhooks.extend(file.webhooks);
+        }
         Ok(())
     }
 
@@ -258,6 +281,7 @@ impl Config {
         if self.max_records == 0 {
             return Err(invalid("max_records", "must be at least 1"));
         }
+        self.validate_changes()?;
         for (setting, tokens) in [
             ("ingest_tokens", &self.ingest_tokens),
             ("read_tokens", &self.read_tokens),
@@ -326,6 +350,77 @@ fn move_renamed_keys(table: &mut Dict) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(notes)
+
+impl Config {
+    fn validate_changes(&self) -> Result<(), ConfigError> {
+        let changes = &self.changes;
+        for (setting, value) in [
+            ("changes.interval", changes.interval),
+            ("changes.webhook_timeout", changes.webhook_timeout),
+            ("changes.webhook_backoff", changes.webhook_backoff),
+            (
+                "changes.webhook_poll_interval",
+                changes.webhook_poll_interval,
+            ),
+        ] {
+            if value.is_zero() {
+                return Err(invalid(setting, "must be longer than zero"));
+            }
+        }
+        if changes.webhook_backoff_max < changes.webhook_backoff {
+            return Err(invalid(
+                "changes.webhook_backoff_max",
+                "must be at least changes.webhook_backoff",
+            ));
+        }
+        if changes.max_revisions == 0 {
+            return Err(invalid("changes.max_revisions", "must be at least 1"));
+        }
+        if changes.webhook_max_attempts == 0 {
+            return Err(invalid(
+                "changes.webhook_max_attempts",
+                "must be at least 1",
+            ));
+        }
+        let mut urls = std::collections::BTreeSet::new();
+        for (i, subscription) in self.webhooks.iter().enumerate() {
+            let url = url::Url::parse(&subscription.url).map_err(|e| {
+                invalid("webhooks", format!("#{i}: url `{}`: {e}", subscription.url))
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(invalid(
+                    "webhooks",
+                    format!(
+                        "#{i}: url `{}` must be http:// or https://",
+                        subscription.url
+                    ),
+                ));
+            }
+            if !urls.insert(subscription.url.as_str()) {
+                return Err(invalid(
+                    "webhooks",
+                    format!(
+                        "#{i}: url `{}` is subscribed twice; list its events in one entry",
+                        subscription.url
+                    ),
+                ));
+            }
+            for event in &subscription.events {
+                if !crate::changes::webhook::EVENT_TYPES.contains(&event.as_str()) {
+                    return Err(invalid(
+                        "webhooks",
+                        format!(
+                            "#{i}: unknown event `{event}`; expected one of {}",
+                            crate::changes::webhook::EVENT_TYPES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            crate::changes::webhook::secret_key(subscription.secret.expose_secret())
+                .map_err(|e| invalid("webhooks", format!("#{i}: secret {e}")))?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads one token per line, ignoring blank lines and `#` comments.

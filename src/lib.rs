@@ -6,6 +6,7 @@
 //! into a canonical [`model::exchange::Exchange`], redacts it and commits it through [`store`], and only
 //! then is the producer answered.
 
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod discovery;

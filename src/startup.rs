@@ -220,6 +220,7 @@ impl Application {
             tracing::warn!(error = %e, "loading discovery state failed; retrying in the background");
         }
         tokio::spawn(discovery.clone().run(cancel.clone()));
+        start_change_tracking(&config, self.store.clone(), discovery.clone(), &cancel)?;
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
 
         let handle = Handle::new();
@@ -313,6 +314,49 @@ pub fn state(
         config,
     };
     (state, writer_tasks)
+}
+
+/// Starts the revision and drift job (it acts only while this process leads) and the webhook
+/// deliverer (every replica runs one; claims keep each delivery to one of them).
+fn start_change_tracking(
+    config: &Config,
+    store: Arc<dyn Store>,
+    discovery: Arc<Discovery>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let tracker = Arc::new(crate::changes::ChangeTracker::new(
+        store.clone(),
+        discovery,
+        &config.changes,
+        &config.webhooks,
+        wake.clone(),
+    ));
+    tokio::spawn(tracker.run(cancel.clone()));
+    let deliverer =
+        crate::changes::webhook::Deliverer::new(store, &config.webhooks, &config.changes, wake)
+            .context("setting up webhook delivery")?;
+    tokio::spawn(Arc::new(deliverer).run(cancel.clone()));
+    Ok(())
+}
+
+/// Prints the difference between two revisions of a host's document.
+pub async fn diff(config: Config, host: String, from: i64, to: i64) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    let host = host.to_ascii_lowercase();
+    let diff = crate::changes::diff(&*store, &host, from, to)
+        .await
+        .context("reading revisions")?
+        .map_err(|n| anyhow::anyhow!("host `{host}` has no revision {n}"))?;
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{host}: revision {from} → {to}")?;
+        write!(stdout, "{diff}")?;
+        stdout.flush()?;
+    }
+    store.close().await;
+    Ok(())
 }
 
 fn warn_if_open(config: &Config) {

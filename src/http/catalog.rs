@@ -267,12 +267,20 @@ pub(super) async fn put_rules(
     }))
 }
 
-/// `GET /api/hosts/{host}/openapi.json`.
+/// Query parameters of the document routes.
+#[derive(Debug, Deserialize)]
+pub(super) struct DocumentParams {
+    /// A recorded revision instead of the live document.
+    revision: Option<String>,
+}
+
+/// `GET /api/hosts/{host}/openapi.json[?revision=N]`.
 pub(super) async fn openapi_json(
     State(state): State<AppState>,
     Path(host): Path<String>,
+    Query(params): Query<DocumentParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let document = openapi(&state, &host).await?;
+    let document = document(&state, &host, &params).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         crate::openapi::to_json(&document),
@@ -280,17 +288,30 @@ pub(super) async fn openapi_json(
         .into_response())
 }
 
-/// `GET /api/hosts/{host}/openapi.yaml`.
+/// `GET /api/hosts/{host}/openapi.yaml[?revision=N]`.
 pub(super) async fn openapi_yaml(
     State(state): State<AppState>,
     Path(host): Path<String>,
+    Query(params): Query<DocumentParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let document = openapi(&state, &host).await?;
+    let document = document(&state, &host, &params).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/yaml")],
         crate::openapi::to_yaml(&document),
     )
         .into_response())
+}
+
+/// The live document, or a recorded revision of it.
+async fn document(
+    state: &AppState,
+    host: &str,
+    params: &DocumentParams,
+) -> Result<serde_json::Value, ApiError> {
+    match super::changes::revision_param("revision", params.revision.as_deref())? {
+        Some(n) => super::changes::revision_document(state, &host.to_ascii_lowercase(), n).await,
+        None => openapi(state, host).await,
+    }
 }
 
 /// The reconstructed document of a host. What this process has committed but not yet written

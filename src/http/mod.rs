@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod catalog;
+mod changes;
 mod client;
 pub mod error;
 mod exchanges;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Router, middleware};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
@@ -79,11 +80,31 @@ pub fn router(state: AppState) -> Router {
             "/api/hosts/{host}/rules",
             get(catalog::get_rules).put(catalog::put_rules),
         )
+        .route("/api/hosts/{host}/revisions", get(changes::revisions))
+        .route("/api/hosts/{host}/diff", get(changes::diff))
+        .route("/api/hosts/{host}/drift", get(changes::drift))
+        .route("/api/webhooks/deliveries", get(changes::deliveries))
+        .route_layer(middleware::from_fn_with_state(
+            read_tokens.clone(),
+            auth::require_token,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(READ_ROUTES_BODY_LIMIT));
+
+    // Reference specs are documents, larger than any other read-side body.
+    let references = Router::new()
+        .route(
+            "/api/hosts/{host}/reference",
+            put(changes::put_reference)
+                .get(changes::get_reference)
+                .delete(changes::delete_reference),
+        )
         .route_layer(middleware::from_fn_with_state(
             read_tokens,
             auth::require_token,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(READ_ROUTES_BODY_LIMIT));
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ));
 
     let operational = Router::new()
         .route("/healthz", get(health::healthz))
@@ -93,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ingest)
         .merge(read)
+        .merge(references)
         .merge(operational)
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)

@@ -1,11 +1,14 @@
 //! Durable storage behind one trait, with a Postgres (production) and a SQLite (embedded,
 //! zero-setup) implementation. All SQL lives in this module's submodules.
 
+pub mod changes;
 mod codec;
 mod copy;
 mod postgres;
+mod postgres_changes;
 mod settings;
 mod sqlite;
+mod sqlite_changes;
 
 use std::sync::{Arc, Mutex};
 
@@ -268,6 +271,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         through: i64,
         rows: &[(EndpointKey, String)],
     ) -> Result<(), StoreError>;
+
+    /// Change-tracking storage (revisions, reference specs, the webhook outbox).
+    fn changes(&self) -> &dyn changes::ChangeStore;
 
     /// Takes the discovery leader lock if no other process holds it.
     async fn try_lead(&self) -> Result<Option<Leader>, StoreError>;

@@ -68,6 +68,10 @@ impl Store for PgStore {
         super::PoolStatus::of(&self.pool)
     }
 
+    fn changes(&self) -> &dyn super::changes::ChangeStore {
+        self
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         // sqlx holds a Postgres advisory lock while it migrates, so replicas starting together
         // apply each migration exactly once.

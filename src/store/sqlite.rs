@@ -72,11 +72,11 @@ impl SqliteStore {
     }
 }
 
-fn to_micros(at: DateTime<Utc>) -> i64 {
+pub(super) fn to_micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
-fn from_micros(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+pub(super) fn from_micros(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| sqlx::Error::Decode(format!("timestamp {micros} out of range").into()))
 }
@@ -89,6 +89,10 @@ impl Store for SqliteStore {
 
     fn pool_status(&self) -> super::PoolStatus {
         super::PoolStatus::of(&self.pool)
+    }
+
+    fn changes(&self) -> &dyn super::changes::ChangeStore {
+        self
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 mod common;
 
 mod binary;
+mod changes;
 mod discovery;
 mod health;
 mod ingest;

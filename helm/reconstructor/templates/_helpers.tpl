@@ -287,6 +287,19 @@ Non-secret settings come from the ConfigMap (envFrom).
 - name: RECONSTRUCTOR_CONFIG
   value: /etc/reconstructor/config.toml
 {{- end }}
+{{- if include "reconstructor.webhooksSecretName" . }}
+- name: RECONSTRUCTOR_WEBHOOKS_FILE
+  value: /etc/reconstructor/webhooks/webhooks.toml
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the webhook subscriptions file, or nothing when there are none. */}}
+{{- define "reconstructor.webhooksSecretName" -}}
+{{- if .Values.webhooks.existingSecret -}}
+{{- .Values.webhooks.existingSecret -}}
+{{- else if .Values.webhooks.subscriptions -}}
+{{- include "reconstructor.componentName" (dict "context" . "suffix" "webhooks") -}}
+{{- end -}}
 {{- end }}
 
 {{/* Volumes shared by the server and the migration Job (tmp, token files, config file). */}}
@@ -309,6 +322,15 @@ Non-secret settings come from the ConfigMap (envFrom).
         path: read-tokens
       {{- end }}
 {{- end }}
+{{- with include "reconstructor.webhooksSecretName" . }}
+- name: webhooks
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - key: {{ ternary $.Values.webhooks.existingSecretKey "webhooks.toml" (not (empty $.Values.webhooks.existingSecret)) }}
+        path: webhooks.toml
+{{- end }}
 {{- if .Values.config.file }}
 - name: config-file
   configMap:
@@ -326,6 +348,11 @@ Non-secret settings come from the ConfigMap (envFrom).
 {{- if or (include "reconstructor.ingestTokensKey" .) (include "reconstructor.readTokensKey" .) }}
 - name: tokens
   mountPath: {{ include "reconstructor.secretsDir" . }}
+  readOnly: true
+{{- end }}
+{{- if include "reconstructor.webhooksSecretName" . }}
+- name: webhooks
+  mountPath: /etc/reconstructor/webhooks
   readOnly: true
 {{- end }}
 {{- if .Values.config.file }}

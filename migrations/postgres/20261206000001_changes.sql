@@ -1,0 +1,55 @@
+-- Change tracking: spec revisions (compressed documents, bounded per host), reference specs,
+-- what has been announced already, and the webhook outbox.
+
+create table spec_revisions (
+    host         text        not null,
+    revision     bigint      not null,
+    created_at   timestamptz not null,
+    -- SHA-256 of the material surface (operations, parameters, status codes, media types,
+    -- security, schema properties): equal hashes mean no material change.
+    surface_hash text        not null,
+    -- Counts of operations added, removed and changed against the previous revision (JSON).
+    summary      text        not null,
+    -- The rendered OpenAPI document, JSON compressed with zstd.
+    document     bytea       not null,
+    primary key (host, revision)
+);
+
+create table reference_specs (
+    host        text        primary key,
+    -- The uploaded document as JSON (YAML uploads are converted).
+    document    text        not null,
+    openapi     text        not null,
+    sha256      text        not null,
+    uploaded_at timestamptz not null
+);
+
+-- Findings already announced (new endpoints, drift), so that each is announced once.
+create table change_marks (
+    host       text        not null,
+    kind       text        not null,
+    mark       text        not null,
+    created_at timestamptz not null,
+    primary key (host, kind, mark)
+);
+
+-- One row per event and subscription, written in the transaction that records the change.
+create table webhook_deliveries (
+    id              bigserial   primary key,
+    message_id      text        not null,
+    event_type      text        not null,
+    host            text        not null,
+    url             text        not null,
+    payload         text        not null,
+    status          text        not null default 'pending',
+    attempts        integer     not null default 0,
+    next_attempt_at timestamptz not null,
+    locked_until    timestamptz,
+    last_status     integer,
+    last_error      text,
+    created_at      timestamptz not null,
+    delivered_at    timestamptz,
+    unique (message_id, url)
+);
+
+create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where status = 'pending';
