@@ -523,6 +523,13 @@ mod tests {
                 }
                 let mut argv = vec!["reconstructor".to_owned()];
                 argv.extend(sub.clone());
+                // What the subcommand requires besides the flag under test.
+                let required: &[&str] = match sub.as_deref() {
+                    Some("export") => &["--host", "h"],
+                    Some("diff") => &["--host", "h", "--from", "1", "--to", "2"],
+                    _ => &[],
+                };
+                argv.extend(required.iter().map(|a| (*a).to_owned()));
                 argv.push(format!("--{long}"));
                 argv.push(default.to_owned());
                 let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
