@@ -7,6 +7,7 @@ pub mod error;
 mod exchanges;
 mod health;
 mod ingest;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest)
         .merge(read)
         .merge(operational)
+        .merge(ui::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(middleware::from_fn(crate::observability::track_requests))
