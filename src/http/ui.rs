@@ -66,7 +66,10 @@ pub(super) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
         .route("/ui/", get(|| async { asset("index.html") }))
-        .route("/ui/{name}", get(|Path(name): Path<String>| async move { asset(&name) }))
+        .route(
+            "/ui/{name}",
+            get(|Path(name): Path<String>| async move { asset(&name) }),
+        )
         .route_layer(middleware::from_fn(security_headers))
 }
 
@@ -135,7 +138,10 @@ mod tests {
         let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
@@ -151,7 +157,10 @@ mod tests {
             "text/html; charset=utf-8"
         );
         let html = text(response).await;
-        assert!(html.contains(r#"<script type="module" src="app.js">"#), "{html}");
+        assert!(
+            html.contains(r#"<script type="module" src="app.js">"#),
+            "{html}"
+        );
     }
 
     #[tokio::test]
@@ -209,7 +218,10 @@ mod tests {
     #[test]
     fn assets_need_nothing_the_policy_forbids() {
         let html = ASSETS[0].body;
-        assert!(!html.contains("<script>") && !html.contains("style="), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("style="),
+            "{html}"
+        );
         assert!(
             !has_inline_handler(html),
             "inline event handler in index.html"

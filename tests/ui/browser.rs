@@ -5,14 +5,14 @@
 //! fails the test; elsewhere the test is skipped with a loud message.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
-use hyper_util::client::legacy::connect::HttpConnector;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 /// How long a page may take to show what a test waits for.
@@ -46,11 +46,16 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium, or returns `None` (loudly) when they are not
     /// installed and `CI` is not set.
     pub async fn start(test: &str) -> Option<Browser> {
-        let chromium = find_binary("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+        let chromium = find_binary(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        );
         let driver = find_binary("CHROMEDRIVER", &["chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
             if std::env::var_os("CI").is_some() {
-                panic!("CI is set but chromium or chromedriver is missing: the browser tests must run in CI");
+                panic!(
+                    "CI is set but chromium or chromedriver is missing: the browser tests must run in CI"
+                );
             }
             eprintln!(
                 "SKIPPED: browser test {test} (install Debian's chromium and chromium-driver, or set CHROMIUM and CHROMEDRIVER)"

@@ -34,7 +34,12 @@ async function render() {
   const controller = new AbortController();
   current = controller;
   renderSession();
-  const route = resolve(location.hash || "#/");
+  let route = null;
+  try {
+    route = resolve(location.hash || "#/");
+  } catch {
+    // A malformed escape in a hand-typed address: treat it as an unknown page.
+  }
   const started = performance.now();
   main.removeAttribute("data-ready");
   if (!route) {
