@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 /// How long a page may take to show what a test waits for.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
 fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
@@ -31,8 +31,8 @@ fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 }
 
 /// A running chromedriver and a browser session through it.
-pub struct Browser {
-    pub client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
 }
 
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium, or returns `None` (loudly) when they are not
     /// installed and `CI` is not set.
-    pub async fn start(test: &str) -> Option<Browser> {
+    pub(crate) async fn start(test: &str) -> Option<Browser> {
         let chromium = find_binary(
             "CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
@@ -122,13 +122,13 @@ impl Browser {
     }
 
     /// Opens `url` and waits until the router has rendered it (`main[data-ready]`).
-    pub async fn open(&self, url: &str) {
+    pub(crate) async fn open(&self, url: &str) {
         self.client.goto(url).await.expect("navigation");
         self.wait_ready().await;
     }
 
     /// Follows a hash route in the page (as a click would) and waits for it to render.
-    pub async fn route(&self, hash: &str) {
+    pub(crate) async fn route(&self, hash: &str) {
         self.client
             .execute(
                 "document.getElementById('main').removeAttribute('data-ready'); location.hash = arguments[0];",
@@ -139,11 +139,11 @@ impl Browser {
         self.wait_ready().await;
     }
 
-    pub async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         self.wait_for_css("main[data-ready]").await;
     }
 
-    pub async fn wait_for_css(&self, selector: &str) -> Element {
+    pub(crate) async fn wait_for_css(&self, selector: &str) -> Element {
         self.client
             .wait()
             .at_most(PATIENCE)
@@ -153,7 +153,11 @@ impl Browser {
     }
 
     /// Waits until the element's text satisfies `pred`; returns the text.
-    pub async fn wait_for_text(&self, selector: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_for_text(
+        &self,
+        selector: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let started = Instant::now();
         let mut last = String::new();
         while started.elapsed() < PATIENCE {
@@ -171,7 +175,7 @@ impl Browser {
     }
 
     /// Text of every element matching `selector`.
-    pub async fn texts(&self, selector: &str) -> Vec<String> {
+    pub(crate) async fn texts(&self, selector: &str) -> Vec<String> {
         let mut texts = Vec::new();
         for el in self
             .client
@@ -185,7 +189,7 @@ impl Browser {
     }
 
     /// Evaluates `script` (a function body that returns a value).
-    pub async fn eval(&self, script: &str) -> serde_json::Value {
+    pub(crate) async fn eval(&self, script: &str) -> serde_json::Value {
         self.client
             .execute(script, vec![])
             .await
@@ -193,7 +197,7 @@ impl Browser {
     }
 
     /// Saves a PNG of the viewport as `<screenshot dir>/<name>.png`.
-    pub async fn screenshot(&self, name: &str) -> PathBuf {
+    pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -202,7 +206,7 @@ impl Browser {
         path
     }
 
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.clone().close().await;
         // Drop stops chromedriver.
     }
@@ -223,7 +227,7 @@ impl Drop for Browser {
 }
 
 /// `UI_SCREENSHOT_DIR`, or `target/ui-screenshots`.
-pub fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     std::env::var_os("UI_SCREENSHOT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots"))

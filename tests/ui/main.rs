@@ -603,8 +603,9 @@ async fn a_host_with_ten_thousand_endpoints_renders_in_under_a_second() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // Warm the browser (first start of a profile, module compilation), then measure a cold
-    // navigation to the host page: from the request for the page to the table on screen.
+    // Warm the browser (first start of a profile, module compilation), then measure cold
+    // navigations to the host page: from the request for the page to its first 100 rows on
+    // screen. The rest of the list follows in the background for filtering and sorting.
     browser.open(&app.url("/ui/")).await;
     let mut timings = Vec::new();
     for _ in 0..3 {
@@ -615,19 +616,30 @@ async fn a_host_with_ten_thousand_endpoints_renders_in_under_a_second() {
             .wait_for_text("#endpoint-summary", |t| t.contains("10,000"))
             .await;
         let elapsed = started.elapsed();
-        assert_eq!(summary, "Showing 1–100 of 10,000 endpoints, page 1 of 100.");
+        assert!(
+            summary.starts_with("Showing 1–100 of 10,000 endpoints"),
+            "{summary}"
+        );
+        assert_eq!(browser.texts("#endpoints tbody tr").await.len(), 100);
         let in_page = browser
             .eval("return Number(document.getElementById('main').dataset.renderMs);")
             .await;
         timings.push((elapsed, in_page));
+        // The whole list arrives; the same first page stays on screen.
+        browser
+            .wait_for_text("#endpoint-summary", |t| {
+                t == "Showing 1–100 of 10,000 endpoints, page 1 of 100."
+            })
+            .await;
     }
     eprintln!("10,000 endpoints: navigation to table, and in-page render (ms): {timings:?}");
-    let best = timings.iter().map(|(e, _)| *e).min().unwrap();
+    let mut elapsed: Vec<Duration> = timings.iter().map(|(e, _)| *e).collect();
+    elapsed.sort();
+    let median = elapsed[1];
     assert!(
-        best < Duration::from_secs(1),
-        "the host page took {best:?}: {timings:?}"
+        median < Duration::from_secs(1),
+        "the host page took {median:?} (median): {timings:?}"
     );
-    assert_eq!(browser.texts("#endpoints tbody tr").await.len(), 100);
 
     // Paging, filtering and sorting stay on the loaded list.
     browser

@@ -79,12 +79,13 @@ export function hostApi(host) {
 
 /**
  * Every endpoint of a host, following `next_cursor` page by page.
- * `includeNonApi`: also static assets and pages.
+ * `includeNonApi`: also static assets and pages; `after`: a `next_cursor` to continue from.
  */
-export async function allEndpoints(host, { includeNonApi = false, pageSize = 5000 } = {}) {
+export async function allEndpoints(host, { includeNonApi = false, pageSize = 5000, after = null, signal } = {}) {
   const endpoints = [];
-  let cursor = null;
+  let cursor = after;
   do {
+    if (signal?.aborted) break;
     const params = new URLSearchParams({ limit: String(pageSize) });
     if (includeNonApi) params.set("include_non_api", "true");
     if (cursor) params.set("cursor", cursor);

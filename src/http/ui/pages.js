@@ -152,7 +152,15 @@ function hostLinks(host) {
 
 export async function hostPage(host, { signal }) {
   const state = { filter: "", method: "", sort: "path", descending: false, page: 0, includeNonApi: false };
-  let endpoints = await allEndpoints(host);
+  // The first page comes alone, so the table shows at once however big the host is; the rest
+  // is fetched in the background, and filters, sorting and paging wait for it.
+  const [first, hosts] = await Promise.all([
+    getJson(`${hostApi(host)}/endpoints?limit=${PAGE_SIZE}`),
+    getJson("/api/hosts"),
+  ]);
+  let endpoints = first.endpoints;
+  let complete = !first.next_cursor;
+  const total = hosts.hosts.find((row) => row.host === host)?.endpoints ?? endpoints.length;
 
   const filterInput = h("input", { id: "filter", type: "search", autocomplete: "off", spellcheck: "false" });
   const methodSelect = h("select", { id: "method" });
@@ -240,13 +248,18 @@ export async function hostPage(host, { signal }) {
             ),
           ),
     );
-    summary.textContent = rows.length
-      ? `Showing ${count(start + 1)}–${count(start + shown.length)} of ${count(rows.length)} endpoints` +
-        (rows.length !== endpoints.length ? ` (${count(endpoints.length)} in all)` : "") +
-        `, page ${state.page + 1} of ${pages}.`
-      : `No endpoints shown (${count(endpoints.length)} in all).`;
-    prev.disabled = state.page === 0;
-    next.disabled = state.page >= pages - 1;
+    if (!complete) {
+      summary.textContent = `Showing ${count(start + 1)}–${count(start + shown.length)} of ${count(total)} endpoints; loading the rest for filtering and sorting…`;
+    } else {
+      summary.textContent = rows.length
+        ? `Showing ${count(start + 1)}–${count(start + shown.length)} of ${count(rows.length)} endpoints` +
+          (rows.length !== endpoints.length ? ` (${count(endpoints.length)} in all)` : "") +
+          `, page ${state.page + 1} of ${pages}.`
+        : `No endpoints shown (${count(endpoints.length)} in all).`;
+    }
+    prev.disabled = !complete || state.page === 0;
+    next.disabled = !complete || state.page >= pages - 1;
+    for (const control of [filterInput, methodSelect, nonApi, ...thead.querySelectorAll("button")]) control.disabled = !complete;
   };
 
   filterInput.addEventListener("input", () => {
@@ -261,16 +274,36 @@ export async function hostPage(host, { signal }) {
   });
   nonApi.addEventListener("change", async () => {
     state.includeNonApi = nonApi.checked;
+    complete = false;
+    draw();
+    let loaded;
     try {
-      endpoints = await allEndpoints(host, { includeNonApi: state.includeNonApi });
+      loaded = await allEndpoints(host, { includeNonApi: state.includeNonApi, signal });
     } catch (e) {
-      summary.textContent = `Loading failed: ${e.message}`;
+      if (!signal.aborted) summary.textContent = `Loading failed: ${e.message}`;
       return;
     }
     if (signal.aborted) return;
+    endpoints = loaded;
+    complete = true;
     fillMethods();
     draw();
+    nonApi.focus();
   });
+  if (!complete) {
+    allEndpoints(host, { after: first.next_cursor, signal }).then(
+      (rest) => {
+        if (signal.aborted) return;
+        endpoints = endpoints.concat(rest);
+        complete = true;
+        fillMethods();
+        draw();
+      },
+      (e) => {
+        if (!signal.aborted) summary.textContent = `Loading the full list failed: ${e.message}`;
+      },
+    );
+  }
   prev.addEventListener("click", () => {
     state.page -= 1;
     draw();
