@@ -5,7 +5,6 @@
 //! fails the test; elsewhere the test is skipped with a loud message.
 
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,8 +67,6 @@ impl Browser {
             .port();
         let mut driver = Command::new(&driver)
             .arg(format!("--port={port}"))
-            // A group of its own, so that the browser it starts is stopped with it.
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -174,18 +171,18 @@ impl Browser {
         panic!("{selector} never had the expected text; last: {last:?}");
     }
 
-    /// Text of every element matching `selector`.
+    /// Text of every element matching `selector`, read in one step (the page may redraw
+    /// between separate WebDriver calls).
     pub(crate) async fn texts(&self, selector: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        for el in self
+        let texts = self
             .client
-            .find_all(Locator::Css(selector))
+            .execute(
+                "return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText);",
+                vec![json!(selector)],
+            )
             .await
-            .expect("find_all")
-        {
-            texts.push(el.text().await.expect("text"));
-        }
-        texts
+            .expect("texts");
+        serde_json::from_value(texts).expect("a list of strings")
     }
 
     /// Evaluates `script` (a function body that returns a value).
@@ -207,20 +204,14 @@ impl Browser {
     }
 
     pub(crate) async fn close(self) {
+        // Ends the browser session; Drop then stops chromedriver.
         let _ = self.client.clone().close().await;
-        // Drop stops chromedriver.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Stops chromedriver and the browser it started (its process group), also when a test
-        // failed before `close`.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
+        // Also when a test failed before `close`: chromedriver ends the browser it started.
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

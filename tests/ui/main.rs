@@ -616,11 +616,13 @@ async fn a_host_with_ten_thousand_endpoints_renders_in_under_a_second() {
             .wait_for_text("#endpoint-summary", |t| t.contains("10,000"))
             .await;
         let elapsed = started.elapsed();
+        // The first page is 100 rows, or fewer when it ends before a split endpoint.
+        let rows = browser.texts("#endpoints tbody tr").await.len();
+        assert!((90..=100).contains(&rows), "{rows} rows");
         assert!(
-            summary.starts_with("Showing 1–100 of 10,000 endpoints"),
+            summary.starts_with(&format!("Showing 1–{rows} of 10,000 endpoints")),
             "{summary}"
         );
-        assert_eq!(browser.texts("#endpoints tbody tr").await.len(), 100);
         let in_page = browser
             .eval("return Number(document.getElementById('main').dataset.renderMs);")
             .await;

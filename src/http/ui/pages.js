@@ -373,7 +373,7 @@ function isJsonType(contentType) {
 
 /** A body as text: pretty JSON when it parses, marked when truncated or binary. */
 function bodyView(message, label) {
-  if (!message || message.body_size === 0) return h("p", { class: "muted" }, `No ${label} body.`);
+  if (!message || message.body_size === 0) return h("p", { class: "muted" }, `No ${label.toLowerCase()} body.`);
   const notes = [];
   let text = message.body;
   if (message.body_encoding === "base64") {
@@ -397,7 +397,7 @@ function bodyView(message, label) {
 }
 
 function headersView(headers, label) {
-  if (!headers.length) return h("p", { class: "muted" }, `No ${label} headers.`);
+  if (!headers.length) return h("p", { class: "muted" }, `No ${label.toLowerCase()} headers.`);
   return h(
     "table",
     { class: "headers" },
