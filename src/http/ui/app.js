@@ -70,6 +70,8 @@ async function render() {
   }
   main.dataset.ready = "true";
   main.dataset.renderMs = String(Math.round(performance.now() - started));
+  // Since the navigation began: the document, the modules, the API calls and the rendering.
+  main.dataset.readyAtMs = String(Math.round(performance.now()));
   focusHeading();
 }
 
