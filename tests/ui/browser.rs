@@ -102,11 +102,11 @@ impl Browser {
                 .await;
             match attempt {
                 Ok(client) => break client,
-                Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                    // Not listening yet.
                     if let Ok(Some(status)) = driver.try_wait() {
                         panic!("chromedriver exited with {status}");
                     }
-                    let _ = e;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => {
