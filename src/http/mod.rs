@@ -8,6 +8,7 @@ pub mod error;
 mod exchanges;
 mod health;
 mod ingest;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(read)
         .merge(references)
         .merge(operational)
+        .merge(ui::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(middleware::from_fn(crate::observability::track_requests))
