@@ -11,6 +11,7 @@
 
 mod body;
 mod generate;
+mod pools;
 mod schema;
 mod score;
 mod server;
@@ -65,6 +66,19 @@ const HELD_OUT: &[&str] = &[
     "vercel.com",
 ];
 
+/// How the traffic is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TrafficModel {
+    /// `--values` requests per operation, each with fresh values (`generate`).
+    Sweep,
+    /// Pools of 10–15 handles per parameter name, each under every route (`pools`).
+    Hot,
+    /// Pools of 40–80 handles per parameter name, Zipf-distributed (`pools`).
+    Tail,
+    /// 4–6 distinct values per parameter (`pools`); reported without a bar.
+    Low,
+}
+
 /// Where the traffic goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SinkKind {
@@ -97,6 +111,16 @@ struct Args {
     /// Score these spec ids instead (for example `stripe.com`); repeatable.
     #[arg(long = "spec")]
     specs: Vec<String>,
+    /// The traffic model.
+    #[arg(long, value_enum, default_value = "sweep")]
+    traffic: TrafficModel,
+    /// Draw this many specs at random from the whole corpus (seeded by `--draw-seed`) instead of
+    /// the fixed lists, split into dev and held-out by a hash of the spec id.
+    #[arg(long)]
+    draw: Option<usize>,
+    /// Seed of the random draw of specs.
+    #[arg(long, default_value_t = 2026)]
+    draw_seed: u64,
     /// Requests per operation, each with fresh values for the path parameters.
     #[arg(long, default_value_t = 12)]
     values: usize,
@@ -162,7 +186,20 @@ fn main() -> Result<()> {
     if let Some(x) = args.min_field_similarity {
         settings.min_field_similarity = x;
     }
-    let groups: Vec<(&str, Vec<String>)> = if args.specs.is_empty() {
+    let groups: Vec<(&str, Vec<String>)> = if let Some(n) = args.draw {
+        let (dev, held_out) = draw_specs(&corpus, n, args.draw_seed)?;
+        println!(
+            "corpus draw: {n} specs, seed {}, dev {}, held-out {}\n",
+            args.draw_seed,
+            dev.len(),
+            held_out.len()
+        );
+        match args.set {
+            Set::Dev => vec![("dev", dev)],
+            Set::HeldOut => vec![("held-out", held_out)],
+            Set::All => vec![("dev", dev), ("held-out", held_out)],
+        }
+    } else if args.specs.is_empty() {
         let owned = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         match args.set {
             Set::Dev => vec![("dev", owned(DEV))],
@@ -210,7 +247,8 @@ fn main() -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "sink: {:?}{}, values per operation: {}, seed: {}, optional properties: {}, settings: {settings:?}\n",
+        "traffic: {:?}, sink: {:?}{}, values per operation: {}, seed: {}, optional properties: {}, settings: {settings:?}\n",
+        args.traffic,
         args.sink,
         if http {
             format!(" (merge {:?})", args.merge)
@@ -234,6 +272,7 @@ fn main() -> Result<()> {
             if http { "---:|" } else { "" }
         )?;
         let mut sums = [0.0f64; 4];
+        let mut summary = Summary::default();
         let mut details = Vec::new();
         for id in &ids {
             let spec = Spec::load(&corpus, id)?;
@@ -272,6 +311,7 @@ fn main() -> Result<()> {
                 run.baseline.recall(),
                 run.baseline.f1(),
             )?;
+            summary.add(&spec.id, &run.main.score, &run.baseline);
             sums[0] += run.main.score.f1();
             sums[1] += run.bodiless.score.f1();
             sums[2] += run.library.as_ref().map_or(0.0, |(l, _)| l.score.f1());
@@ -291,6 +331,7 @@ fn main() -> Result<()> {
             sums[1] / n,
             sums[3] / n
         )?;
+        summary.write(&mut out)?;
         if http {
             write_schema_table(&mut out, &details)?;
         }
@@ -317,6 +358,112 @@ fn main() -> Result<()> {
         server.stop()?;
     }
     Ok(())
+}
+
+/// A group's figures against the targets: mean and 10th-percentile F1, the lowest precision,
+/// and the specs not strictly above the per-segment baseline where that is below 1.0.
+#[derive(Default)]
+struct Summary {
+    f1: Vec<f64>,
+    precision: Vec<(f64, String)>,
+    not_above_baseline: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, id: &str, score: &Score, baseline: &Score) {
+        self.f1.push(score.f1());
+        self.precision.push((score.precision(), id.to_owned()));
+        if baseline.f1() < 1.0 && score.f1() <= baseline.f1() {
+            self.not_above_baseline.push(id.to_owned());
+        }
+    }
+
+    fn write(&self, out: &mut impl Write) -> Result<()> {
+        if self.f1.is_empty() {
+            return Ok(());
+        }
+        let mut sorted = self.f1.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+        let p10 = percentile(&sorted, 0.1);
+        let lowest = self
+            .precision
+            .iter()
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or((1.0, String::new()), Clone::clone);
+        writeln!(
+            out,
+            "summary: {} specs, mean F1 {mean:.3}, p10 F1 {p10:.3}, lowest P {:.3} ({}), below 0.90 P: {}, not above baseline: {} {:?}\n",
+            sorted.len(),
+            lowest.0,
+            lowest.1,
+            self.precision.iter().filter(|(p, _)| *p < 0.9).count(),
+            self.not_above_baseline.len(),
+            self.not_above_baseline,
+        )?;
+        Ok(())
+    }
+}
+
+/// The nearest-rank percentile of sorted values (`q` in 0..=1).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `n` specs drawn at random (seeded) from every spec of the corpus that has at least one path
+/// parameter and at most 1,500 operations, split into dev and held-out by a hash of the id.
+fn draw_specs(corpus: &Path, n: usize, seed: u64) -> Result<(Vec<String>, Vec<String>)> {
+    let mut ids = Vec::new();
+    let mut stack = vec![corpus.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json")
+                && let Ok(rel) = path.strip_prefix(corpus)
+            {
+                let id = rel.with_extension("").to_string_lossy().replace('\\', "/");
+                ids.push(id);
+            }
+        }
+    }
+    ids.sort();
+    let mut rng = Rng::new(seed);
+    for i in (1..ids.len()).rev() {
+        let j = rng.below(i + 1);
+        ids.swap(i, j);
+    }
+    let (mut dev, mut held_out) = (Vec::new(), Vec::new());
+    for id in ids {
+        if dev.len() + held_out.len() >= n {
+            break;
+        }
+        let Ok(spec) = Spec::load(corpus, &id) else {
+            continue;
+        };
+        let templated = spec.operations.iter().any(|op| op.path.contains('{'));
+        if !templated || spec.operations.len() > 1500 {
+            continue;
+        }
+        if is_held_out(&id) {
+            held_out.push(id);
+        } else {
+            dev.push(id);
+        }
+    }
+    Ok((dev, held_out))
+}
+
+/// The split of drawn specs: about half are held out, by a hash of the id alone.
+fn is_held_out(id: &str) -> bool {
+    spec::fnv1a(format!("split:{id}").as_bytes()) % 2 == 0
 }
 
 /// What openapi-spec-validator said about each reconstructed document.
@@ -581,6 +728,55 @@ fn run_spec(
 /// schemas. Path values come from their own random stream, so they do not change when the body
 /// generator does.
 fn traffic(spec: &Spec, args: &Args) -> Vec<Exchange> {
+    let regime = match args.traffic {
+        TrafficModel::Sweep => return sweep_traffic(spec, args),
+        TrafficModel::Hot => pools::Regime::Hot,
+        TrafficModel::Tail => pools::Regime::Tail,
+        TrafficModel::Low => pools::Regime::Low,
+    };
+    let plan = pools::paths(spec, regime, args.seed);
+    let mut out = Vec::with_capacity(plan.len());
+    let mut k = 0;
+    while k < plan.len() {
+        let index = plan[k].0;
+        let op = &spec.operations[index];
+        let mut body_rng = Rng::from_parts(&[&spec.id, &op.method, &op.path, "bodies"], args.seed);
+        let mut requests =
+            BodyGenerator::new(&spec.doc, &spec.id, Direction::Request, args.optional_share);
+        let mut responses = BodyGenerator::new(
+            &spec.doc,
+            &spec.id,
+            Direction::Response,
+            args.optional_share,
+        );
+        while k < plan.len() && plan[k].0 == index {
+            let query = query_string(op, &mut requests, &mut body_rng);
+            let request = op
+                .request
+                .as_ref()
+                .and_then(|m| payload(m, &mut requests, &mut body_rng));
+            let response = op
+                .response
+                .body
+                .as_ref()
+                .and_then(|m| payload(m, &mut responses, &mut body_rng));
+            out.push(Exchange {
+                operation: index,
+                method: op.method.clone(),
+                path: plan[k].1.clone(),
+                query,
+                status: op.response.status,
+                request,
+                response,
+            });
+            k += 1;
+        }
+    }
+    out
+}
+
+/// The first model: `--values` requests per operation, each path parameter with fresh values.
+fn sweep_traffic(spec: &Spec, args: &Args) -> Vec<Exchange> {
     let values = args.values;
     let mut out = Vec::new();
     for (index, op) in spec.operations.iter().enumerate() {
@@ -721,7 +917,7 @@ fn payload(media: &Media, generator: &mut BodyGenerator<'_>, rng: &mut Rng) -> O
 }
 
 /// Parameter names in a path template, in order, without repeats.
-fn placeholders(path: &str) -> Vec<String> {
+pub(crate) fn placeholders(path: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = path;
     while let Some(open) = rest.find('{') {
