@@ -14,5 +14,6 @@ pub mod http;
 pub mod ingest;
 pub mod observability;
 pub mod openapi;
+pub mod server;
 pub mod startup;
 pub mod store;

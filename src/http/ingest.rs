@@ -295,6 +295,10 @@ fn decode_error(e: DecodeError) -> ApiError {
             code: "invalid_json",
             message: e.to_string(),
         },
+        DecodeError::WrongRoute(_) => ApiError::BadRequest {
+            code: "wrong_route",
+            message: e.to_string(),
+        },
         DecodeError::Shape(_) | DecodeError::Empty => ApiError::BadRequest {
             code: "invalid_shape",
             message: e.to_string(),

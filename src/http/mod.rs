@@ -7,6 +7,7 @@ pub mod error;
 mod exchanges;
 mod health;
 mod ingest;
+mod params;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +95,22 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest)
         .merge(read)
         .merge(operational)
-        .fallback(|| async { error::ApiError::NotFound })
+        .fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            error::ApiError::NoRoute(format!(
+                "there is no route {method} {}: producers post to /api/telemetry (NTA, \
+                 APIClarity) or /api/ingestData (Akto); reads are under /api/exchanges and \
+                 /api/hosts",
+                shorten_path(uri.path())
+            ))
+        })
+        .method_not_allowed_fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                error::ApiError::MethodNotAllowed(format!(
+                    "{method} is not allowed on {}: the Allow header lists the methods it takes",
+                    shorten_path(uri.path())
+                ))
+            },
+        )
         .with_state(state)
         .layer(middleware::from_fn(crate::observability::track_requests))
         .layer(
@@ -132,6 +148,16 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             error::ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
         }))
+}
+
+/// A request path for an error message, cut so a hostile one is not echoed back whole.
+fn shorten_path(path: &str) -> String {
+    const MAX: usize = 200;
+    if path.chars().count() <= MAX {
+        path.to_owned()
+    } else {
+        format!("{}…", path.chars().take(MAX).collect::<String>())
+    }
 }
 
 /// The `limit` query parameter: `default` when absent or empty, else an integer from 1 to `max`.

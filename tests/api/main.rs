@@ -4,6 +4,8 @@
 mod common;
 
 mod binary;
+mod connections;
+mod errors;
 mod discovery;
 mod health;
 mod ingest;
