@@ -69,8 +69,7 @@ impl DatabaseUrl {
                 // `<` and `>` would come out percent-encoded: set a plain marker and swap it
                 // for the readable one in the text.
                 let _ = url.set_password(Some("REDACTED"));
-                url.to_string()
-                    .replacen(":REDACTED@", ":<redacted>@", 1)
+                url.to_string().replacen(":REDACTED@", ":<redacted>@", 1)
             }
             Ok(_) => self.0.clone(),
             // Unparseable: show only the scheme rather than risk printing a secret.
@@ -609,11 +608,17 @@ mod tests {
     fn redacted_url_is_readable() {
         let url = DatabaseUrl::new("postgres://app:s3cr%3Ct@db.internal:5433/reconstructor");
         let shown = url.redacted();
-        assert_eq!(shown, "postgres://app:<redacted>@db.internal:5433/reconstructor");
+        assert_eq!(
+            shown,
+            "postgres://app:<redacted>@db.internal:5433/reconstructor"
+        );
         assert!(!shown.contains("s3cr") && !shown.contains("%3C"));
         assert_eq!(format!("{url:?}"), shown);
         let no_password = DatabaseUrl::new("postgres://app@db.internal/reconstructor");
-        assert_eq!(no_password.redacted(), "postgres://app@db.internal/reconstructor");
+        assert_eq!(
+            no_password.redacted(),
+            "postgres://app@db.internal/reconstructor"
+        );
     }
 
     #[test]

@@ -494,9 +494,12 @@ async fn run<I>(
                 connection: connection.clone(),
                 registry: registry.clone(),
             };
-            if connection.served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
+            let last = connection.served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests;
+            if last {
                 connection.drain.cancel();
             }
+            // HTTP/1: say so in this very response (hyper then closes after writing it).
+            let close_after = last && request.version() < http::Version::HTTP_2;
             request.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
             async move {
@@ -504,6 +507,13 @@ async fn run<I>(
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
+                let mut response = response;
+                if close_after {
+                    response.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _in_flight: in_flight,

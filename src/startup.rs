@@ -246,7 +246,7 @@ impl Application {
 /// Turns a failure to use the database at start into an error that says where it tried to
 /// connect and what the operating system answered: a pool only reports that it timed out.
 async fn explain_store_error(config: &Config, error: store::StoreError) -> anyhow::Error {
-    if !error.is_unavailable() || error.is_disk_full() {
+    if error.is_disk_full() {
         return anyhow::Error::new(error).context("applying migrations");
     }
     let url = config.effective_database_url();
@@ -254,9 +254,9 @@ async fn explain_store_error(config: &Config, error: store::StoreError) -> anyho
         return anyhow::Error::new(error)
             .context(format!("opening the database at {}", url.redacted()));
     };
-    let Ok(options) = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(
-        url.expose(),
-    ) else {
+    let Ok(options) =
+        <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url.expose())
+    else {
         return anyhow::Error::new(error).context("applying migrations");
     };
     let target = format!("{}:{}", options.get_host(), options.get_port());

@@ -51,8 +51,13 @@ pub(super) struct EndpointParams {
 }
 
 impl QueryParams for EndpointParams {
-    const NAMES: &'static [&'static str] =
-        &["method", "path_prefix", "include_non_api", "limit", "cursor"];
+    const NAMES: &'static [&'static str] = &[
+        "method",
+        "path_prefix",
+        "include_non_api",
+        "limit",
+        "cursor",
+    ];
 }
 
 #[derive(Debug, Serialize)]

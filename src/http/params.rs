@@ -37,9 +37,8 @@ impl<S: Send + Sync, T: QueryParams> FromRequestParts<S> for Strict<T> {
 }
 
 fn parse<T: QueryParams>(query: &str) -> Result<T, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
-        ApiError::InvalidParameter(format!("the query string cannot be read: {e}"))
-    })?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::InvalidParameter(format!("the query string cannot be read: {e}")))?;
     let unknown: BTreeSet<&str> = pairs
         .iter()
         .map(|(name, _)| name.as_str())
@@ -56,10 +55,7 @@ fn parse<T: QueryParams>(query: &str) -> Result<T, ApiError> {
         let takes = if T::NAMES.is_empty() {
             "this route takes no query parameters".to_owned()
         } else {
-            format!(
-                "this route takes {}",
-                listed(&mut T::NAMES.iter().copied())
-            )
+            format!("this route takes {}", listed(&mut T::NAMES.iter().copied()))
         };
         return Err(ApiError::InvalidParameter(format!(
             "unknown query parameter{} {}: {takes}",
@@ -67,9 +63,8 @@ fn parse<T: QueryParams>(query: &str) -> Result<T, ApiError> {
             listed(&mut unknown.into_iter()),
         )));
     }
-    serde_urlencoded::from_str(query).map_err(|e| {
-        ApiError::InvalidParameter(format!("invalid query parameter: {e}"))
-    })
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::InvalidParameter(format!("invalid query parameter: {e}")))
 }
 
 #[cfg(test)]
@@ -106,7 +101,10 @@ mod tests {
         assert!(m.contains("unknown query parameters `hots`, `zz`"), "{m}");
         assert!(m.contains("`host`, `flag`"), "{m}");
         let m = message(parse::<NoParams>("pretty=1"));
-        assert!(m.contains("`pretty`") && m.contains("takes no query parameters"), "{m}");
+        assert!(
+            m.contains("`pretty`") && m.contains("takes no query parameters"),
+            "{m}"
+        );
     }
 
     #[test]

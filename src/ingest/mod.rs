@@ -264,10 +264,8 @@ impl Decoder {
                 Some(b'{') => {
                     let raw: &RawValue =
                         serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
-                    let decoded = collect(
-                        SourceFormat::Nta,
-                        std::iter::once(decode_one(raw.get())),
-                    );
+                    let decoded =
+                        collect(SourceFormat::Nta, std::iter::once(decode_one(raw.get())));
                     if decoded.exchanges.is_empty()
                         && object_keys(raw.get()).is_some_and(|keys| keys.contains("batchData"))
                     {
@@ -435,7 +433,11 @@ fn near(a: &str, b: &str) -> bool {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (a, b) = (&a[prefix..], &b[prefix..]);
     match a.len().abs_diff(b.len()) {
-        0 => a.len() <= 1 || a[1..] == b[1..] || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..]),
+        0 => {
+            a.len() <= 1
+                || a[1..] == b[1..]
+                || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
         1 if a.len() > b.len() => a[1..] == *b,
         1 => b[1..] == *a,
         _ => false,

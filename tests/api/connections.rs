@@ -36,7 +36,8 @@ async fn slowloris_is_closed_within_the_header_timeout() {
     // request head either.
     let slow = TcpStream::connect(app.addr).await.unwrap();
     let (mut read, mut write) = slow.into_split();
-    let head = b"POST /api/telemetry HTTP/1.1\r\nHost: example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let head =
+        b"POST /api/telemetry HTTP/1.1\r\nHost: example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     let start = Instant::now();
     let trickle = async {
         for byte in head {
@@ -59,14 +60,20 @@ async fn slowloris_is_closed_within_the_header_timeout() {
         closed = closed => closed,
         () = trickle => panic!("the whole head was sent a byte at a time without a disconnect"),
     };
-    assert!(closed < Duration::from_millis(1500), "closed after {closed:?}");
+    assert!(
+        closed < Duration::from_millis(1500),
+        "closed after {closed:?}"
+    );
 
     // A connection that sends nothing at all goes the same way.
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let closed = closed_within(&mut silent, Duration::from_secs(3))
         .await
         .expect("a silent connection is closed");
-    assert!(closed >= Duration::from_millis(300), "closed after {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(300),
+        "closed after {closed:?}"
+    );
 
     // Clients that do send requests are unaffected.
     let (status, _) = app.get_json("/healthz").await;
@@ -91,7 +98,10 @@ async fn idle_keep_alive_connections_are_closed() {
     let closed = closed_within(&mut stream, Duration::from_secs(3))
         .await
         .expect("the idle connection is closed");
-    assert!(closed >= Duration::from_millis(200), "closed after {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(200),
+        "closed after {closed:?}"
+    );
     app.stop().await;
 }
 

@@ -31,7 +31,12 @@ async fn rules_for_a_host_without_traffic(db: Db) {
 
 async fn wrong_route_and_method(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
-    let response = app.client.get(app.url("/api/telemetry")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/telemetry"))
+        .send()
+        .await
+        .unwrap();
     let allow = response.headers().get("allow").cloned();
     let (status, body) = answer(response).await;
     assert_eq!(status, 405);
@@ -42,40 +47,65 @@ async fn wrong_route_and_method(db: Db) {
     let (status, body) = app.get_json("/api/telemetri").await;
     assert_eq!(status, 404);
     assert_eq!(body["error"], "not_found", "{body}");
-    assert!(body["message"].as_str().unwrap().contains("/api/telemetry"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("/api/telemetry"),
+        "{body}"
+    );
 
     // An Akto batch on the telemetry route, and telemetry on the Akto route.
-    let (status, body) =
-        answer(app.post("/api/telemetry", sample("akto-batch-mixed.json")).await).await;
+    let (status, body) = answer(
+        app.post("/api/telemetry", sample("akto-batch-mixed.json"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "wrong_route");
     assert_eq!(
         body["message"],
         "this looks like an Akto batch: send it to /api/ingestData"
     );
-    let (status, body) =
-        answer(app.post("/api/ingestData", sample("nta-worker-basic.json")).await).await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "wrong_route");
-    assert!(body["message"].as_str().unwrap().contains("send it to /api/telemetry"), "{body}");
     let (status, body) = answer(
-        app.post("/api/ingestData", format!("[{}]", sample("nta-worker-basic.json")))
+        app.post("/api/ingestData", sample("nta-worker-basic.json"))
             .await,
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("/api/telemetry"), "{body}");
+    assert_eq!(body["error"], "wrong_route");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("send it to /api/telemetry"),
+        "{body}"
+    );
+    let (status, body) = answer(
+        app.post(
+            "/api/ingestData",
+            format!("[{}]", sample("nta-worker-basic.json")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("/api/telemetry"),
+        "{body}"
+    );
     app.stop().await;
 }
 
 async fn misspelled_fields_are_named(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
     let mut telemetry: Value = serde_json::from_str(&sample("nta-worker-basic.json")).unwrap();
-    let request = telemetry.as_object_mut().unwrap().remove("request").unwrap();
+    let request = telemetry
+        .as_object_mut()
+        .unwrap()
+        .remove("request")
+        .unwrap();
     telemetry["reqest"] = request;
     let (status, body) = answer(app.post("/api/telemetry", telemetry.to_string()).await).await;
     assert_eq!(status, 422, "{body}");
-    let message = body["rejected"][0]["message"].as_str().unwrap();
+    let message = body["rejected"][0]["error"].as_str().unwrap();
     assert!(message.contains("request is missing"), "{message}");
     assert!(message.contains("`reqest`"), "{message}");
     assert!(message.contains("did you mean `request`"), "{message}");
@@ -84,7 +114,10 @@ async fn misspelled_fields_are_named(db: Db) {
     // A misspelt envelope names what it found.
     let (status, body) = answer(app.post("/api/ingestData", r#"{"batchdata": []}"#).await).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("`batchdata`"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("`batchdata`"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -106,7 +139,10 @@ async fn unknown_query_parameters(db: Db) {
         let (status, body) = app.get_json(path).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(body["error"], "invalid_parameter", "{path}");
-        assert!(body["message"].as_str().unwrap().contains("`hots`"), "{path}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("`hots`"),
+            "{path}: {body}"
+        );
     }
     let (status, body) = app.get_json("/api/exchanges?host=x&limit=5").await;
     assert_eq!(status, 200, "{body}");
@@ -135,7 +171,11 @@ async fn readiness_becomes(app: &TestApp, status: u16) -> Value {
 }
 
 async fn assert_disk_full(app: &TestApp) {
-    let (status, body) = answer(app.post("/api/telemetry", sample("nta-worker-basic.json")).await).await;
+    let (status, body) = answer(
+        app.post("/api/telemetry", sample("nta-worker-basic.json"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "disk_full", "{body}");
     assert!(body["message"].as_str().unwrap().contains("disk"), "{body}");
@@ -167,7 +207,11 @@ async fn postgres_disk_full() {
     sqlx::Executor::execute(&mut conn, "drop trigger full_disk on exchanges")
         .await
         .unwrap();
-    let (status, body) = answer(app.post("/api/telemetry", sample("nta-worker-basic.json")).await).await;
+    let (status, body) = answer(
+        app.post("/api/telemetry", sample("nta-worker-basic.json"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     readiness_becomes(&app, 200).await;
     app.stop().await;
@@ -226,7 +270,9 @@ async fn sqlite_disk_full() {
     // The first write may still fit in pages SQLite already holds; keep writing until one fails.
     let mut full = false;
     for _ in 0..200 {
-        let response = app.post("/api/telemetry", sample("nta-worker-basic.json")).await;
+        let response = app
+            .post("/api/telemetry", sample("nta-worker-basic.json"))
+            .await;
         if response.status() == 503 {
             full = true;
             break;
@@ -235,7 +281,11 @@ async fn sqlite_disk_full() {
     assert!(full, "no write failed on a full volume");
     assert_disk_full(&app).await;
     std::fs::remove_file(&filler).unwrap();
-    let (status, body) = answer(app.post("/api/telemetry", sample("nta-worker-basic.json")).await).await;
+    let (status, body) = answer(
+        app.post("/api/telemetry", sample("nta-worker-basic.json"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     readiness_becomes(&app, 200).await;
     app.stop().await;
@@ -255,7 +305,13 @@ async fn unreachable_postgres_is_named_at_start() {
         .unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains("127.0.0.1:1"), "{message}");
-    assert!(message.to_ascii_lowercase().contains("refused"), "{message}");
+    assert!(
+        message.to_ascii_lowercase().contains("refused"),
+        "{message}"
+    );
     assert!(!message.contains("pool timed out"), "{message}");
-    assert!(!message.contains("se%3Ccret") && !message.contains("%3Credacted"), "{message}");
+    assert!(
+        !message.contains("se%3Ccret") && !message.contains("%3Credacted"),
+        "{message}"
+    );
 }

@@ -5,8 +5,8 @@ mod common;
 
 mod binary;
 mod connections;
-mod errors;
 mod discovery;
+mod errors;
 mod health;
 mod ingest;
 mod router;
