@@ -336,7 +336,9 @@ fn undo(coding: Coding, input: &[u8], max: usize, input_cut: bool) -> Option<Lay
             let end = unzstd(input, &mut out, max);
             settle(out, end, true, input_cut)
         }
-        Coding::Deflate if !input.is_empty() && !looks_like_text(input) => {
+        // Bytes that a cut outer layer produced are a compressed stream's prefix even when its
+        // first bytes happen to read as text.
+        Coding::Deflate if !input.is_empty() && (input_cut || !looks_like_text(input)) => {
             let mut out = Vec::new();
             if zlib_header(input) {
                 let (end, _) = inflate(input, true, &mut out, max);
@@ -346,7 +348,7 @@ fn undo(coding: Coding, input: &[u8], max: usize, input_cut: bool) -> Option<Lay
                 settle(out, end, false, input_cut)
             }
         }
-        Coding::Brotli if !input.is_empty() && !looks_like_text(input) => {
+        Coding::Brotli if !input.is_empty() && (input_cut || !looks_like_text(input)) => {
             let mut out = Vec::new();
             let end = unbrotli(input, &mut out, max);
             settle(out, end, false, input_cut)
