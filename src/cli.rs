@@ -195,6 +195,44 @@ struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     shutdown_timeout: Option<humantime::Duration>,
 
+    /// Longest a new connection may take to send its first request head [default: 10s].
+    #[arg(
+        long,
+        env = "RECONSTRUCTOR_HEADER_READ_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    header_read_timeout: Option<humantime::Duration>,
+
+    /// Longest a connection may stay open between requests [default: 60s].
+    #[arg(
+        long,
+        env = "RECONSTRUCTOR_IDLE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    idle_timeout: Option<humantime::Duration>,
+
+    /// Most client connections open at once; past it the one idle longest is closed
+    /// [default: 10000].
+    #[arg(
+        long,
+        env = "RECONSTRUCTOR_MAX_CONNECTIONS",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<usize>,
+
+    /// Requests served on one connection before the client is asked to reconnect
+    /// [default: 10000].
+    #[arg(
+        long,
+        env = "RECONSTRUCTOR_MAX_REQUESTS_PER_CONNECTION",
+        value_name = "N"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_requests_per_connection: Option<u64>,
+
     /// Largest request body accepted, after decompression, in bytes or with a unit (8MiB)
     /// [default: 8388608].
     #[arg(long, env = "RECONSTRUCTOR_MAX_BODY_BYTES", value_name = "SIZE", value_parser = crate::model::size::parse)]

@@ -61,6 +61,18 @@ pub struct Config {
     /// period so that the process exits on its own terms.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Longest a new connection may take to finish its TLS handshake and send its first
+    /// request head; slower clients are disconnected.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Longest a connection may stay open between requests.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Most client connections open at once; past it the connection idle longest is closed
+    /// (or, if every one is busy, the new one is refused).
+    pub max_connections: usize,
+    /// Requests served on one connection before the server asks the client to reconnect.
+    pub max_requests_per_connection: u64,
     /// Largest accepted request body (after decompression), in bytes.
     #[serde(deserialize_with = "crate::model::size::deserialize")]
     pub max_body_bytes: usize,
@@ -102,6 +114,18 @@ pub struct Config {
     pub webhooks_file: Option<PathBuf>,
 }
 
+impl Config {
+    /// The connection limits of the HTTP server.
+    pub fn connection_limits(&self) -> crate::server::Limits {
+        crate::server::Limits {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+            max_requests_per_connection: self.max_requests_per_connection,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -112,6 +136,10 @@ impl Default for Config {
             log_format: LogFormat::Auto,
             log_level: "info".to_owned(),
             shutdown_timeout: Duration::from_secs(20),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            max_requests_per_connection: 10_000,
             max_body_bytes: 8 * 1024 * 1024,
             max_records: 10_000,
             max_stored_body_bytes: 1024 * 1024,
@@ -282,6 +310,20 @@ impl Config {
             return Err(invalid("max_records", "must be at least 1"));
         }
         self.validate_changes()?;
+        for (setting, timeout) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(invalid(setting, "must be longer than zero"));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if self.max_requests_per_connection == 0 {
+            return Err(invalid("max_requests_per_connection", "must be at least 1"));
+        }
         for (setting, tokens) in [
             ("ingest_tokens", &self.ingest_tokens),
             ("read_tokens", &self.read_tokens),
@@ -519,6 +561,23 @@ mod tests {
         assert!(err.to_string().contains("database_url"), "{err}");
         assert!(
             Config::load(Some(Path::new("/nonexistent.toml")), NoOverrides::default()).is_err()
+        );
+    }
+
+    #[test]
+    fn redacted_url_is_readable() {
+        let url = DatabaseUrl::new("postgres://app:s3cr%3Ct@db.internal:5433/reconstructor");
+        let shown = url.redacted();
+        assert_eq!(
+            shown,
+            "postgres://app:<redacted>@db.internal:5433/reconstructor"
+        );
+        assert!(!shown.contains("s3cr") && !shown.contains("%3C"));
+        assert_eq!(format!("{url:?}"), shown);
+        let no_password = DatabaseUrl::new("postgres://app@db.internal/reconstructor");
+        assert_eq!(
+            no_password.redacted(),
+            "postgres://app@db.internal/reconstructor"
         );
     }
 

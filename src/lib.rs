@@ -15,5 +15,6 @@ pub mod ingest;
 pub mod model;
 pub mod observability;
 pub mod openapi;
+pub mod server;
 pub mod startup;
 pub mod store;

@@ -451,11 +451,70 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     response
 }
 
+/// Lets one log line through per interval and counts the ones held back, so that an error
+/// repeated thousands of times a second (a full disk, a connection flood) costs a line now and
+/// then, with the number of lines it stands for.
+///
+/// ```ignore
+/// static FULL: Throttle = Throttle::new(Duration::from_secs(10));
+/// if let Some(suppressed) = FULL.allow() {
+///     tracing::warn!(suppressed, "the disk is full");
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Throttle {
+    interval: std::time::Duration,
+    state: std::sync::Mutex<ThrottleState>,
+}
+
+#[derive(Debug)]
+struct ThrottleState {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    /// At most one line per `interval`.
+    pub const fn new(interval: std::time::Duration) -> Self {
+        Self {
+            interval,
+            state: std::sync::Mutex::new(ThrottleState {
+                last: None,
+                suppressed: 0,
+            }),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one written)` when this line should be written,
+    /// `None` when it is suppressed (and counted).
+    pub fn allow(&self) -> Option<u64> {
+        self.allow_at(Instant::now())
+    }
+
+    fn allow_at(&self, now: Instant) -> Option<u64> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match state.last {
+            Some(last) if now.saturating_duration_since(last) < self.interval => {
+                state.suppressed += 1;
+                None
+            }
+            _ => {
+                state.last = Some(now);
+                Some(std::mem::take(&mut state.suppressed))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::time::{Duration, Instant};
 
-    use super::{FAMILIES, Kind};
+    use super::{FAMILIES, Kind, Throttle};
 
     /// Names a PromQL expression (or Grafana query) refers to with the `reconstructor_` prefix,
     /// with a histogram's `_bucket`, `_sum` and `_count` series mapped to their family.
@@ -593,5 +652,18 @@ mod tests {
         ] {
             assert!(in_rules.contains(needed), "no alert uses {needed}");
         }
+    }
+
+    #[test]
+    fn throttle_counts_what_it_holds_back() {
+        let throttle = Throttle::new(Duration::from_secs(10));
+        let start = Instant::now();
+        assert_eq!(throttle.allow_at(start), Some(0));
+        for i in 1..=5 {
+            assert_eq!(throttle.allow_at(start + Duration::from_secs(i)), None);
+        }
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(10)), Some(5));
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(11)), None);
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(25)), Some(1));
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +31,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// `reconstructor migrate`: applies pending migrations and exits.
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
-    store.migrate().await.context("applying migrations")?;
+    if let Err(e) = store.migrate().await {
+        return Err(explain_store_error(&config, e).await);
+    }
     tracing::info!(database = %config.database_url(), "migrations applied");
     store.close().await;
     Ok(())
@@ -174,7 +175,9 @@ impl Application {
     /// Like [`Application::build`] with a store the caller already opened.
     pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         if config.database.migrate_on_start {
-            store.migrate().await.context("applying migrations")?;
+            if let Err(e) = store.migrate().await {
+                return Err(explain_store_error(&config, e).await);
+            }
         }
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some({
@@ -221,48 +224,46 @@ impl Application {
         }
         tokio::spawn(discovery.clone().run(cancel.clone()));
         start_change_tracking(&config, self.store.clone(), discovery.clone(), &cancel)?;
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(state);
 
-        let handle = Handle::new();
         tokio::spawn({
-            let handle = handle.clone();
             let cancel = cancel.clone();
             let deadline = config.shutdown_timeout;
             async move {
                 shutdown.await;
                 tracing::info!(deadline = ?deadline, "shutting down");
                 cancel.cancel();
-                handle.graceful_shutdown(Some(deadline));
             }
         });
         tokio::spawn(maintain(self.store.clone(), cancel.clone()));
 
         let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let address = self.local_addr();
+        let mut limits = config.connection_limits();
+        crate::server::fit_descriptor_limit(&mut limits);
         tracing::info!(
-            address = %self.local_addr(),
+            address = %address,
             scheme,
             database = %config.database_url(),
+            max_connections = limits.max_connections,
             "listening"
         );
-        let served = match self.tls {
-            Some(tls) => {
-                tokio::spawn(reload_certificates_on_hangup(
-                    tls.clone(),
-                    config.clone(),
-                    cancel.clone(),
-                ));
-                axum_server::from_tcp_rustls(self.listener, tls)?
-                    .handle(handle)
-                    .serve(app)
-                    .await
-            }
-            None => {
-                axum_server::from_tcp(self.listener)?
-                    .handle(handle)
-                    .serve(app)
-                    .await
-            }
-        };
+        if let Some(tls) = &self.tls {
+            tokio::spawn(reload_certificates_on_hangup(
+                tls.clone(),
+                config.clone(),
+                cancel.clone(),
+            ));
+        }
+        let listener = tokio::net::TcpListener::from_std(self.listener)
+            .with_context(|| format!("listening on {address}"))?;
+        crate::server::Server {
+            listener,
+            tls: self.tls,
+            limits,
+        }
+        .serve(app, cancel.clone(), config.shutdown_timeout)
+        .await;
         cancel.cancel();
         // The handlers are done (or were cut off at the deadline): the writers commit what is
         // still queued and stop. Bounded, in case a lingering connection still holds the
@@ -278,7 +279,45 @@ impl Application {
         }
         self.store.close().await;
         tracing::info!("stopped");
-        served.context("serving HTTP")
+        Ok(())
+    }
+}
+
+/// Turns a failure to use the database at start into an error that says where it tried to
+/// connect and what the operating system answered: a pool only reports that it timed out.
+async fn explain_store_error(config: &Config, error: store::StoreError) -> anyhow::Error {
+    if error.is_disk_full() {
+        return anyhow::Error::new(error).context("applying migrations");
+    }
+    let url = config.database_url();
+    let Some(crate::config::Backend::Postgres) = url.backend() else {
+        return anyhow::Error::new(error)
+            .context(format!("opening the database at {}", url.redacted()));
+    };
+    let Ok(options) =
+        <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url.expose())
+    else {
+        return anyhow::Error::new(error).context("applying migrations");
+    };
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    let attempt = tokio::time::timeout(
+        config.database_acquire_timeout,
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+    )
+    .await;
+    match attempt {
+        Ok(Err(cause)) => anyhow::anyhow!(
+            "cannot connect to Postgres at {target} ({}): {cause}",
+            url.redacted()
+        ),
+        Err(_) => anyhow::anyhow!(
+            "Postgres at {target} ({}) did not answer within {}",
+            url.redacted(),
+            humantime::format_duration(config.database_acquire_timeout)
+        ),
+        Ok(Ok(_)) => anyhow::Error::new(error).context(format!(
+            "applying migrations on Postgres at {target} (reachable again now)"
+        )),
     }
 }
 

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::params::{NoParams, QueryParams, Strict};
 use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,7 +28,10 @@ pub(super) struct Hosts {
 }
 
 /// `GET /api/hosts`.
-pub(super) async fn hosts(State(state): State<AppState>) -> Result<Json<Hosts>, ApiError> {
+pub(super) async fn hosts(
+    State(state): State<AppState>,
+    _: Strict<NoParams>,
+) -> Result<Json<Hosts>, ApiError> {
     Ok(Json(Hosts {
         hosts: state.store.list_hosts().await?,
     }))
@@ -43,6 +48,16 @@ pub(super) struct EndpointParams {
     limit: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+impl QueryParams for EndpointParams {
+    const NAMES: &'static [&'static str] = &[
+        "method",
+        "path_prefix",
+        "include_non_api",
+        "limit",
+        "cursor",
+    ];
 }
 
 #[derive(Debug, Serialize)]
@@ -84,7 +99,7 @@ struct ParameterView {
 pub(super) async fn endpoints(
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Query(params): Query<EndpointParams>,
+    Strict(params): Strict<EndpointParams>,
 ) -> Result<Json<Endpoints>, ApiError> {
     let host = host.to_ascii_lowercase();
     if state.store.host(&host).await?.is_none() {
@@ -213,6 +228,7 @@ pub(super) struct RulesView {
 pub(super) async fn get_rules(
     State(state): State<AppState>,
     Path(host): Path<String>,
+    _: Strict<NoParams>,
 ) -> Result<Json<RulesView>, ApiError> {
     let host = host.to_ascii_lowercase();
     let stored = state.store.host_rules().await?;
@@ -274,11 +290,15 @@ pub(super) struct DocumentParams {
     revision: Option<String>,
 }
 
+impl QueryParams for DocumentParams {
+    const NAMES: &'static [&'static str] = &["revision"];
+}
+
 /// `GET /api/hosts/{host}/openapi.json[?revision=N]`.
 pub(super) async fn openapi_json(
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Query(params): Query<DocumentParams>,
+    Strict(params): Strict<DocumentParams>,
 ) -> Result<axum::response::Response, ApiError> {
     let document = document(&state, &host, &params).await?;
     Ok((
@@ -292,7 +312,7 @@ pub(super) async fn openapi_json(
 pub(super) async fn openapi_yaml(
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Query(params): Query<DocumentParams>,
+    Strict(params): Strict<DocumentParams>,
 ) -> Result<axum::response::Response, ApiError> {
     let document = document(&state, &host, &params).await?;
     Ok((

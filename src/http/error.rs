@@ -9,7 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use std::time::Duration;
+
 use crate::ingest::Rejection;
+use crate::observability::Throttle;
 use crate::store::StoreError;
 
 /// Seconds a client is asked to wait before retrying after a 503.
@@ -44,6 +47,15 @@ pub enum ApiError {
     /// Nothing here.
     #[error("not found")]
     NotFound,
+    /// No route has this path; the message says where the API is.
+    #[error("{0}")]
+    NoRoute(String),
+    /// The route exists but not for this method; the message and `Allow` say which methods.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The disk under the database is full: nothing was stored.
+    #[error("{0}")]
+    DiskFull(String),
     /// The database is unavailable or the write queue is full: nothing was stored.
     #[error("{0}")]
     Unavailable(String),
@@ -61,7 +73,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NoValidRecords(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::DiskFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,7 +89,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::NoValidRecords(_) => "no_valid_records",
             ApiError::InvalidParameter(_) => "invalid_parameter",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::NoRoute(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::DiskFull(_) => "disk_full",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -84,8 +100,23 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(error = %error, "database unavailable");
+        // A full disk or a database outage fails every request the same way, thousands of
+        // times a second: one line per interval, with the count of the ones held back.
+        static DISK_FULL: Throttle = Throttle::new(Duration::from_secs(10));
+        static UNAVAILABLE: Throttle = Throttle::new(Duration::from_secs(10));
+        if error.is_disk_full() {
+            if let Some(suppressed) = DISK_FULL.allow() {
+                tracing::warn!(error = %error, suppressed, "the disk under the database is full");
+            }
+            ApiError::DiskFull(
+                "the disk under the database is full; nothing was stored: free space on the \
+                 database volume, then retry"
+                    .into(),
+            )
+        } else if error.is_unavailable() {
+            if let Some(suppressed) = UNAVAILABLE.allow() {
+                tracing::warn!(error = %error, suppressed, "database unavailable");
+            }
             ApiError::Unavailable(
                 "the database is unavailable; nothing was stored, retry later".into(),
             )
@@ -128,7 +159,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::DiskFull(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}

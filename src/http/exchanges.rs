@@ -2,7 +2,7 @@
 //! whoever just posted a sample can see what Reconstructor made of it.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,10 @@ pub(super) struct Params {
     limit: Option<String>,
     before: Option<String>,
     endpoint_id: Option<String>,
+}
+
+impl super::params::QueryParams for Params {
+    const NAMES: &'static [&'static str] = &["host", "method", "limit", "before", "endpoint_id"];
 }
 
 impl Params {
@@ -178,7 +182,7 @@ impl From<StoredExchange> for ExchangeView {
 /// `GET /api/exchanges?host=&method=&limit=&before=`
 pub(super) async fn list(
     State(state): State<AppState>,
-    Query(params): Query<Params>,
+    super::params::Strict(params): super::params::Strict<Params>,
 ) -> Result<Json<Page>, ApiError> {
     let query = params.into_query()?;
     let stored = state.store.list_exchanges(&query).await?;

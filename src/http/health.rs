@@ -25,6 +25,13 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.shutdown.is_cancelled() {
         return unavailable("shutting down".to_owned());
     }
+    // A full disk leaves reads (and so the ping) working while every write fails.
+    if let Some(since) = state.ingestor.writer().disk_full_since() {
+        return unavailable(format!(
+            "the disk under the database is full: writes have failed for {}s",
+            since.elapsed().as_secs()
+        ));
+    }
     match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => (
             StatusCode::OK,

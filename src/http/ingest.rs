@@ -249,6 +249,10 @@ impl From<IngestError> for ApiError {
                 code: "invalid_json",
                 message: e.to_string(),
             },
+            IngestError::Decode(e @ DecodeError::WrongRoute(_)) => ApiError::BadRequest {
+                code: "wrong_route",
+                message: e.to_string(),
+            },
             IngestError::Decode(e @ (DecodeError::Shape(_) | DecodeError::Empty)) => {
                 ApiError::BadRequest {
                     code: "invalid_shape",

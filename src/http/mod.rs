@@ -8,6 +8,7 @@ pub mod error;
 mod exchanges;
 mod health;
 mod ingest;
+mod params;
 mod ui;
 
 use std::sync::Arc;
@@ -118,8 +119,18 @@ pub fn router(state: AppState) -> Router {
         .merge(references)
         .merge(operational)
         .merge(ui::router())
-        .fallback(|| async { error::ApiError::NotFound })
+        .fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                error::ApiError::NoRoute(format!(
+                    "there is no route {method} {}: producers post to /api/telemetry (NTA, \
+                 APIClarity) or /api/ingestData (Akto); reads are under /api/exchanges and \
+                 /api/hosts",
+                    shorten_path(uri.path())
+                ))
+            },
+        )
         .with_state(state)
+        .layer(middleware::from_fn(json_method_not_allowed))
         .layer(middleware::from_fn(crate::observability::track_requests))
         .layer(
             TraceLayer::new_for_http()
@@ -156,6 +167,39 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             error::ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
         }))
+}
+
+/// Gives the router's bare 405 (a route exists, not for this method) the JSON error body every
+/// other error has, keeping its `Allow` header. Runs outside the token checks, so a caller
+/// without a token still learns nothing about a route's methods.
+async fn json_method_not_allowed(
+    request: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = shorten_path(request.uri().path());
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let mut json = axum::response::IntoResponse::into_response(error::ApiError::MethodNotAllowed(
+        format!("{method} is not allowed on {path}: the Allow header lists the methods it takes"),
+    ));
+    if let Some(allow) = allow {
+        json.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    json
+}
+
+/// A request path for an error message, cut so a hostile one is not echoed back whole.
+fn shorten_path(path: &str) -> String {
+    const MAX: usize = 200;
+    if path.chars().count() <= MAX {
+        path.to_owned()
+    } else {
+        format!("{}…", path.chars().take(MAX).collect::<String>())
+    }
 }
 
 /// The `limit` query parameter: `default` when absent or empty, else an integer from 1 to `max`.

@@ -260,7 +260,8 @@ impl Coding {
 ///   accepted when the decoder consumes the whole input and reaches the end
 ///   of the stream (or fills the cap without an error), and never for bytes
 ///   that read as text. A cut `br` body therefore stays as it came, unless an
-///   outer coding was already cut (then its decodable prefix is kept).
+///   outer coding was already cut (then its decodable prefix is kept, even
+///   when that prefix is still empty).
 /// * `identity`, unknown codings and codings whose bytes do not match are
 ///   skipped; later (inner) codings are still tried, because runtimes that
 ///   decode a body usually decode all of it.
@@ -335,7 +336,9 @@ fn undo(coding: Coding, input: &[u8], max: usize, input_cut: bool) -> Option<Lay
             let end = unzstd(input, &mut out, max);
             settle(out, end, true, input_cut)
         }
-        Coding::Deflate if !input.is_empty() && !looks_like_text(input) => {
+        // Bytes that a cut outer layer produced are a compressed stream's prefix even when its
+        // first bytes happen to read as text.
+        Coding::Deflate if !input.is_empty() && (input_cut || !looks_like_text(input)) => {
             let mut out = Vec::new();
             if zlib_header(input) {
                 let (end, _) = inflate(input, true, &mut out, max);
@@ -345,7 +348,7 @@ fn undo(coding: Coding, input: &[u8], max: usize, input_cut: bool) -> Option<Lay
                 settle(out, end, false, input_cut)
             }
         }
-        Coding::Brotli if !input.is_empty() && !looks_like_text(input) => {
+        Coding::Brotli if !input.is_empty() && (input_cut || !looks_like_text(input)) => {
             let mut out = Vec::new();
             let end = unbrotli(input, &mut out, max);
             settle(out, end, false, input_cut)
@@ -365,7 +368,10 @@ fn settle(bytes: Vec<u8>, end: End, recognised: bool, input_cut: bool) -> Option
             false
         }
         End::Capped => true,
-        End::InputEnded if recognised || (input_cut && !bytes.is_empty()) => true,
+        // Inside a layer that was itself cut, running out of input is what a cut stream does:
+        // what it decoded (possibly nothing yet) is the prefix of the body, never the
+        // still-compressed bytes.
+        End::InputEnded if recognised || input_cut => true,
         End::Corrupt if recognised && !bytes.is_empty() => true,
         End::InputEnded | End::Corrupt => return None,
     };
@@ -1048,6 +1054,30 @@ mod tests {
         assert!(out.decoded && out.truncated);
         assert!(body.starts_with(&out.bytes));
         assert!(!out.bytes.is_empty());
+    }
+
+    #[test]
+    fn cut_outer_layer_before_inner_output_is_an_empty_prefix() {
+        let body = sample_json();
+        let inners = [
+            ("deflate", raw_deflate(&body)),
+            ("deflate", zlib(&body)),
+            ("br", brotli(&body)),
+        ];
+        for (name, inner) in inners {
+            // A gzip layer of stored blocks, cut right after the first bytes of the inner
+            // stream: too few for the inner decoder to produce anything.
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+            e.write_all(&inner).unwrap();
+            let outer = e.finish().unwrap();
+            let outer_cut = &outer[..10 + 5 + 3];
+            let cut_layer = decompress("gzip", outer_cut, 1 << 20);
+            assert_eq!(cut_layer.bytes.as_ref(), &inner[..3], "{name}");
+            assert!(cut_layer.truncated, "{name}");
+            let out = decompress(&format!("{name}, gzip"), outer_cut, 1 << 20);
+            assert!(out.decoded && out.truncated, "{name}");
+            assert!(out.bytes.is_empty(), "{name}: {:?}", out.bytes);
+        }
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub enum DecodeError {
     /// Valid JSON, but not the shape this route takes.
     #[error("{0}")]
     Shape(String),
+    /// A body meant for the other ingest route; the message names it.
+    #[error("{0}")]
+    WrongRoute(String),
     /// Nothing at all.
     #[error("the body is empty")]
     Empty,
@@ -312,6 +315,11 @@ impl Decoder {
         let body = strip_bom(body);
         let decode_one = |raw: &str| -> Result<Exchange, RecordError> {
             let telemetry: wire::nta::Telemetry = decode_record(raw)?;
+            if telemetry.request.is_none() {
+                if let Some(misspelled) = unknown_telemetry_fields(raw) {
+                    return Err(misspelled);
+                }
+            }
             normalize::normalize(formats::nta(&telemetry)?, &cx)
         };
         match encoding {
@@ -355,10 +363,16 @@ impl Decoder {
                 Some(b'{') => {
                     let raw: &RawValue =
                         serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
-                    Ok(collect(
-                        SourceFormat::Nta,
-                        std::iter::once(decode_one(raw.get())),
-                    ))
+                    let decoded =
+                        collect(SourceFormat::Nta, std::iter::once(decode_one(raw.get())));
+                    if decoded.exchanges.is_empty()
+                        && object_keys(raw.get()).is_some_and(|keys| keys.contains("batchData"))
+                    {
+                        return Err(DecodeError::WrongRoute(
+                            "this looks like an Akto batch: send it to /api/ingestData".to_owned(),
+                        ));
+                    }
+                    Ok(decoded)
                 }
                 Some(_) => {
                     let value: serde_json::Value =
@@ -386,6 +400,13 @@ impl Decoder {
             Some(_) => {
                 let value: serde_json::Value =
                     serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
+                if value.is_array() {
+                    return Err(DecodeError::WrongRoute(
+                        "expected an object with a `batchData` array, found an array: this looks \
+                         like NTA/APIClarity telemetry, send it to /api/telemetry"
+                            .to_owned(),
+                    ));
+                }
                 return Err(DecodeError::Shape(format!(
                     "expected an object with a `batchData` array, found {}",
                     json_kind(&value)
@@ -403,9 +424,25 @@ impl Decoder {
                 _ => DecodeError::syntax(&e),
             })?;
         let Some(records) = envelope.batch_data else {
-            return Err(DecodeError::Shape(
-                "`batchData` is missing: expected {\"batchData\": [ ... ]}".to_owned(),
-            ));
+            let keys = std::str::from_utf8(body)
+                .ok()
+                .and_then(object_keys)
+                .unwrap_or_default();
+            if keys.contains("request") || keys.contains("response") {
+                return Err(DecodeError::WrongRoute(
+                    "this looks like NTA/APIClarity telemetry (`request`/`response`, no \
+                     `batchData`): send it to /api/telemetry"
+                        .to_owned(),
+                ));
+            }
+            let found = if keys.is_empty() {
+                String::new()
+            } else {
+                format!("; found {}", quoted_list(keys.iter()))
+            };
+            return Err(DecodeError::Shape(format!(
+                "`batchData` is missing: expected {{\"batchData\": [ ... ]}}{found}"
+            )));
         };
         self.check_count(records.len())?;
         Ok(collect(
@@ -429,6 +466,83 @@ impl Decoder {
 }
 
 /// Decodes one record, naming the JSON path of a type error (`request.method: invalid type…`).
+/// The member names of a JSON object, or `None` when `raw` is not one.
+fn object_keys(raw: &str) -> Option<std::collections::BTreeSet<String>> {
+    let members: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        serde_json::from_str(raw).ok()?;
+    Some(members.into_keys().collect())
+}
+
+/// `a`, `b` and `c` in backquotes, for messages.
+fn quoted_list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|n| format!("`{}`", n.chars().take(64).collect::<String>()))
+        .take(10)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The members of a telemetry object (`wire::nta::Telemetry`), as producers spell them.
+const TELEMETRY_FIELDS: &[&str] = &[
+    "requestID",
+    "requestId",
+    "scheme",
+    "destinationAddress",
+    "destinationNamespace",
+    "sourceAddress",
+    "request",
+    "response",
+];
+
+/// For a telemetry object without `request`: a rejection naming the missing field and the
+/// members that are not telemetry fields (a typo such as `reqest`), or `None` when every
+/// member is known (the producer really sent no request).
+fn unknown_telemetry_fields(raw: &str) -> Option<RecordError> {
+    let keys = object_keys(raw)?;
+    let unknown: Vec<&String> = keys
+        .iter()
+        .filter(|k| !TELEMETRY_FIELDS.contains(&k.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let hint = unknown
+        .iter()
+        .find_map(|k| {
+            let lower = k.to_ascii_lowercase();
+            ["request", "response"]
+                .into_iter()
+                .find(|known| !keys.contains(*known) && near(&lower, known))
+        })
+        .map(|known| format!(" (did you mean `{known}`?)"))
+        .unwrap_or_default();
+    Some(RecordError::new(
+        "missing_request",
+        format!(
+            "request is missing; unknown field{} {}{hint}",
+            if unknown.len() == 1 { "" } else { "s" },
+            quoted_list(unknown.into_iter())
+        ),
+    ))
+}
+
+/// Whether `a` is within one edit (insertion, deletion, substitution or swap) of `b`.
+fn near(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    match a.len().abs_diff(b.len()) {
+        0 => {
+            a.len() <= 1
+                || a[1..] == b[1..]
+                || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
+        1 if a.len() > b.len() => a[1..] == *b,
+        1 => b[1..] == *a,
+        _ => false,
+    }
+}
+
 fn decode_record<'de, T: serde::Deserialize<'de>>(raw: &'de str) -> Result<T, RecordError> {
     let mut deserializer = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {

@@ -114,6 +114,8 @@ struct Queued {
     records: AtomicUsize,
     bytes: AtomicUsize,
     commits: AtomicU64,
+    /// When the last commit failed because the disk is full; cleared by a commit that works.
+    disk_full_since: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Queued {
@@ -187,7 +189,9 @@ impl Writer {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(WriteError::Store(Arc::try_unwrap(e).unwrap_or_else(|e| {
                 // Shared by every request of a failed commit: keep its kind and message.
-                if e.is_unavailable() {
+                if e.is_disk_full() {
+                    StoreError::DiskFull(sqlx::Error::Protocol(e.to_string()))
+                } else if e.is_unavailable() {
                     StoreError::Unavailable(sqlx::Error::Protocol(e.to_string()))
                 } else {
                     StoreError::Other(sqlx::Error::Protocol(e.to_string()))
@@ -218,6 +222,15 @@ impl Writer {
     /// Transactions committed since start (each may hold many requests).
     pub fn commits(&self) -> u64 {
         self.queued.commits.load(Ordering::Relaxed)
+    }
+
+    /// Since when commits fail because the database's disk is full, if the last one did.
+    pub fn disk_full_since(&self) -> Option<Instant> {
+        *self
+            .queued
+            .disk_full_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Records currently queued or being committed.
@@ -334,6 +347,19 @@ async fn commit_batch(
     let all: Vec<&Job> = batch.iter().collect();
     let result = append(store, &all).await;
     let elapsed = start.elapsed().as_secs_f64();
+    {
+        let mut disk_full = queued
+            .disk_full_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &result {
+            Err(e) if e.is_disk_full() => {
+                disk_full.get_or_insert(start);
+            }
+            Ok(()) => *disk_full = None,
+            Err(_) => {}
+        }
+    }
     match result {
         Ok(()) => {
             queued.commits.fetch_add(1, Ordering::Relaxed);

@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The database cannot be reached or is overloaded: retry later (HTTP 503).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The disk under the database is full (SQLite `SQLITE_FULL`, Postgres `53100 disk_full`,
+    /// `ENOSPC`): nothing was written; retry once space is freed (HTTP 503).
+    #[error("the disk under the database is full: {0}")]
+    DiskFull(#[source] sqlx::Error),
     /// Anything else: a bug or a schema problem (HTTP 500).
     #[error("database error: {0}")]
     Other(#[source] sqlx::Error),
@@ -51,7 +55,21 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying later may succeed (the caller answers 503).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::DiskFull(_))
+    }
+
+    /// True when the write failed because the database's disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
+}
+
+/// SQLite `SQLITE_FULL` (13), Postgres `53100 disk_full`, or `ENOSPC` on a socket or file.
+fn is_disk_full(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        _ => false,
     }
 
     /// True for a deadlock or a serialization failure between concurrent transactions: the
@@ -69,7 +87,9 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        if is_transient(&error) {
+        if is_disk_full(&error) {
+            StoreError::DiskFull(error)
+        } else if is_transient(&error) {
             StoreError::Unavailable(error)
         } else {
             StoreError::Other(error)

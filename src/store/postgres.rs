@@ -588,12 +588,9 @@ impl HostRebuild for PgRebuild {
             .bind(&self.host)
             .execute(&mut *self.tx)
             .await?;
-        if catalog.hosts.is_empty() {
-            sqlx::query("update hosts set exchanges = 0 where host = $1")
-                .bind(&self.host)
-                .execute(&mut *self.tx)
-                .await?;
-        } else {
+        // A host's counts are computed from its endpoints, just deleted: a host without
+        // traffic needs no row update.
+        if !catalog.hosts.is_empty() {
             upsert_hosts(&mut self.tx, catalog, true).await?;
         }
         let ids = upsert_endpoints(&mut self.tx, catalog).await?;

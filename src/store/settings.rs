@@ -66,8 +66,10 @@ impl DatabaseUrl {
             Ok(mut url) if url.password().is_some() => {
                 // Setting a password only fails for URLs that cannot have one, which we just
                 // established this one does.
-                let _ = url.set_password(Some("<redacted>"));
-                url.to_string()
+                // `<` and `>` would come out percent-encoded: set a plain marker and swap it
+                // for the readable one in the text.
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string().replacen(":REDACTED@", ":<redacted>@", 1)
             }
             Ok(_) => self.0.clone(),
             // Unparseable: show only the scheme rather than risk printing a secret.

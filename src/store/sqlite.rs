@@ -573,12 +573,9 @@ impl HostRebuild for SqliteRebuild {
             .bind(&host)
             .execute(&mut *conn)
             .await?;
-        if catalog.hosts.is_empty() {
-            sqlx::query("update hosts set exchanges = 0 where host = ?")
-                .bind(&host)
-                .execute(&mut *conn)
-                .await?;
-        } else {
+        // A host's counts are computed from its endpoints, just deleted: a host without
+        // traffic needs no row update.
+        if !catalog.hosts.is_empty() {
             upsert_hosts(conn, catalog, true).await?;
         }
         let ids = upsert_endpoints(conn, catalog).await?;

@@ -5,7 +5,9 @@ mod common;
 
 mod binary;
 mod changes;
+mod connections;
 mod discovery;
+mod errors;
 mod health;
 mod ingest;
 mod router;
