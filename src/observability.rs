@@ -38,6 +38,24 @@ const RECORD_BUCKETS: &[f64] = &[
 /// Every metric family the server exports. Names carry the `reconstructor_` prefix and their
 /// base unit (`_seconds`, `_bytes`, `_records`, `_connections`); counters end in `_total`.
 pub mod names {
+    /// Gauge: client connections open.
+    pub const HTTP_CONNECTIONS_OPEN: &str = "reconstructor_http_connections_open";
+    /// Counter: client connections closed by the server, by reason.
+    pub const HTTP_CONNECTIONS_CLOSED: &str = "reconstructor_http_connections_closed_total";
+    /// Counter: new connections refused because every open one was busy at the limit.
+    pub const HTTP_CONNECTIONS_REFUSED: &str = "reconstructor_http_connections_refused_total";
+    /// Counter: errors accepting connections.
+    pub const HTTP_ACCEPT_ERRORS: &str = "reconstructor_http_accept_errors_total";
+    /// Counter: spec revisions recorded.
+    pub const SPEC_REVISIONS: &str = "reconstructor_spec_revisions_total";
+    /// Counter: webhook events written to the outbox, by event type.
+    pub const WEBHOOK_EVENTS: &str = "reconstructor_webhook_events_total";
+    /// Counter: webhook delivery attempts, by event type and outcome.
+    pub const WEBHOOK_ATTEMPTS: &str = "reconstructor_webhook_attempts_total";
+    /// Histogram: time a webhook receiver took to answer.
+    pub const WEBHOOK_DELIVERY_DURATION: &str = "reconstructor_webhook_delivery_duration_seconds";
+    /// Gauge: webhook deliveries in the outbox, by status.
+    pub const WEBHOOK_DELIVERIES: &str = "reconstructor_webhook_deliveries";
     /// Counter: HTTP requests by route, method and status.
     pub const HTTP_REQUESTS: &str = "reconstructor_http_requests_total";
     /// Histogram: HTTP request latency by route, method and status.
@@ -282,6 +300,60 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "Most database connections the pool opens (database_max_connections)",
         ),
         (
+            HTTP_CONNECTIONS_OPEN,
+            Gauge,
+            Some(Count),
+            "Client connections open",
+        ),
+        (
+            HTTP_CONNECTIONS_CLOSED,
+            Counter,
+            Some(Count),
+            "Client connections closed by the server, by reason (header timeout, idle, limit, shutdown)",
+        ),
+        (
+            HTTP_CONNECTIONS_REFUSED,
+            Counter,
+            Some(Count),
+            "New connections refused because every open connection was busy at the limit",
+        ),
+        (
+            HTTP_ACCEPT_ERRORS,
+            Counter,
+            Some(Count),
+            "Errors accepting client connections",
+        ),
+        (
+            SPEC_REVISIONS,
+            Counter,
+            Some(Count),
+            "Revisions of reconstructed documents recorded",
+        ),
+        (
+            WEBHOOK_EVENTS,
+            Counter,
+            Some(Count),
+            "Webhook events written to the outbox, by event type",
+        ),
+        (
+            WEBHOOK_ATTEMPTS,
+            Counter,
+            Some(Count),
+            "Webhook delivery attempts, by event type and outcome",
+        ),
+        (
+            WEBHOOK_DELIVERY_DURATION,
+            Histogram,
+            Some(Seconds),
+            "Time webhook receivers took to answer a delivery",
+        ),
+        (
+            WEBHOOK_DELIVERIES,
+            Gauge,
+            Some(Count),
+            "Webhook deliveries in the outbox, by status",
+        ),
+        (
             BUILD_INFO,
             Gauge,
             None,
@@ -351,6 +423,9 @@ fn describe_metrics() {
 fn register_metrics() {
     use names::*;
     for name in [
+        HTTP_CONNECTIONS_REFUSED,
+        HTTP_ACCEPT_ERRORS,
+        SPEC_REVISIONS,
         INGEST_BODY_BUDGET_EXHAUSTED,
         INGEST_QUEUE_FULL,
         INGEST_COMMIT_RETRIES,
@@ -365,7 +440,9 @@ fn register_metrics() {
     for format in [SourceFormat::Nta, SourceFormat::Akto] {
         metrics::counter!(INGEST_RECORDS_ACCEPTED, "format" => format.as_str()).absolute(0);
     }
+    metrics::gauge!(HTTP_CONNECTIONS_OPEN).set(0.0);
     // Histograms are exported once registered, with empty buckets.
+    let _ = metrics::histogram!(WEBHOOK_DELIVERY_DURATION);
     let _ = metrics::histogram!(INGEST_REQUEST_BODY);
     let _ = metrics::histogram!(INGEST_COMMIT_DURATION);
     let _ = metrics::histogram!(INGEST_COMMIT_RECORDS);

@@ -155,13 +155,13 @@ impl Registry {
             drain: CancellationToken::new(),
         });
         self.lock().insert(id, connection.clone());
-        metrics::gauge!("http_connections_open").increment(1.0);
+        metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).increment(1.0);
         (id, connection)
     }
 
     fn remove(&self, id: u64) {
         if self.lock().remove(&id).is_some() {
-            metrics::gauge!("http_connections_open").decrement(1.0);
+            metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
         }
     }
 
@@ -175,7 +175,7 @@ impl Registry {
             .map(|(id, _)| *id);
         let Some(id) = oldest else { return false };
         if let Some(connection) = open.remove(&id) {
-            metrics::gauge!("http_connections_open").decrement(1.0);
+            metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
             close(&connection, Closed::Evicted);
         }
         true
@@ -200,7 +200,7 @@ impl Registry {
             if quiet < limit {
                 return true;
             }
-            metrics::gauge!("http_connections_open").decrement(1.0);
+            metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
             close(c, reason);
             false
         });
@@ -211,7 +211,7 @@ impl Registry {
         let mut open = self.lock();
         open.retain(|_, c| {
             if c.in_flight.load(Ordering::Acquire) == 0 {
-                metrics::gauge!("http_connections_open").decrement(1.0);
+                metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
                 close(c, Closed::Shutdown);
                 false
             } else {
@@ -225,14 +225,14 @@ impl Registry {
     fn close_all(&self) {
         let mut open = self.lock();
         for (_, c) in open.drain() {
-            metrics::gauge!("http_connections_open").decrement(1.0);
+            metrics::gauge!(crate::observability::names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
             close(&c, Closed::Shutdown);
         }
     }
 }
 
 fn close(connection: &Connection, reason: Closed) {
-    metrics::counter!("http_connections_closed_total", "reason" => reason.as_str()).increment(1);
+    metrics::counter!(crate::observability::names::HTTP_CONNECTIONS_CLOSED, "reason" => reason.as_str()).increment(1);
     connection.close.cancel();
 }
 
@@ -336,7 +336,7 @@ impl Server {
                         if let Some(suppressed) = ACCEPT_FAILED.allow() {
                             tracing::warn!(error = %e, suppressed, "accepting a connection failed");
                         }
-                        metrics::counter!("http_accept_errors_total").increment(1);
+                        metrics::counter!(crate::observability::names::HTTP_ACCEPT_ERRORS).increment(1);
                         registry.evict_oldest_idle();
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
@@ -353,7 +353,7 @@ impl Server {
                         );
                     }
                 } else {
-                    metrics::counter!("http_connections_refused_total").increment(1);
+                    metrics::counter!(crate::observability::names::HTTP_CONNECTIONS_REFUSED).increment(1);
                     if let Some(suppressed) = REFUSED.allow() {
                         tracing::warn!(
                             max_connections = limits.max_connections,

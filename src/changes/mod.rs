@@ -482,10 +482,10 @@ impl ChangeTracker {
         let recorded = self.store.changes().record_changes(host, at, &set).await?;
         if let Some(n) = recorded {
             tracing::info!(host, revision = n, events, "spec revised");
-            metrics::counter!("spec_revisions_total").increment(1);
+            metrics::counter!(crate::observability::names::SPEC_REVISIONS).increment(1);
         }
         for event in &set.events {
-            metrics::counter!("webhook_events_total", "event" => event.event_type.clone())
+            metrics::counter!(crate::observability::names::WEBHOOK_EVENTS, "event" => event.event_type.clone())
                 .increment(1);
         }
         Ok((usize::from(recorded.is_some()), events))

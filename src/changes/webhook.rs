@@ -129,7 +129,7 @@ impl Deliverer {
                 AttemptOutcome::GiveUp { .. } => "failed",
             };
             metrics::counter!(
-                "webhook_attempts_total",
+                crate::observability::names::WEBHOOK_ATTEMPTS,
                 "event" => delivery.event_type.clone(),
                 "outcome" => label
             )
@@ -196,7 +196,7 @@ impl Deliverer {
             .body(delivery.payload.clone())
             .send()
             .await;
-        metrics::histogram!("webhook_delivery_duration_seconds")
+        metrics::histogram!(crate::observability::names::WEBHOOK_DELIVERY_DURATION)
             .record(started.elapsed().as_secs_f64());
         match sent {
             Ok(response) if response.status().is_success() => {
@@ -230,7 +230,7 @@ impl Deliverer {
                         .iter()
                         .find(|(s, _)| *s == status)
                         .map_or(0, |(_, n)| *n);
-                    metrics::gauge!("webhook_deliveries", "status" => status.as_str())
+                    metrics::gauge!(crate::observability::names::WEBHOOK_DELIVERIES, "status" => status.as_str())
                         .set(n as f64);
                 }
             }
