@@ -392,6 +392,7 @@ fn move_renamed_keys(table: &mut Dict) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(notes)
+}
 
 impl Config {
     fn validate_changes(&self) -> Result<(), ConfigError> {
