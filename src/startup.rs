@@ -290,7 +290,7 @@ async fn explain_store_error(config: &Config, error: store::StoreError) -> anyho
         return anyhow::Error::new(error).context("applying migrations");
     }
     let url = config.database_url();
-    let Some(crate::config::Backend::Postgres) = url.backend() else {
+    let Some(crate::store::Backend::Postgres) = url.backend() else {
         return anyhow::Error::new(error)
             .context(format!("opening the database at {}", url.redacted()));
     };
@@ -301,7 +301,7 @@ async fn explain_store_error(config: &Config, error: store::StoreError) -> anyho
     };
     let target = format!("{}:{}", options.get_host(), options.get_port());
     let attempt = tokio::time::timeout(
-        config.database_acquire_timeout,
+        config.database.acquire_timeout,
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
     )
     .await;
@@ -313,7 +313,7 @@ async fn explain_store_error(config: &Config, error: store::StoreError) -> anyho
         Err(_) => anyhow::anyhow!(
             "Postgres at {target} ({}) did not answer within {}",
             url.redacted(),
-            humantime::format_duration(config.database_acquire_timeout)
+            humantime::format_duration(config.database.acquire_timeout)
         ),
         Ok(Ok(_)) => anyhow::Error::new(error).context(format!(
             "applying migrations on Postgres at {target} (reachable again now)"

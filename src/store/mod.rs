@@ -62,15 +62,6 @@ impl StoreError {
     pub fn is_disk_full(&self) -> bool {
         matches!(self, StoreError::DiskFull(_))
     }
-}
-
-/// SQLite `SQLITE_FULL` (13), Postgres `53100 disk_full`, or `ENOSPC` on a socket or file.
-fn is_disk_full(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
-        _ => false,
-    }
 
     /// True for a deadlock or a serialization failure between concurrent transactions: the
     /// transaction was rolled back and may simply be run again.
@@ -82,6 +73,15 @@ fn is_disk_full(error: &sqlx::Error) -> bool {
             }
             _ => false,
         }
+    }
+}
+
+/// SQLite `SQLITE_FULL` (13), Postgres `53100 disk_full`, or `ENOSPC` on a socket or file.
+fn is_disk_full(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        _ => false,
     }
 }
 
