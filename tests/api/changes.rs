@@ -353,7 +353,7 @@ async fn webhooks_are_signed_and_survive_a_receiver_outage(db: Db) {
     let subscription = url.clone();
     let app = TestApp::spawn(db, move |config| {
         fast(config);
-        config.webhooks = vec![reconstructor::config::WebhookSubscription {
+        config.webhooks = vec![reconstructor::changes::settings::WebhookSubscription {
             url: subscription,
             events: Vec::new(),
             secret: reconstructor::changes::webhook::encode_secret(KEY),

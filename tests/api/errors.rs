@@ -245,7 +245,7 @@ async fn sqlite_disk_full() {
     }
     let _unmount = Unmount(volume.clone());
     let mut config = database.config();
-    config.database_url = Some(reconstructor::config::DatabaseUrl::new(format!(
+    config.database.url = Some(reconstructor::store::DatabaseUrl::new(format!(
         "sqlite://{}",
         volume.join("test.db").display()
     )));
@@ -296,10 +296,10 @@ async fn unreachable_postgres_is_named_at_start() {
     let database = TestDatabase::new(Db::Sqlite).await;
     let mut config = database.config();
     // Nothing listens on port 1.
-    config.database_url = Some(reconstructor::config::DatabaseUrl::new(
+    config.database.url = Some(reconstructor::store::DatabaseUrl::new(
         "postgres://app:se%3Ccret@127.0.0.1:1/reconstructor",
     ));
-    config.database_acquire_timeout = Duration::from_millis(500);
+    config.database.acquire_timeout = Duration::from_millis(500);
     let error = reconstructor::startup::Application::build(config)
         .await
         .unwrap_err();
