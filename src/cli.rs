@@ -205,21 +205,13 @@ struct ServeArgs {
     header_read_timeout: Option<humantime::Duration>,
 
     /// Longest a connection may stay open between requests [default: 60s].
-    #[arg(
-        long,
-        env = "RECONSTRUCTOR_IDLE_TIMEOUT",
-        value_name = "DURATION"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_IDLE_TIMEOUT", value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     idle_timeout: Option<humantime::Duration>,
 
     /// Most client connections open at once; past it the one idle longest is closed
     /// [default: 10000].
-    #[arg(
-        long,
-        env = "RECONSTRUCTOR_MAX_CONNECTIONS",
-        value_name = "N"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_MAX_CONNECTIONS", value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
 
@@ -287,11 +279,7 @@ struct ServeArgs {
     read_token_file: Option<PathBuf>,
 
     /// TOML file of `[[webhooks]]` subscriptions (kept apart because it holds secrets).
-    #[arg(
-        long,
-        env = "RECONSTRUCTOR_WEBHOOKS_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "RECONSTRUCTOR_WEBHOOKS_FILE", value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     webhooks_file: Option<PathBuf>,
 

@@ -353,7 +353,8 @@ impl Server {
                         );
                     }
                 } else {
-                    metrics::counter!(crate::observability::names::HTTP_CONNECTIONS_REFUSED).increment(1);
+                    metrics::counter!(crate::observability::names::HTTP_CONNECTIONS_REFUSED)
+                        .increment(1);
                     if let Some(suppressed) = REFUSED.allow() {
                         tracing::warn!(
                             max_connections = limits.max_connections,

@@ -135,7 +135,8 @@ pub async fn export(
 /// Installs the global `tracing` subscriber. Safe to call more than once (later calls are
 /// no-ops), which tests rely on.
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let json = match config.log_format {
         crate::config::LogFormat::Json => true,
         crate::config::LogFormat::Text => false,

@@ -25,12 +25,12 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use settings::{ChangesConfig, WebhookSubscription};
 use crate::discovery::job::Discovery;
 use crate::store::changes::{ChangeSet, NewRevision, OutboxEvent, ReferenceRow};
 use crate::store::{Store, StoreError};
 use diff::Diff;
 use drift::Drift;
+use settings::{ChangesConfig, WebhookSubscription};
 use surface::Surface;
 
 /// Largest document a stored revision may expand to.

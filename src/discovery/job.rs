@@ -14,8 +14,8 @@ use super::merge::{MergeSettings, Observed, merge};
 use super::settings::DiscoverySettings;
 use super::summaries::{self, SummaryBuffer};
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
-use crate::openapi::{EndpointSummary, SummaryLimits};
 use crate::observability::names;
+use crate::openapi::{EndpointSummary, SummaryLimits};
 use crate::store::{EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.

@@ -23,11 +23,11 @@ use serde_json::value::RawValue;
 use crate::discovery::catalog::{Classified, Classifier};
 use crate::discovery::summaries::SummaryBuffer;
 use crate::model::exchange::{Exchange, SourceFormat};
+use crate::observability::names;
 use crate::store::Store;
 use normalize::{Context, Limits, RecordError};
 use redact::{RedactionConfig, Redactor};
 use writer::{CommitSettings, WriteError, Writer, WriterTasks};
-use crate::observability::names;
 
 /// One record that could not be accepted, reported by its position in the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -2,9 +2,7 @@
 //! security scheme names.
 
 use crate::model::segment::percent_decode;
-use crate::model::template::{
-    Segment, Template, is_version_prefix_member, split_words as words,
-};
+use crate::model::template::{Segment, Template, is_version_prefix_member, split_words as words};
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();

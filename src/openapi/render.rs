@@ -45,9 +45,9 @@ use super::headers;
 use super::naming::{operation_summary, pascal_case, type_name};
 use super::security;
 use super::summary::{EndpointSummary, SummaryLimits, parameter};
+use crate::model::exchange::Scheme;
 use crate::model::segment::{self, ParamType, SegmentClass, percent_decode};
 use crate::model::template::{Param, Segment, Template, is_version_prefix_member};
-use crate::model::exchange::Scheme;
 
 /// One host's observed API: where it is served and its operations.
 #[derive(Debug, Clone)]

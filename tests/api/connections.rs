@@ -155,7 +155,8 @@ async fn a_full_connection_table_still_lets_a_producer_in() {
     assert!(
         metrics
             .lines()
-            .any(|l| l.starts_with("reconstructor_http_connections_closed_total{reason=\"evicted\"}")),
+            .any(|l| l
+                .starts_with("reconstructor_http_connections_closed_total{reason=\"evicted\"}")),
         "{metrics}"
     );
     app.stop().await;
