@@ -175,10 +175,10 @@ impl Application {
 
     /// Like [`Application::build`] with a store the caller already opened.
     pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        if config.database.migrate_on_start {
-            if let Err(e) = store.migrate().await {
-                return Err(explain_store_error(&config, e).await);
-            }
+        if config.database.migrate_on_start
+            && let Err(e) = store.migrate().await
+        {
+            return Err(explain_store_error(&config, e).await);
         }
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some({

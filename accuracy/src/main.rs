@@ -188,12 +188,13 @@ fn main() -> Result<()> {
     }
     let groups: Vec<(&str, Vec<String>)> = if let Some(n) = args.draw {
         let (dev, held_out) = draw_specs(&corpus, n, args.draw_seed)?;
-        println!(
+        writeln!(
+            std::io::stdout(),
             "corpus draw: {n} specs, seed {}, dev {}, held-out {}\n",
             args.draw_seed,
             dev.len(),
             held_out.len()
-        );
+        )?;
         match args.set {
             Set::Dev => vec![("dev", dev)],
             Set::HeldOut => vec![("held-out", held_out)],
@@ -463,7 +464,7 @@ fn draw_specs(corpus: &Path, n: usize, seed: u64) -> Result<(Vec<String>, Vec<St
 
 /// The split of drawn specs: about half are held out, by a hash of the id alone.
 fn is_held_out(id: &str) -> bool {
-    spec::fnv1a(format!("split:{id}").as_bytes()) % 2 == 0
+    spec::fnv1a(format!("split:{id}").as_bytes()).is_multiple_of(2)
 }
 
 /// What openapi-spec-validator said about each reconstructed document.

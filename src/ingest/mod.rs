@@ -315,10 +315,10 @@ impl Decoder {
         let body = strip_bom(body);
         let decode_one = |raw: &str| -> Result<Exchange, RecordError> {
             let telemetry: wire::nta::Telemetry = decode_record(raw)?;
-            if telemetry.request.is_none() {
-                if let Some(misspelled) = unknown_telemetry_fields(raw) {
-                    return Err(misspelled);
-                }
+            if telemetry.request.is_none()
+                && let Some(misspelled) = unknown_telemetry_fields(raw)
+            {
+                return Err(misspelled);
             }
             normalize::normalize(formats::nta(&telemetry)?, &cx)
         };
