@@ -168,7 +168,7 @@ paths:
             ),
             (
                 b"{\"openapi\": \"3.0.0\", \"info\": {\"title\": \"x\", \"version\": \"1\"}, \"paths\": {\"/a\": {\"get\": {\"responses\": 7}}}}",
-                "paths./a.get.responses",
+                "at `paths`: invalid type: integer `7`, expected struct Responses",
             ),
             (
                 b"{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"x\", \"version\": \"1\"}, \"paths\": {}}",
