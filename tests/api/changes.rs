@@ -251,7 +251,7 @@ async fn a_reference_gives_exactly_the_expected_drift(db: Db) {
         ("", "empty"),
         ("openapi: 3.0.3\ninfo: {title: x}\npaths: {}\n", "info"),
         ("{\"swagger\": \"2.0\"}", "Swagger"),
-        ("::: not yaml [", "YAML"),
+        ("key: [unclosed", "YAML"),
     ] {
         let (status, error) = put_reference(&app, body).await;
         assert_eq!(status, 400, "{body}: {error}");
