@@ -304,6 +304,24 @@ struct ServeArgs {
 
     #[command(flatten)]
     commit: CommitArgs,
+
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+/// `[storage]`.
+#[derive(Debug, Default, Args, Serialize)]
+struct StorageArgs {
+    /// Delete exchanges received longer ago than this, e.g. 30d (at least 1h) [default: keep
+    /// forever].
+    #[arg(
+        id = "storage_retention",
+        long = "retention",
+        env = "RECONSTRUCTOR_RETENTION",
+        value_name = "DURATION"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
+    retention: Option<humantime::Duration>,
 }
 
 /// The part of `[database]` only `serve` uses.

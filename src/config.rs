@@ -21,7 +21,7 @@ use crate::discovery::settings::DiscoverySettings;
 use crate::ingest::IngestSettings;
 use crate::ingest::redact::RedactionConfig;
 use crate::ingest::writer::{CommitSettings, writers_for};
-use crate::store::{Backend, DatabaseSettings, DatabaseUrl};
+use crate::store::{Backend, DatabaseSettings, DatabaseUrl, StorageSettings};
 
 /// The port NTA producers and the bundled NGINX configuration expect.
 pub const DEFAULT_PORT: u16 = 8090;
@@ -101,6 +101,8 @@ pub struct Config {
     pub database: DatabaseSettings,
     /// `[commit]`: group commit and the queue in front of it.
     pub commit: CommitSettings,
+    /// `[storage]`: how long exchanges are kept.
+    pub storage: StorageSettings,
     /// `[discovery]`: merge schedule and per-host rules.
     pub discovery: DiscoverySettings,
     /// Notes for the operator found while loading (renamed keys), logged once logging is set up.
@@ -152,6 +154,7 @@ impl Default for Config {
             redaction: RedactionConfig::default(),
             database: DatabaseSettings::default(),
             commit: CommitSettings::default(),
+            storage: StorageSettings::default(),
             discovery: DiscoverySettings::default(),
             warnings: Vec::new(),
             changes: ChangesConfig::default(),
@@ -317,6 +320,16 @@ impl Config {
             if timeout.is_zero() {
                 return Err(invalid(setting, "must be longer than zero"));
             }
+        }
+        if self
+            .storage
+            .retention
+            .is_some_and(|r| r < StorageSettings::MIN_RETENTION)
+        {
+            return Err(invalid(
+                "storage.retention",
+                "must be at least 1h (or unset to keep exchanges forever)",
+            ));
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod model;
 pub mod observability;
 pub mod openapi;
+pub mod progress;
 pub mod server;
 pub mod startup;
 pub mod store;

@@ -17,6 +17,7 @@ use crate::discovery::summaries::SummaryBuffer;
 use crate::http::{AppState, router};
 use crate::ingest::Ingestor;
 use crate::ingest::writer::WriterTasks;
+use crate::progress::Progress;
 use crate::store::{self, Store};
 
 /// How often housekeeping (upcoming partitions) runs.
@@ -46,14 +47,35 @@ pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<(
     let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
     let discovery = Discovery::new(&config.discovery, store.clone(), classifier, Arc::default());
     discovery.refresh().await.context("loading rules")?;
-    let report = match host {
-        Some(host) => discovery.reprocess(&host.to_ascii_lowercase()).await,
-        None => discovery.reprocess_all().await,
+    let stored = discovery.stored_hosts().await.context("listing hosts")?;
+    let hosts: Vec<(String, Option<u64>)> = match host {
+        Some(host) => {
+            let host = host.to_ascii_lowercase();
+            let known = stored.get(&host).copied().flatten();
+            vec![(host, known)]
+        }
+        None => stored.into_iter().collect(),
+    };
+    // The catalog's counts estimate the work; a host it does not know yet only adds to the count.
+    let estimate = hosts.iter().filter_map(|(_, n)| *n).sum::<u64>();
+    let progress = Progress::new("reprocessing", "exchanges", Some(estimate));
+    let mut total = crate::discovery::job::ReprocessReport::default();
+    for (i, (host, _)) in hosts.iter().enumerate() {
+        progress.message(format!("{host} ({}/{})", i + 1, hosts.len()));
+        let before = total.exchanges;
+        let report = discovery
+            .reprocess_reporting(host, &|done| progress.position(before + done))
+            .await
+            .with_context(|| format!("reprocessing {host}"))?;
+        total.exchanges += report.exchanges;
+        total.endpoints += report.endpoints;
+        progress.position(total.exchanges);
     }
-    .context("reprocessing")?;
+    progress.finish();
     tracing::info!(
-        exchanges = report.exchanges,
-        endpoints = report.endpoints,
+        hosts = hosts.len(),
+        exchanges = total.exchanges,
+        endpoints = total.endpoints,
         "catalog rebuilt"
     );
     store.close().await;
@@ -106,28 +128,42 @@ pub async fn export(
     format: ExportFormat,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
+    let progress = Progress::new("exporting", "bytes", None);
     let store = connect(&config).await?;
     let host = host.to_ascii_lowercase();
+    progress.message(format!("reading the catalog of {host}"));
     let spec = crate::discovery::summaries::host_spec(&*store, &host)
         .await
         .context("reading the catalog")?
         .ok_or_else(|| anyhow::anyhow!("no traffic seen for host `{host}`"))?;
+    progress.message(format!(
+        "rendering {} operations of {host}",
+        spec.operations.len()
+    ));
     let document = crate::openapi::render(&spec, &crate::openapi::RenderOptions::default());
     let text = match format {
         ExportFormat::Json => crate::openapi::to_json(&document),
         ExportFormat::Yaml => crate::openapi::to_yaml(&document),
     };
-    match out {
+    progress.position(text.len() as u64);
+    match &out {
         Some(path) => {
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+            progress.message(format!("writing {}", path.display()));
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
         }
         None => {
             use std::io::Write;
+            // The document goes to stdout; the bar (on stderr) is cleared first.
+            progress.finish();
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
+            store.close().await;
+            return Ok(());
         }
     }
+    progress.finish();
+    tracing::info!(host, bytes = text.len(), out = ?out, "exported");
     store.close().await;
     Ok(())
 }
@@ -144,7 +180,7 @@ pub fn init_logging(config: &Config) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(crate::progress::log_writer);
     let _ = if json {
         builder
             .json()
@@ -236,7 +272,11 @@ impl Application {
                 cancel.cancel();
             }
         });
-        tokio::spawn(maintain(self.store.clone(), cancel.clone()));
+        tokio::spawn(maintain(
+            self.store.clone(),
+            config.storage.retention,
+            cancel.clone(),
+        ));
 
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let address = self.local_addr();
@@ -417,9 +457,13 @@ fn warn_if_open(config: &Config) {
     }
 }
 
-/// Keeps upcoming partitions ready; failures are logged and retried next round.
-async fn maintain(store: Arc<dyn Store>, cancel: CancellationToken) {
+/// Keeps upcoming partitions ready and expires exchanges past the retention (once at start,
+/// then every round); failures are logged and retried next round.
+async fn maintain(store: Arc<dyn Store>, retention: Option<Duration>, cancel: CancellationToken) {
     loop {
+        if let Some(retention) = retention {
+            expire(&*store, retention).await;
+        }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
@@ -427,6 +471,27 @@ async fn maintain(store: Arc<dyn Store>, cancel: CancellationToken) {
         if let Err(e) = store.maintain().await {
             tracing::warn!(error = %e, "database maintenance failed");
         }
+    }
+}
+
+/// One retention round: exchanges received before now minus `retention` are deleted.
+pub async fn expire(store: &dyn Store, retention: Duration) {
+    let Some(before) = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+    else {
+        return;
+    };
+    match store.expire(before).await {
+        Ok(expired) if expired == crate::store::Expired::default() => {}
+        Ok(expired) => tracing::info!(
+            before = %before,
+            partitions = expired.partitions,
+            rows = expired.rows,
+            deferred = expired.deferred,
+            "expired exchanges past the retention"
+        ),
+        Err(e) => tracing::warn!(error = %e, "expiring exchanges failed"),
     }
 }
 

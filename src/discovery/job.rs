@@ -195,6 +195,16 @@ impl Discovery {
     /// Rebuilds the catalog of one host from its stored exchanges with the current rules, merged
     /// to a fixed point. Ingest for that host waits until it is done.
     pub async fn reprocess(&self, host: &str) -> Result<ReprocessReport, StoreError> {
+        self.reprocess_reporting(host, &|_| {}).await
+    }
+
+    /// [`Discovery::reprocess`], telling `progress` how many exchanges have been read after each
+    /// chunk.
+    pub async fn reprocess_reporting(
+        &self,
+        host: &str,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ReprocessReport, StoreError> {
         let started = Instant::now();
         let rules = self.classifier.rules(host);
         let mut rebuild = self.store.rebuild_host(host).await?;
@@ -236,6 +246,7 @@ impl Discovery {
                 });
                 assignments.push((stored.id, i));
             }
+            progress(assignments.len() as u64);
         }
         // Merge what was seen, then fold the catalog and the assignments accordingly.
         let observed: Vec<Observed> = catalog
@@ -322,17 +333,25 @@ impl Discovery {
         Ok(report)
     }
 
-    /// Rebuilds the catalog of every host seen in the stored exchanges or in the catalog.
-    pub async fn reprocess_all(&self) -> Result<ReprocessReport, StoreError> {
-        let mut hosts = std::collections::BTreeSet::new();
+    /// Every host seen in the stored exchanges or in the catalog, with the exchanges the catalog
+    /// counts for it (`None` for a host it does not know yet).
+    pub async fn stored_hosts(&self) -> Result<BTreeMap<String, Option<u64>>, StoreError> {
+        let mut hosts = BTreeMap::new();
         for origin in self.store.exchange_hosts().await? {
             if let Some(scheme) = crate::model::exchange::Scheme::parse(&origin.scheme) {
-                hosts.insert(host_key(&origin.hostname, origin.port, scheme));
+                hosts.insert(host_key(&origin.hostname, origin.port, scheme), None);
             }
         }
-        hosts.extend(self.store.list_hosts().await?.into_iter().map(|h| h.host));
+        for row in self.store.list_hosts().await? {
+            hosts.insert(row.host, Some(row.exchanges));
+        }
+        Ok(hosts)
+    }
+
+    /// Rebuilds the catalog of every host seen in the stored exchanges or in the catalog.
+    pub async fn reprocess_all(&self) -> Result<ReprocessReport, StoreError> {
         let mut total = ReprocessReport::default();
-        for host in hosts {
+        for host in self.stored_hosts().await?.into_keys() {
             let report = self.reprocess(&host).await?;
             total.exchanges += report.exchanges;
             total.endpoints += report.endpoints;

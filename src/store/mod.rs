@@ -19,7 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use postgres::PgStore;
-pub use settings::{Backend, DatabaseSettings, DatabaseUrl};
+pub use settings::{Backend, DatabaseSettings, DatabaseUrl, StorageSettings};
+
 pub use sqlite::SqliteStore;
 
 use crate::model::catalog::{CatalogBatch, EndpointDelta, EndpointKey, Fold, HostDelta};
@@ -210,6 +211,20 @@ impl PoolStatus {
     }
 }
 
+/// What one [`Store::expire`] round removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Day partitions dropped whole (Postgres).
+    pub partitions: u64,
+    /// Rows deleted one batch at a time (SQLite, and Postgres's default partition).
+    pub rows: u64,
+    /// Partitions left for the next round because ingest held their lock.
+    pub deferred: u64,
+}
+
+/// Rows an [`Store::expire`] deletes per statement: each batch is its own short transaction.
+pub(crate) const EXPIRE_BATCH: i64 = 5_000;
+
 /// What every backend provides. Implementations are cheap to share (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -221,6 +236,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Periodic housekeeping (creating upcoming time partitions); idempotent.
     async fn maintain(&self) -> Result<(), StoreError>;
+
+    /// Deletes the exchanges received before `before`, a bounded amount of work at a time so
+    /// that ingest never waits long: whole day partitions are dropped on Postgres (giving their
+    /// disk back at once), rows are deleted in small batches elsewhere. Catalog counts and
+    /// endpoint summaries are kept. Safe to run from several replicas at once.
+    async fn expire(&self, before: DateTime<Utc>) -> Result<Expired, StoreError>;
 
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;

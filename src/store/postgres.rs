@@ -58,6 +58,16 @@ impl PgStore {
     }
 }
 
+/// Where a day partition `exchanges_YYYYMMDD` ends (exclusive); `None` for any other table.
+fn partition_end(name: &str) -> Option<DateTime<Utc>> {
+    let day = name
+        .strip_prefix("exchanges_")
+        .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+    let next = date.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    Some(DateTime::from_naive_utc_and_offset(next, Utc))
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> Backend {
@@ -85,6 +95,60 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn expire(&self, before: DateTime<Utc>) -> Result<super::Expired, StoreError> {
+        let mut expired = super::Expired::default();
+        let partitions: Vec<(String,)> = sqlx::query_as(
+            "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid \
+             where i.inhparent = 'exchanges'::regclass order by c.relname",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for (name,) in partitions {
+            let Some(end) = partition_end(&name) else {
+                continue;
+            };
+            if end > before {
+                continue;
+            }
+            // Dropping a partition locks the parent table, which every insert also locks: wait
+            // briefly, and leave the partition for the next round rather than stall ingest.
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("set local lock_timeout = '200ms'")
+                .execute(&mut *tx)
+                .await?;
+            match sqlx::query(&format!("drop table if exists \"{name}\""))
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(_) => {
+                    tx.commit().await?;
+                    expired.partitions += 1;
+                }
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                    tx.rollback().await?;
+                    expired.deferred += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Rows that landed in the default partition (no day partition ready in time).
+        loop {
+            let deleted = sqlx::query(
+                "delete from exchanges_default where ctid = any(array( \
+                 select ctid from exchanges_default where received_at < $1 limit $2))",
+            )
+            .bind(before)
+            .bind(super::EXPIRE_BATCH)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            expired.rows += deleted;
+            if deleted < super::EXPIRE_BATCH as u64 {
+                return Ok(expired);
+            }
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -694,4 +758,16 @@ fn read_row(row: &PgRow) -> Result<ExchangeRow, StoreError> {
         producer: row.try_get("producer")?,
         endpoint_id: row.try_get("endpoint_id")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_partitions_end_at_the_next_midnight_utc() {
+        let end = super::partition_end("exchanges_20261231").unwrap();
+        assert_eq!(end.to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        assert_eq!(super::partition_end("exchanges_default"), None);
+        assert_eq!(super::partition_end("exchanges_2026123"), None);
+        assert_eq!(super::partition_end("endpoints"), None);
+    }
 }

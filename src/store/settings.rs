@@ -187,3 +187,20 @@ mod tests {
         assert_eq!(DatabaseUrl::new("mysql://x").backend(), None);
     }
 }
+
+/// The `[storage]` section: how long stored exchanges are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Exchanges received longer ago than this are deleted by the periodic maintenance (hourly,
+    /// and once at start). `None` keeps them forever. The catalog's counts, the endpoint
+    /// summaries and the spec revisions are kept whatever the age of the traffic behind them.
+    #[serde(with = "humantime_serde")]
+    pub retention: Option<Duration>,
+}
+
+impl StorageSettings {
+    /// The shortest retention accepted: anything shorter is more likely a missing unit than a
+    /// wish to keep nothing.
+    pub const MIN_RETENTION: Duration = Duration::from_secs(3600);
+}

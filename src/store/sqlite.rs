@@ -104,6 +104,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn expire(&self, before: DateTime<Utc>) -> Result<super::Expired, StoreError> {
+        let mut expired = super::Expired::default();
+        loop {
+            // One short write transaction per batch: a writer waits at most for one batch.
+            let deleted = sqlx::query(
+                "delete from exchanges where id in \
+                 (select id from exchanges where received_at < ?1 order by id limit ?2)",
+            )
+            .bind(to_micros(before))
+            .bind(super::EXPIRE_BATCH)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            expired.rows += deleted;
+            if deleted < super::EXPIRE_BATCH as u64 {
+                return Ok(expired);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("select 1").execute(&mut *conn).await?;

@@ -76,7 +76,6 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     }
 }
 
-#[test]
 fn bad_settings_name_the_setting() {
     let output = binary()
         .args(["serve", "--listen", "nonsense"])
@@ -107,7 +106,6 @@ fn bad_settings_name_the_setting() {
     );
 }
 
-#[test]
 fn migrate_subcommand_creates_the_sqlite_database() {
     let dir = tempfile::tempdir().unwrap();
     let output = binary()
@@ -123,7 +121,6 @@ fn migrate_subcommand_creates_the_sqlite_database() {
     assert!(dir.path().join("reconstructor.db").exists());
 }
 
-#[test]
 fn sigterm_while_idle_exits_zero_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, address) = start(&[], dir.path());
@@ -140,7 +137,6 @@ fn sigterm_while_idle_exits_zero_within_a_second() {
     );
 }
 
-#[tokio::test]
 async fn sighup_reloads_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, first_pem) = write_certificate(dir.path(), "live");
@@ -192,7 +188,6 @@ async fn sighup_reloads_the_certificate() {
     assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
 }
 
-#[test]
 fn reprocess_and_export_work_on_stored_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, address) = start(&[], dir.path());
@@ -246,4 +241,9 @@ fn reprocess_and_export_work_on_stored_traffic() {
     let unknown = run(&["export", "--host", "nowhere.example"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nowhere.example"));
+}
+
+crate::trials! {
+    tokio: [sighup_reloads_the_certificate],
+    sync: [bad_settings_name_the_setting, migrate_subcommand_creates_the_sqlite_database, sigterm_while_idle_exits_zero_within_a_second, reprocess_and_export_work_on_stored_traffic],
 }

@@ -11,7 +11,6 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::backend_tests;
 use crate::common::{Db, TestApp, akto_record};
 
 const HOST: &str = "shop.example";
@@ -441,8 +440,6 @@ async fn webhooks_are_signed_and_survive_a_receiver_outage(db: Db) {
     app.stop().await;
 }
 
-backend_tests!(
-    a_new_endpoint_makes_a_revision_and_the_diff_names_it,
-    a_reference_gives_exactly_the_expected_drift,
-    webhooks_are_signed_and_survive_a_receiver_outage,
-);
+crate::trials! {
+    backend: [a_new_endpoint_makes_a_revision_and_the_diff_names_it, a_reference_gives_exactly_the_expected_drift, webhooks_are_signed_and_survive_a_receiver_outage],
+}

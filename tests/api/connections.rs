@@ -25,7 +25,6 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Durati
     .map(|()| start.elapsed())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_is_closed_within_the_header_timeout() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
         config.header_read_timeout = Duration::from_millis(400);
@@ -81,7 +80,6 @@ async fn slowloris_is_closed_within_the_header_timeout() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_connections_are_closed() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
         config.idle_timeout = Duration::from_millis(300);
@@ -105,7 +103,6 @@ async fn idle_keep_alive_connections_are_closed() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_connection_table_still_lets_a_producer_in() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
         config.max_connections = 16;
@@ -162,7 +159,6 @@ async fn a_full_connection_table_still_lets_a_producer_in() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_per_connection_are_limited() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
         config.max_requests_per_connection = 2;
@@ -188,7 +184,6 @@ async fn requests_per_connection_are_limited() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_without_tls_is_served() {
     let app = TestApp::spawn(Db::Sqlite, |_| {}).await;
     let client = reqwest::Client::builder()
@@ -201,7 +196,6 @@ async fn http2_without_tls_is_served() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_does_not_wait_for_slow_or_idle_clients() {
     // The defaults: a 10 s header timeout and a 20 s shutdown deadline, both far above the
     // bound checked here.
@@ -240,4 +234,8 @@ async fn shutdown_does_not_wait_for_slow_or_idle_clients() {
                 .is_some()
         );
     }
+}
+
+crate::trials! {
+    tokio: [slowloris_is_closed_within_the_header_timeout, idle_keep_alive_connections_are_closed, a_full_connection_table_still_lets_a_producer_in, requests_per_connection_are_limited, http2_without_tls_is_served, shutdown_does_not_wait_for_slow_or_idle_clients],
 }

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::backend_tests;
-use crate::common::{Db, TestApp, TestDatabase, akto_record, postgres_admin_url};
+use crate::common::{Db, TestApp, TestDatabase, akto_record};
 
 const HOST: &str = "shop.example";
 
@@ -324,19 +323,14 @@ async fn pages_hold_whole_endpoints(db: Db) {
     app.stop().await;
 }
 
-backend_tests!(
-    discovers_a_small_api_over_http,
-    rules_rewrite_stored_traffic,
-    pages_hold_whole_endpoints
-);
+crate::trials! {
+    backend: [discovers_a_small_api_over_http, rules_rewrite_stored_traffic, pages_hold_whole_endpoints, reprocess_rebuilds_a_missing_catalog],
+    postgres: [two_replicas_count_exactly],
+}
 
 /// Two servers on one Postgres ingest overlapping traffic concurrently while both run merges:
 /// every hit is counted exactly once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_count_exactly() {
-    if postgres_admin_url().is_none() {
-        return;
-    }
     let database = TestDatabase::new(Db::Postgres).await;
     let mut config = database.config();
     fast_discovery(&mut config);
@@ -502,9 +496,4 @@ async fn raw_count(config: &reconstructor::config::Config, query: &str) -> (i64,
             .unwrap();
         sqlx::query_as(query).fetch_one(&mut conn).await.unwrap()
     }
-}
-
-mod rebuild {
-    crate::backend_tests!(reprocess_rebuilds_a_missing_catalog);
-    use super::reprocess_rebuilds_a_missing_catalog;
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::backend_tests;
 use crate::common::{Db, TestApp, sample};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -704,18 +703,6 @@ async fn listing_pages_and_filters(db: Db) {
     app.stop().await;
 }
 
-backend_tests!(
-    nta_worker_basic,
-    nta_worker_variants,
-    nta_only_response_is_rejected,
-    akto_samples,
-    arrays_and_ndjson,
-    gzip_and_zstd_request_bodies,
-    hostile_input,
-    body_limit,
-    inflight_body_budget,
-    field_errors_name_the_field,
-    tokens_guard_the_routes,
-    redaction_can_be_turned_off,
-    listing_pages_and_filters,
-);
+crate::trials! {
+    backend: [nta_worker_basic, nta_worker_variants, nta_only_response_is_rejected, akto_samples, arrays_and_ndjson, gzip_and_zstd_request_bodies, hostile_input, body_limit, inflight_body_budget, field_errors_name_the_field, tokens_guard_the_routes, redaction_can_be_turned_off, listing_pages_and_filters],
+}

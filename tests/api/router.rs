@@ -53,7 +53,6 @@ fn post(uri: &str, body: String) -> Request<Body> {
         .unwrap()
 }
 
-#[tokio::test]
 async fn ingest_and_read_back_in_process() {
     let (app, _db, _writers) = app(|_| {}).await;
     let (status, _, body) = call(
@@ -72,7 +71,6 @@ async fn ingest_and_read_back_in_process() {
     assert_eq!(body["exchanges"][0]["path"], "/api/v1/orders");
 }
 
-#[tokio::test]
 async fn errors_are_json_with_the_right_status() {
     let (app, _db, _writers) =
         app(|config| config.ingest_tokens = vec!["t".to_owned().into()]).await;
@@ -101,4 +99,8 @@ async fn errors_are_json_with_the_right_status() {
     )
     .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+crate::trials! {
+    tokio: [ingest_and_read_back_in_process, errors_are_json_with_the_right_status],
 }

@@ -4,18 +4,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Db, Relay, SqliteLock, TestApp, TestDatabase, postgres_admin_url, sample};
+use crate::common::{Db, Relay, SqliteLock, TestApp, TestDatabase, sample};
 
 async fn count(app: &TestApp) -> usize {
     let (_, body) = app.get_json("/api/exchanges?limit=1000").await;
     body["exchanges"].as_array().map(Vec::len).unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_answers_503_then_recovers() {
-    if postgres_admin_url().is_none() {
-        return;
-    }
     let database = TestDatabase::new(Db::Postgres).await;
     let relay = Relay::start(&database).await;
     let mut config = database.config();
@@ -68,7 +64,6 @@ async fn postgres_outage_answers_503_then_recovers() {
 }
 
 /// SQLite's version of an outage: another process holds the write lock past the busy timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_locked_answers_503_and_stores_nothing() {
     let app = TestApp::spawn(Db::Sqlite, |config| {
         config.database.acquire_timeout = Duration::from_secs(1);
@@ -91,11 +86,7 @@ async fn sqlite_locked_answers_503_and_stores_nothing() {
 }
 
 /// Replicas starting together migrate one database without tripping over each other.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_migrations() {
-    if postgres_admin_url().is_none() {
-        return;
-    }
     let database = TestDatabase::new(Db::Postgres).await;
     let config = database.config();
     let stores =
@@ -106,4 +97,129 @@ async fn postgres_concurrent_migrations() {
     for result in results {
         result.expect("migration succeeds in every replica");
     }
+}
+
+crate::trials! {
+    backend: [retention_expires_old_exchanges_and_keeps_the_counts],
+    tokio: [sqlite_locked_answers_503_and_stores_nothing],
+    postgres: [postgres_outage_answers_503_then_recovers, postgres_concurrent_migrations],
+}
+
+/// Runs one statement on the test's database, outside the server.
+async fn execute(database: &TestDatabase, statement: &str) {
+    let url = database.url.expose();
+    if database.db == Db::Postgres {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
+    } else {
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
+    }
+}
+
+/// Exchanges past the retention go (a whole day partition on Postgres, rows elsewhere); the
+/// catalog's counts stay, and a second round has nothing left to do.
+async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
+    let app = TestApp::spawn(db, |_| {}).await;
+    let records: Vec<Value> = (0..10)
+        .map(|i| {
+            crate::common::akto_record(
+                "GET",
+                &format!("https://retention.example/orders/{i}"),
+                &[],
+                "",
+                200,
+                "application/json",
+                "{}",
+            )
+        })
+        .collect();
+    let response = app
+        .post("/api/ingestData", json!({"batchData": records}).to_string())
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(count(&app).await, 10);
+
+    // Four exchanges are 40 days old, one 50 days; the rest are new.
+    let day = chrono::Utc::now().date_naive() - chrono::Days::new(40);
+    match db {
+        Db::Postgres => {
+            // A day partition of its own for the 40-day-old ones, as maintenance makes them;
+            // the 50-day-old one lands in the default partition.
+            let next = day.succ_opt().unwrap();
+            execute(
+                &app.database,
+                &format!(
+                    "create table exchanges_{} partition of exchanges \
+                     for values from ('{day}') to ('{next}')",
+                    day.format("%Y%m%d")
+                ),
+            )
+            .await;
+            execute(
+                &app.database,
+                &format!(
+                    "update exchanges set received_at = '{day} 12:00:00+00' \
+                     where id in (select id from exchanges order by id limit 4)"
+                ),
+            )
+            .await;
+            execute(
+                &app.database,
+                "update exchanges set received_at = now() - interval '50 days' \
+                 where id = (select id from exchanges order by id offset 4 limit 1)",
+            )
+            .await;
+        }
+        Db::Sqlite => {
+            let micros = |days: i64| days * 86_400 * 1_000_000;
+            execute(
+                &app.database,
+                &format!(
+                    "update exchanges set received_at = received_at - {} \
+                     where id in (select id from exchanges order by id limit 4)",
+                    micros(40)
+                ),
+            )
+            .await;
+            execute(
+                &app.database,
+                &format!(
+                    "update exchanges set received_at = received_at - {} \
+                     where id = (select id from exchanges order by id limit 1 offset 4)",
+                    micros(50)
+                ),
+            )
+            .await;
+        }
+    }
+
+    let config = app.database.config();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
+    let before = chrono::Utc::now() - chrono::Duration::days(30);
+    let expired = store.expire(before).await.unwrap();
+    match db {
+        Db::Postgres => {
+            assert_eq!(
+                (expired.partitions, expired.rows, expired.deferred),
+                (1, 1, 0)
+            );
+        }
+        Db::Sqlite => assert_eq!((expired.partitions, expired.rows), (0, 5)),
+    }
+    assert_eq!(count(&app).await, 5);
+    assert_eq!(
+        store.expire(before).await.unwrap(),
+        reconstructor::store::Expired::default()
+    );
+
+    // The catalog still counts every exchange it was sent.
+    let (_, hosts) = app.get_json("/api/hosts").await;
+    assert_eq!(hosts["hosts"][0]["exchanges"], 10, "{hosts}");
+    store.close().await;
+    app.stop().await;
 }

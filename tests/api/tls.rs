@@ -26,7 +26,6 @@ pub fn client_trusting(pem: &str) -> reqwest::Client {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_https_with_the_configured_certificate() {
     let certs = tempfile::tempdir().unwrap();
     let (cert, key, pem) = write_certificate(certs.path(), "server");
@@ -51,4 +50,8 @@ async fn serves_https_with_the_configured_certificate() {
         .await;
     assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
     app.stop().await;
+}
+
+crate::trials! {
+    tokio: [serves_https_with_the_configured_certificate],
 }

@@ -1,8 +1,8 @@
 //! Headless Chromium driven through chromedriver (WebDriver), one browser per test.
 //!
 //! The binaries come from Debian's `chromium` and `chromium-driver` (`.ci/run` installs them);
-//! `CHROMIUM` and `CHROMEDRIVER` override where they are looked for. Under `CI` a missing browser
-//! fails the test; elsewhere the test is skipped with a loud message.
+//! `CHROMIUM` and `CHROMEDRIVER` override where they are looked for. Without them the harness
+//! skips the browser tests and says so at the end; under `CI` they fail.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,20 +14,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
+use crate::common::harness::browser_binaries;
+
 /// How long a page may take to show what a test waits for.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
-
-fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    candidates.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
 
 /// A running chromedriver and a browser session through it.
 pub(crate) struct Browser {
@@ -42,25 +32,11 @@ impl std::fmt::Debug for Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium, or returns `None` (loudly) when they are not
-    /// installed and `CI` is not set.
-    pub(crate) async fn start(test: &str) -> Option<Browser> {
-        let chromium = find_binary(
-            "CHROMIUM",
-            &["chromium", "chromium-browser", "google-chrome"],
-        );
-        let driver = find_binary("CHROMEDRIVER", &["chromedriver"]);
-        let (Some(chromium), Some(driver)) = (chromium, driver) else {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "CI is set but chromium or chromedriver is missing: the browser tests must run in CI"
-                );
-            }
-            eprintln!(
-                "SKIPPED: browser test {test} (install Debian's chromium and chromium-driver, or set CHROMIUM and CHROMEDRIVER)"
-            );
-            return None;
-        };
+    /// Starts chromedriver and a headless Chromium. The harness has checked that both are
+    /// installed before the test starts ([`Need::Browser`](crate::common::harness::Need)).
+    pub(crate) async fn start() -> Browser {
+        let (chromium, driver) =
+            browser_binaries().expect("chromium and chromedriver (checked by the harness)");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -115,7 +91,7 @@ impl Browser {
                 }
             }
         };
-        Some(Browser { client, driver })
+        Browser { client, driver }
     }
 
     /// Opens `url` and waits until the router has rendered it (`main[data-ready]`).

@@ -143,13 +143,9 @@ fn endpoint_route(host: &str, method: &str, path: &str) -> String {
     format!("#/hosts/{host}/endpoint?{query}")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosts_endpoints_and_redacted_exchanges_are_shown() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start("hosts_endpoints_and_redacted_exchanges_are_shown").await
-    else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = TestApp::spawn(Db::Sqlite, fast_discovery).await;
     post_all(&app, &shop_traffic()).await;
     wait_for_endpoint(&app, HOST, "GET", "/users/{user}/repos", 40).await;
@@ -286,12 +282,9 @@ async fn hosts_endpoints_and_redacted_exchanges_are_shown() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_rules_changes_the_endpoint_list() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start("editing_rules_changes_the_endpoint_list").await else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = TestApp::spawn(Db::Sqlite, fast_discovery).await;
     post_all(&app, &shop_traffic()).await;
     wait_for_endpoint(&app, HOST, "GET", "/users/{user}/repos", 40).await;
@@ -374,13 +367,9 @@ async fn editing_rules_changes_the_endpoint_list() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn script_in_a_path_and_a_header_is_shown_as_text() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start("script_in_a_path_and_a_header_is_shown_as_text").await
-    else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = TestApp::spawn(Db::Sqlite, fast_discovery).await;
     let header =
         r#"<script>window.__pwned = "header"</script><img src=x onerror="window.__pwned='img'">"#;
@@ -459,13 +448,9 @@ async fn script_in_a_path_and_a_header_is_shown_as_text() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_read_token_is_asked_once_and_kept_for_the_tab() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start("the_read_token_is_asked_once_and_kept_for_the_tab").await
-    else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = TestApp::spawn(Db::Sqlite, |config| {
         fast_discovery(config);
         config.read_tokens = vec!["reader-s3cret".to_owned().into()];
@@ -564,15 +549,10 @@ fn words() -> Vec<String> {
     words
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_with_ten_thousand_endpoints_renders_in_under_a_second() {
     const BIG: &str = "big.example";
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) =
-        Browser::start("a_host_with_ten_thousand_endpoints_renders_in_under_a_second").await
-    else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = TestApp::spawn(Db::Sqlite, |config| {
         fast_discovery(config);
         config.discovery.min_distinct = 1_000_000;
@@ -682,4 +662,12 @@ async fn a_host_with_ten_thousand_endpoints_renders_in_under_a_second() {
 
     browser.close().await;
     app.stop().await;
+}
+
+crate::trials! {
+    browser: [hosts_endpoints_and_redacted_exchanges_are_shown, editing_rules_changes_the_endpoint_list, script_in_a_path_and_a_header_is_shown_as_text, the_read_token_is_asked_once_and_kept_for_the_tab, a_host_with_ten_thousand_endpoints_renders_in_under_a_second],
+}
+
+fn main() -> std::process::ExitCode {
+    common::harness::main(&[trials])
 }

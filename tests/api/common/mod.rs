@@ -1,9 +1,11 @@
 //! Shared test harness: a real server on port 0 over a fresh database per test.
 //!
 //! SQLite tests always run. Postgres tests run when `TEST_DATABASE_URL` points at a server
-//! whose role may create databases; each test gets a database of its own. When `CI` is set and
-//! `TEST_DATABASE_URL` is not, Postgres tests fail instead of skipping.
+//! whose role may create databases; each test gets a database of its own. Without it they are
+//! skipped and counted by the [`harness`], or fail when `CI` is set.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod harness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,45 +50,12 @@ impl SqliteLock {
     }
 }
 
-/// Generates one `#[tokio::test]` per backend for an `async fn(Db)`.
-#[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::common::Db::Sqlite).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if $crate::common::postgres_admin_url().is_none() {
-                        return;
-                    }
-                    super::$name($crate::common::Db::Postgres).await;
-                }
-            )+
-        }
-    };
-}
-
-/// The admin URL for Postgres tests, or `None` (with a loud message) when they cannot run.
-/// Panics under CI, where skipping would hide a broken setup.
+/// The admin URL for Postgres tests, when `TEST_DATABASE_URL` is set. Whether a test may skip
+/// without it is the harness's decision ([`harness::Need::Postgres`]).
 pub fn postgres_admin_url() -> Option<String> {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but TEST_DATABASE_URL is not: the Postgres suite must run in CI")
-        }
-        _ => {
-            eprintln!("SKIPPED: Postgres test (set TEST_DATABASE_URL to run it)");
-            None
-        }
-    }
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
