@@ -87,6 +87,10 @@ pub mod names {
     pub const INGEST_COMMITS: &str = "reconstructor_ingest_commits_total";
     /// Counter: commits retried after a deadlock or serialization failure.
     pub const INGEST_COMMIT_RETRIES: &str = "reconstructor_ingest_commit_retries_total";
+    /// Counter: requests whose records were withdrawn from the queue after `commit.timeout`.
+    pub const INGEST_COMMIT_WITHDRAWN: &str = "reconstructor_ingest_commit_withdrawn_total";
+    /// Counter: requests past `commit.timeout` that waited for the transaction holding them.
+    pub const INGEST_COMMIT_OVERTIME: &str = "reconstructor_ingest_commit_overtime_total";
     /// Histogram: commit latency.
     pub const INGEST_COMMIT_DURATION: &str = "reconstructor_ingest_commit_duration_seconds";
     /// Histogram: records per commit.
@@ -232,6 +236,18 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             Counter,
             Some(Count),
             "Commits retried after a deadlock or serialization failure",
+        ),
+        (
+            INGEST_COMMIT_WITHDRAWN,
+            Counter,
+            Some(Count),
+            "Requests answered 503 after commit.timeout, their records withdrawn unstored",
+        ),
+        (
+            INGEST_COMMIT_OVERTIME,
+            Counter,
+            Some(Count),
+            "Requests past commit.timeout whose records were already in a transaction, answered by its outcome",
         ),
         (
             INGEST_COMMIT_DURATION,
@@ -429,6 +445,8 @@ fn register_metrics() {
         INGEST_BODY_BUDGET_EXHAUSTED,
         INGEST_QUEUE_FULL,
         INGEST_COMMIT_RETRIES,
+        INGEST_COMMIT_WITHDRAWN,
+        INGEST_COMMIT_OVERTIME,
         DISCOVERY_ENDPOINTS_FOLDED,
         DISCOVERY_MERGE_FAILURES,
     ] {

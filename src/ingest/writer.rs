@@ -7,9 +7,14 @@
 //!
 //! The database work runs in tasks that a client disconnect cannot cancel: dropping a handler
 //! mid-transaction would return a broken connection to the pool.
+//!
+//! A 503 after `commit.timeout` means that nothing of the request is stored: a request still
+//! queued when its time is up withdraws its records, which no writer then takes. One whose
+//! records a writer has already put in a transaction waits for that transaction's outcome
+//! instead, which is then its answer; a retry never stores a record twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -85,7 +90,7 @@ pub enum WriteError {
     /// The writers are gone (shutdown).
     #[error("the server is shutting down")]
     Closed,
-    /// The commit did not finish in time; the records may or may not have been stored.
+    /// No writer took the records in time; they were withdrawn, and nothing was stored.
     #[error("the database did not commit within {0:?}")]
     Timeout(Duration),
     /// The commit failed; nothing of the request was stored.
@@ -97,6 +102,24 @@ struct Job {
     records: Classified,
     bytes: usize,
     done: oneshot::Sender<Result<(), Arc<StoreError>>>,
+    /// [`QUEUED`], then [`TAKEN`] by a writer or [`WITHDRAWN`] by the request; never both.
+    state: Arc<AtomicU8>,
+}
+
+/// Waiting in the queue.
+const QUEUED: u8 = 0;
+/// In a writer's transaction: the request waits for its outcome.
+const TAKEN: u8 = 1;
+/// Given up by the request after `commit.timeout`: writers drop it.
+const WITHDRAWN: u8 = 2;
+
+impl Job {
+    /// Claims the job for a transaction; `false` when the request has withdrawn it.
+    fn take(&self) -> bool {
+        self.state
+            .compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
 }
 
 /// The handle requests use to have their records committed. Cheap to clone.
@@ -175,19 +198,36 @@ impl Writer {
         let records_len = records.exchanges.len();
         self.reserve(records_len, bytes)?;
         let records_count = records_len;
-        let (done, result) = oneshot::channel();
+        let (done, mut result) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(QUEUED));
         let job = Job {
             records,
             bytes,
             done,
+            state: state.clone(),
         };
         if self.sender.send(job).is_err() {
             self.queued.release(records_count, bytes);
             return Err(WriteError::Closed);
         }
-        match tokio::time::timeout(self.settings.timeout, result).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(WriteError::Store(Arc::try_unwrap(e).unwrap_or_else(|e| {
+        let outcome = match tokio::time::timeout(self.settings.timeout, &mut result).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let withdrawn = state
+                    .compare_exchange(QUEUED, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok();
+                if withdrawn {
+                    // No writer will take it; the one that meets it releases its room.
+                    return Err(WriteError::Timeout(self.settings.timeout));
+                }
+                // Already in a transaction: only its outcome tells whether it was stored.
+                metrics::counter!(names::INGEST_COMMIT_OVERTIME).increment(1);
+                result.await
+            }
+        };
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(WriteError::Store(Arc::try_unwrap(e).unwrap_or_else(|e| {
                 // Shared by every request of a failed commit: keep its kind and message.
                 if e.is_disk_full() {
                     StoreError::DiskFull(sqlx::Error::Protocol(e.to_string()))
@@ -197,8 +237,7 @@ impl Writer {
                     StoreError::Other(sqlx::Error::Protocol(e.to_string()))
                 }
             }))),
-            Ok(Err(_)) => Err(WriteError::Closed),
-            Err(_) => Err(WriteError::Timeout(self.settings.timeout)),
+            Err(_) => Err(WriteError::Closed),
         }
     }
 
@@ -277,13 +316,28 @@ async fn run_writer(
         let batch = {
             // One writer gathers at a time; the others commit meanwhile.
             let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
+            let first = loop {
+                let Some(job) = receiver.recv().await else {
+                    return;
+                };
+                if let Some(job) = claim(job, &queued) {
+                    break job;
+                }
             };
-            gather(&mut receiver, first, &settings).await
+            gather(&mut receiver, first, &settings, &queued).await
         };
         commit_batch(&*store, batch, &queued, &summaries).await;
     }
+}
+
+/// The job, now in a transaction; `None` (its queue room released) when its request withdrew it.
+fn claim(job: Job, queued: &Queued) -> Option<Job> {
+    if job.take() {
+        return Some(job);
+    }
+    queued.release(job.records.exchanges.len(), job.bytes);
+    metrics::counter!(names::INGEST_COMMIT_WITHDRAWN).increment(1);
+    None
 }
 
 /// Takes what is queued behind `first`, waiting at most `max_delay` for more, up to
@@ -292,6 +346,7 @@ async fn gather(
     receiver: &mut mpsc::UnboundedReceiver<Job>,
     first: Job,
     settings: &CommitSettings,
+    queued: &Queued,
 ) -> Vec<Job> {
     let mut records = first.records.exchanges.len();
     let mut batch = vec![first];
@@ -306,6 +361,9 @@ async fn gather(
                     Ok(None) | Err(_) => break,
                 }
             }
+        };
+        let Some(job) = claim(job, queued) else {
+            continue;
         };
         records += job.records.exchanges.len();
         batch.push(job);

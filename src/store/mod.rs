@@ -288,8 +288,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn put_host_rules(&self, host: &str, rules: &HostRules) -> Result<(), StoreError>;
 
     /// Folds endpoints of `host` into others: for each [`Fold`], the statistics of
-    /// `from` are added to `to` (created when missing), its exchanges move to `to`, and `from`
-    /// is deleted. Atomic, and safe against concurrent ingest (no increment is lost). Returns the
+    /// `from` are added to `to` (created when missing), `from` is deleted and its id becomes an
+    /// alias of `to`'s, through which its stored exchanges (never rewritten) are found. Atomic,
+    /// safe against concurrent ingest (no increment is lost), and O(endpoints). Returns the
     /// number of endpoints folded away.
     async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError>;
 

@@ -196,7 +196,9 @@ impl Store for PgStore {
              raw_path, path, query, status, request_headers::text as request_headers, \
              request_body, request_body_truncated, response_headers::text as response_headers, \
              response_body, response_body_truncated, client_address, producer::text as producer, \
-             endpoint_id from exchanges where true",
+             coalesce((select a.endpoint_id from endpoint_aliases a \
+               where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
+             from exchanges where true",
         );
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
@@ -208,7 +210,15 @@ impl Store for PgStore {
             sql.push(" and method = ").push_bind(method);
         }
         if let Some(endpoint) = query.endpoint_id {
-            sql.push(" and endpoint_id = ").push_bind(endpoint);
+            // The endpoint's own exchanges and those of every endpoint folded into it.
+            sql.push(" and (exchanges.endpoint_id = ")
+                .push_bind(endpoint)
+                .push(
+                    " or exchanges.endpoint_id in \
+                     (select alias_id from endpoint_aliases where endpoint_id = ",
+                )
+                .push_bind(endpoint)
+                .push("))");
         }
         match query.before {
             Some(Cursor::Id(id)) => {
@@ -305,14 +315,16 @@ impl Store for PgStore {
 
     async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
-        // Exclusive: the commits in flight for this host finish first, so the exchanges they
-        // link to a folded endpoint are visible here and move with it.
+        // Exclusive: the commits in flight for this host finish first, so the counts they add
+        // to a folded endpoint are visible here and move with it.
         lock_host(&mut tx, host).await?;
         let mut folded = 0u64;
         for ((method, to), froms) in super::group_folds(folds) {
             let path = super::plain_template(&to);
             // One statement: the rows are deleted (locking them, and seeing any increment
-            // committed meanwhile), their sum is added to the target, and their exchanges move.
+            // committed meanwhile), their sum is added to the target, and their ids (and the
+            // aliases that pointed at them) become aliases of the target. Exchanges stay as
+            // stored: O(endpoints), whatever the traffic behind them.
             let (n,): (i64,) = sqlx::query_as(
                 "with moved as ( \
                    delete from endpoints \
@@ -348,12 +360,18 @@ impl Store for PgStore {
                        endpoints.response_content_types, excluded.response_content_types), \
                      fields = coalesce(endpoints.fields, excluded.fields) \
                    returning id \
-                 ), relinked as ( \
-                   update exchanges set endpoint_id = (select id from target) \
+                 ), aliased as ( \
+                   insert into endpoint_aliases (alias_id, endpoint_id, host) \
+                   select id, (select id from target), $1 from moved \
+                   on conflict (alias_id) do update set endpoint_id = excluded.endpoint_id \
+                   returning 1 \
+                 ), repointed as ( \
+                   update endpoint_aliases set endpoint_id = (select id from target) \
                    where endpoint_id in (select id from moved) \
                    returning 1 \
                  ) \
-                 select (select count(*) from moved) + 0 * (select count(*) from relinked)",
+                 select (select count(*) from moved) + 0 * (select count(*) from aliased) \
+                   + 0 * (select count(*) from repointed)",
             )
             .bind(host)
             .bind(&method)
@@ -649,6 +667,11 @@ impl HostRebuild for PgRebuild {
         assignments: &[(i64, &EndpointKey)],
     ) -> Result<(), StoreError> {
         sqlx::query("delete from endpoints where host = $1")
+            .bind(&self.host)
+            .execute(&mut *self.tx)
+            .await?;
+        // Every exchange is linked afresh below: the host's aliases are no longer needed.
+        sqlx::query("delete from endpoint_aliases where host = $1")
             .bind(&self.host)
             .execute(&mut *self.tx)
             .await?;

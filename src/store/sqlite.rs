@@ -162,7 +162,10 @@ impl Store for SqliteStore {
             "select id, received_at, observed_at, source_format, scheme, host, port, method, \
              raw_path, path, query, status, request_headers, request_body, \
              request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer, endpoint_id from exchanges where 1",
+             client_address, producer, \
+             coalesce((select a.endpoint_id from endpoint_aliases a \
+               where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
+             from exchanges where 1",
         );
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
@@ -174,7 +177,15 @@ impl Store for SqliteStore {
             sql.push(" and method = ").push_bind(method);
         }
         if let Some(endpoint) = query.endpoint_id {
-            sql.push(" and endpoint_id = ").push_bind(endpoint);
+            // The endpoint's own exchanges and those of every endpoint folded into it.
+            sql.push(" and (exchanges.endpoint_id = ")
+                .push_bind(endpoint)
+                .push(
+                    " or exchanges.endpoint_id in \
+                     (select alias_id from endpoint_aliases where endpoint_id = ",
+                )
+                .push_bind(endpoint)
+                .push("))");
         }
         match query.before {
             Some(Cursor::Id(id)) => {
@@ -503,7 +514,18 @@ async fn fold_in(
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("update exchanges set endpoint_id = ? where endpoint_id = ?")
+            // Exchanges stay as stored; the folded id (and the aliases that pointed at it)
+            // resolve to the target from now on.
+            sqlx::query(
+                "insert into endpoint_aliases (alias_id, endpoint_id, host) values (?, ?, ?) \
+                 on conflict (alias_id) do update set endpoint_id = excluded.endpoint_id",
+            )
+            .bind(id)
+            .bind(target)
+            .bind(host)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("update endpoint_aliases set endpoint_id = ? where endpoint_id = ?")
                 .bind(target)
                 .bind(id)
                 .execute(&mut *conn)
@@ -591,6 +613,11 @@ impl HostRebuild for SqliteRebuild {
         let host = self.host.clone();
         let conn = self.conn();
         sqlx::query("delete from endpoints where host = ?")
+            .bind(&host)
+            .execute(&mut *conn)
+            .await?;
+        // Every exchange is linked afresh below: the host's aliases are no longer needed.
+        sqlx::query("delete from endpoint_aliases where host = ?")
             .bind(&host)
             .execute(&mut *conn)
             .await?;

@@ -224,7 +224,7 @@ async fn discovers_a_small_api_over_http(db: Db) {
     assert!(
         exchanges
             .iter()
-            .all(|e| e["path"].as_str().unwrap().ends_with("/repos"))
+            .all(|e| e["path"].as_str().unwrap().ends_with("/repos") && e["endpoint_id"] == repos)
     );
 
     let (status, _) = app.get_json("/api/hosts/unknown.example/endpoints").await;

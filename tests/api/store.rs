@@ -100,8 +100,14 @@ async fn postgres_concurrent_migrations() {
 }
 
 crate::trials! {
-    backend: [retention_expires_old_exchanges_and_keeps_the_counts],
-    tokio: [sqlite_locked_answers_503_and_stores_nothing],
+    backend: [
+        retention_expires_old_exchanges_and_keeps_the_counts,
+        folds_chain_without_rewriting_exchanges,
+    ],
+    tokio: [
+        sqlite_locked_answers_503_and_stores_nothing,
+        a_commit_past_the_timeout_stores_exactly_what_was_acknowledged,
+    ],
     postgres: [postgres_outage_answers_503_then_recovers, postgres_concurrent_migrations],
 }
 
@@ -221,5 +227,165 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
     let (_, hosts) = app.get_json("/api/hosts").await;
     assert_eq!(hosts["hosts"][0]["exchanges"], 10, "{hosts}");
     store.close().await;
+    app.stop().await;
+}
+
+/// Folding A into B, then B into C, leaves the stored exchanges as they were and finds all three
+/// under C, each reported with C's id.
+async fn folds_chain_without_rewriting_exchanges(db: Db) {
+    const HOST: &str = "folds.example";
+    let app = TestApp::spawn(db, |_| {}).await;
+    let records: Vec<Value> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|name| {
+            crate::common::akto_record(
+                "GET",
+                &format!("https://{HOST}/{name}/report"),
+                &[],
+                "",
+                200,
+                "application/json",
+                "{}",
+            )
+        })
+        .collect();
+    let response = app
+        .post("/api/ingestData", json!({"batchData": records}).to_string())
+        .await;
+    assert_eq!(response.status(), 200);
+    let ids = || async {
+        let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+        body["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_owned(),
+                    e["id"].as_i64().unwrap(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let before = ids().await;
+    assert_eq!(before.len(), 3, "{before:?}");
+    let stored = |database: &TestDatabase| {
+        let url = database.url.expose().to_owned();
+        let postgres = database.db == Db::Postgres;
+        async move {
+            let query = "select id, endpoint_id from exchanges order by id";
+            if postgres {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .unwrap();
+                sqlx::query_as::<_, (i64, Option<i64>)>(query)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap()
+            } else {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .unwrap();
+                sqlx::query_as::<_, (i64, Option<i64>)>(query)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        }
+    };
+    let rows_before = stored(&app.database).await;
+
+    let store = reconstructor::startup::connect(&app.database.config())
+        .await
+        .unwrap();
+    let fold = |from: &str, to: &str| reconstructor::model::catalog::Fold {
+        method: "GET".into(),
+        from: format!("/{from}/report"),
+        to: format!("/{to}/report"),
+    };
+    assert_eq!(
+        store
+            .fold_endpoints(HOST, &[fold("alpha", "beta")])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .fold_endpoints(HOST, &[fold("beta", "gamma")])
+            .await
+            .unwrap(),
+        1
+    );
+
+    let after = ids().await;
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["/gamma/report"]);
+    let gamma = after["/gamma/report"];
+    assert_eq!(gamma, before["/gamma/report"]);
+    let (_, page) = app
+        .get_json(&format!("/api/exchanges?endpoint_id={gamma}&limit=10"))
+        .await;
+    let exchanges = page["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), 3, "{page}");
+    assert!(
+        exchanges.iter().all(|e| e["endpoint_id"] == gamma),
+        "{page}"
+    );
+    assert_eq!(
+        stored(&app.database).await,
+        rows_before,
+        "exchange rows were rewritten"
+    );
+    store.close().await;
+    app.stop().await;
+}
+
+/// A commit delayed past `commit.timeout` (another process holds SQLite's write lock): the
+/// request whose records are in the stalled transaction waits for it and gets 200; the one still
+/// queued behind it gets 503 and its records are never stored, even after the lock goes.
+async fn a_commit_past_the_timeout_stores_exactly_what_was_acknowledged() {
+    let app = TestApp::spawn(Db::Sqlite, |config| {
+        config.commit.timeout = Duration::from_millis(400);
+        // SQLite waits this long for the lock, well past the commit timeout.
+        config.database.acquire_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let blocker = SqliteLock::take(&app.database).await;
+    let post = |name: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/api/telemetry");
+        tokio::spawn(async move {
+            let response = client.post(url).body(sample(name)).send().await.unwrap();
+            response.status().as_u16()
+        })
+    };
+    let in_transaction = post("nta-worker-basic.json");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let queued = post("nta-worker-get-ipv6-client.json");
+    assert_eq!(queued.await.unwrap(), 503, "the queued request gives up");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !in_transaction.is_finished(),
+        "answered before its commit ended"
+    );
+    blocker.release().await;
+    assert_eq!(in_transaction.await.unwrap(), 200);
+    // Whatever the writer meets next, the withdrawn records stay out.
+    let response = app
+        .post("/api/telemetry", sample("nta-worker-port-bug.json"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, body) = app.get_json("/api/exchanges?limit=100").await;
+    let clients: Vec<&str> = body["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["client_address"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(clients.len(), 2, "{body}");
+    assert!(
+        !clients.iter().any(|a| a.contains(':')),
+        "the IPv6 client's record was stored: {body}"
+    );
     app.stop().await;
 }

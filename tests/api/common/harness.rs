@@ -305,8 +305,18 @@ macro_rules! trial {
 /// Runs the binary's trials with libtest's arguments, then says what needed setup: how many
 /// such checks ran, how many were skipped, why, and how to run them.
 pub fn main(modules: &[fn() -> Vec<Trial>]) -> ExitCode {
-    let args = Arguments::from_args();
-    let trials = modules.iter().flat_map(|trials| trials()).collect();
+    let (argv, filters) = split_filters(std::env::args());
+    let args = Arguments::from_iter(argv);
+    let mut trials: Vec<Trial> = modules.iter().flat_map(|trials| trials()).collect();
+    if !filters.is_empty() {
+        // Like libtest, several filters select the tests that match any of them.
+        trials.retain(|trial| {
+            filters.iter().any(|f| match args.exact {
+                true => trial.name() == f,
+                false => trial.name().contains(f.as_str()),
+            })
+        });
+    }
     let conclusion = libtest_mimic::run(&args, trials);
     if !args.list {
         report();
@@ -343,4 +353,32 @@ fn report() {
         }
     }
     println!();
+}
+
+/// Splits the name filters off libtest's command line when there are several (libtest-mimic
+/// takes one); a single filter stays where it is.
+fn split_filters(args: impl Iterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    const WITH_VALUE: &[&str] = &[
+        "--test-threads",
+        "--skip",
+        "--format",
+        "--color",
+        "--logfile",
+        "-Z",
+    ];
+    let mut argv = Vec::new();
+    let mut filters = Vec::new();
+    let mut value_next = false;
+    for (i, arg) in args.enumerate() {
+        if i == 0 || value_next || arg.starts_with('-') {
+            value_next = WITH_VALUE.contains(&arg.as_str());
+            argv.push(arg);
+        } else {
+            filters.push(arg);
+        }
+    }
+    if filters.len() == 1 {
+        argv.append(&mut filters);
+    }
+    (argv, filters)
 }
