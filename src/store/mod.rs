@@ -549,6 +549,23 @@ pub(crate) fn plain_template(template: &str) -> String {
         .unwrap_or_else(|| template.to_owned())
 }
 
+/// Narrows an exchange listing to one endpoint: its own exchanges and those of every endpoint
+/// folded into it (through `endpoint_aliases`).
+pub(crate) fn push_endpoint_filter<'a, DB>(sql: &mut sqlx::QueryBuilder<'a, DB>, endpoint: i64)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    sql.push(" and (exchanges.endpoint_id = ")
+        .push_bind(endpoint)
+        .push(
+            " or exchanges.endpoint_id in \
+             (select alias_id from endpoint_aliases where endpoint_id = ",
+        )
+        .push_bind(endpoint)
+        .push("))");
+}
+
 /// Changes grouped by `(method, target)`, each with the templates folded into it.
 pub(crate) fn group_folds(folds: &[Fold]) -> BTreeMap<(String, String), Vec<String>> {
     let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();

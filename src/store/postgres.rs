@@ -210,15 +210,7 @@ impl Store for PgStore {
             sql.push(" and method = ").push_bind(method);
         }
         if let Some(endpoint) = query.endpoint_id {
-            // The endpoint's own exchanges and those of every endpoint folded into it.
-            sql.push(" and (exchanges.endpoint_id = ")
-                .push_bind(endpoint)
-                .push(
-                    " or exchanges.endpoint_id in \
-                     (select alias_id from endpoint_aliases where endpoint_id = ",
-                )
-                .push_bind(endpoint)
-                .push("))");
+            super::push_endpoint_filter(&mut sql, endpoint);
         }
         match query.before {
             Some(Cursor::Id(id)) => {

@@ -177,15 +177,7 @@ impl Store for SqliteStore {
             sql.push(" and method = ").push_bind(method);
         }
         if let Some(endpoint) = query.endpoint_id {
-            // The endpoint's own exchanges and those of every endpoint folded into it.
-            sql.push(" and (exchanges.endpoint_id = ")
-                .push_bind(endpoint)
-                .push(
-                    " or exchanges.endpoint_id in \
-                     (select alias_id from endpoint_aliases where endpoint_id = ",
-                )
-                .push_bind(endpoint)
-                .push("))");
+            super::push_endpoint_filter(&mut sql, endpoint);
         }
         match query.before {
             Some(Cursor::Id(id)) => {
@@ -467,7 +459,8 @@ async fn upsert_endpoints(
 }
 
 /// Folds endpoints inside an open transaction (SQLite has one writer, so reading, summing and
-/// deleting in steps is as atomic as one statement).
+/// deleting in steps is as atomic as one statement): a handful of statements per target,
+/// however many endpoints fold into it, and none that touches exchanges.
 async fn fold_in(
     conn: &mut sqlx::SqliteConnection,
     host: &str,
@@ -475,62 +468,65 @@ async fn fold_in(
 ) -> Result<u64, StoreError> {
     let mut folded = 0;
     for ((method, to), froms) in super::group_folds(folds) {
-        let mut batch = CatalogBatch::default();
-        let mut moved = Vec::new();
-        for from in &froms {
-            let row = sqlx::query(
-                "select id, host, method, template, path, api, hits, first_seen, last_seen, \
-                 status_codes, request_content_types, response_content_types, fields \
-                 from endpoints where host = ? and method = ? and template = ?",
-            )
-            .bind(host)
-            .bind(&method)
-            .bind(from)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some(row) = row else { continue };
-            let row = read_endpoint(&row)?;
-            moved.push(row.id);
-            let key = EndpointKey {
-                host: host.to_owned(),
-                method: method.clone(),
-                template: to.clone(),
-            };
-            let delta = crate::model::catalog::EndpointDelta::from(&row);
-            match batch.endpoints.get_mut(&key) {
-                Some(existing) => existing.absorb(&delta),
-                None => {
-                    batch.endpoints.insert(key, delta);
-                }
-            }
-        }
-        if moved.is_empty() {
+        let rows = sqlx::query(
+            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
+             status_codes, request_content_types, response_content_types, fields \
+             from endpoints where host = ? and method = ? \
+             and template in (select value from json_each(?))",
+        )
+        .bind(host)
+        .bind(&method)
+        .bind(serde_json::json!(froms).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
             continue;
         }
+        let key = EndpointKey {
+            host: host.to_owned(),
+            method: method.clone(),
+            template: to.clone(),
+        };
+        let mut total: Option<crate::model::catalog::EndpointDelta> = None;
+        let mut moved = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let row = read_endpoint(row)?;
+            moved.push(row.id);
+            let delta = crate::model::catalog::EndpointDelta::from(&row);
+            match &mut total {
+                Some(total) => total.absorb(&delta),
+                None => total = Some(delta),
+            }
+        }
+        let mut batch = CatalogBatch::default();
+        batch.endpoints.extend(total.map(|total| (key, total)));
         let ids = upsert_endpoints(conn, &batch).await?;
         let target = ids.values().next().copied().unwrap_or_default();
-        for id in &moved {
-            sqlx::query("delete from endpoints where id = ?")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            // Exchanges stay as stored; the folded id (and the aliases that pointed at it)
-            // resolve to the target from now on.
-            sqlx::query(
-                "insert into endpoint_aliases (alias_id, endpoint_id, host) values (?, ?, ?) \
-                 on conflict (alias_id) do update set endpoint_id = excluded.endpoint_id",
-            )
-            .bind(id)
-            .bind(target)
-            .bind(host)
+        let moved_ids = serde_json::json!(moved).to_string();
+        sqlx::query("delete from endpoints where id in (select value from json_each(?))")
+            .bind(&moved_ids)
             .execute(&mut *conn)
             .await?;
-            sqlx::query("update endpoint_aliases set endpoint_id = ? where endpoint_id = ?")
-                .bind(target)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        }
+        // Exchanges stay as stored: the folded ids, and the aliases that pointed at them,
+        // resolve to the target from now on.
+        sqlx::query(
+            "update endpoint_aliases set endpoint_id = ? \
+             where endpoint_id in (select value from json_each(?))",
+        )
+        .bind(target)
+        .bind(&moved_ids)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into endpoint_aliases (alias_id, endpoint_id, host) \
+             select value, ?, ? from json_each(?) where true \
+             on conflict (alias_id) do update set endpoint_id = excluded.endpoint_id",
+        )
+        .bind(target)
+        .bind(host)
+        .bind(&moved_ids)
+        .execute(&mut *conn)
+        .await?;
         folded += moved.len() as u64;
     }
     Ok(folded)

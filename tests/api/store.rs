@@ -111,31 +111,14 @@ crate::trials! {
     postgres: [postgres_outage_answers_503_then_recovers, postgres_concurrent_migrations],
 }
 
-/// Runs one statement on the test's database, outside the server.
-async fn execute(database: &TestDatabase, statement: &str) {
-    let url = database.url.expose();
-    if database.db == Db::Postgres {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-            .await
-            .unwrap();
-        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
-    } else {
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
-            .await
-            .unwrap();
-        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
-    }
-}
-
-/// Exchanges past the retention go (a whole day partition on Postgres, rows elsewhere); the
-/// catalog's counts stay, and a second round has nothing left to do.
-async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
-    let app = TestApp::spawn(db, |_| {}).await;
-    let records: Vec<Value> = (0..10)
-        .map(|i| {
+/// One `GET https://<host><path>` Akto record per path.
+fn gets(host: &str, paths: impl IntoIterator<Item = String>) -> Value {
+    let records: Vec<Value> = paths
+        .into_iter()
+        .map(|path| {
             crate::common::akto_record(
                 "GET",
-                &format!("https://retention.example/orders/{i}"),
+                &format!("https://{host}{path}"),
                 &[],
                 "",
                 200,
@@ -144,9 +127,15 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
             )
         })
         .collect();
-    let response = app
-        .post("/api/ingestData", json!({"batchData": records}).to_string())
-        .await;
+    json!({ "batchData": records })
+}
+
+/// Exchanges past the retention go (a whole day partition on Postgres, rows elsewhere); the
+/// catalog's counts stay, and a second round has nothing left to do.
+async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
+    let app = TestApp::spawn(db, |_| {}).await;
+    let batch = gets("retention.example", (0..10).map(|i| format!("/orders/{i}")));
+    let response = app.post("/api/ingestData", batch.to_string()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(count(&app).await, 10);
 
@@ -157,50 +146,42 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
             // A day partition of its own for the 40-day-old ones, as maintenance makes them;
             // the 50-day-old one lands in the default partition.
             let next = day.succ_opt().unwrap();
-            execute(
-                &app.database,
-                &format!(
+            app.database
+                .execute(&format!(
                     "create table exchanges_{} partition of exchanges \
                      for values from ('{day}') to ('{next}')",
                     day.format("%Y%m%d")
-                ),
-            )
-            .await;
-            execute(
-                &app.database,
-                &format!(
+                ))
+                .await;
+            app.database
+                .execute(&format!(
                     "update exchanges set received_at = '{day} 12:00:00+00' \
                      where id in (select id from exchanges order by id limit 4)"
-                ),
-            )
-            .await;
-            execute(
-                &app.database,
-                "update exchanges set received_at = now() - interval '50 days' \
-                 where id = (select id from exchanges order by id offset 4 limit 1)",
-            )
-            .await;
+                ))
+                .await;
+            app.database
+                .execute(
+                    "update exchanges set received_at = now() - interval '50 days' \
+                     where id = (select id from exchanges order by id offset 4 limit 1)",
+                )
+                .await;
         }
         Db::Sqlite => {
             let micros = |days: i64| days * 86_400 * 1_000_000;
-            execute(
-                &app.database,
-                &format!(
+            app.database
+                .execute(&format!(
                     "update exchanges set received_at = received_at - {} \
                      where id in (select id from exchanges order by id limit 4)",
                     micros(40)
-                ),
-            )
-            .await;
-            execute(
-                &app.database,
-                &format!(
+                ))
+                .await;
+            app.database
+                .execute(&format!(
                     "update exchanges set received_at = received_at - {} \
                      where id = (select id from exchanges order by id limit 1 offset 4)",
                     micros(50)
-                ),
-            )
-            .await;
+                ))
+                .await;
         }
     }
 
@@ -235,23 +216,11 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
 async fn folds_chain_without_rewriting_exchanges(db: Db) {
     const HOST: &str = "folds.example";
     let app = TestApp::spawn(db, |_| {}).await;
-    let records: Vec<Value> = ["alpha", "beta", "gamma"]
-        .iter()
-        .map(|name| {
-            crate::common::akto_record(
-                "GET",
-                &format!("https://{HOST}/{name}/report"),
-                &[],
-                "",
-                200,
-                "application/json",
-                "{}",
-            )
-        })
-        .collect();
-    let response = app
-        .post("/api/ingestData", json!({"batchData": records}).to_string())
-        .await;
+    let batch = gets(
+        HOST,
+        ["alpha", "beta", "gamma"].map(|n| format!("/{n}/report")),
+    );
+    let response = app.post("/api/ingestData", batch.to_string()).await;
     assert_eq!(response.status(), 200);
     let ids = || async {
         let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
@@ -269,31 +238,8 @@ async fn folds_chain_without_rewriting_exchanges(db: Db) {
     };
     let before = ids().await;
     assert_eq!(before.len(), 3, "{before:?}");
-    let stored = |database: &TestDatabase| {
-        let url = database.url.expose().to_owned();
-        let postgres = database.db == Db::Postgres;
-        async move {
-            let query = "select id, endpoint_id from exchanges order by id";
-            if postgres {
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-                    .await
-                    .unwrap();
-                sqlx::query_as::<_, (i64, Option<i64>)>(query)
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap()
-            } else {
-                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-                    .await
-                    .unwrap();
-                sqlx::query_as::<_, (i64, Option<i64>)>(query)
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap()
-            }
-        }
-    };
-    let rows_before = stored(&app.database).await;
+    const LINKS: &str = "select id, endpoint_id from exchanges order by id";
+    let rows_before: Vec<(i64, Option<i64>)> = app.database.rows(LINKS).await;
 
     let store = reconstructor::startup::connect(&app.database.config())
         .await
@@ -331,11 +277,8 @@ async fn folds_chain_without_rewriting_exchanges(db: Db) {
         exchanges.iter().all(|e| e["endpoint_id"] == gamma),
         "{page}"
     );
-    assert_eq!(
-        stored(&app.database).await,
-        rows_before,
-        "exchange rows were rewritten"
-    );
+    let rows_after: Vec<(i64, Option<i64>)> = app.database.rows(LINKS).await;
+    assert_eq!(rows_after, rows_before, "exchange rows were rewritten");
     store.close().await;
     app.stop().await;
 }

@@ -8,13 +8,11 @@
 //! depends on the number of endpoints, not on the number of exchanges.
 
 use std::io::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use reconstructor::config::{Config, LogFormat};
-use reconstructor::startup::Application;
-use reconstructor::store::DatabaseUrl;
+use reconstructor_bench::{InProcess, percentile};
 use serde_json::{Value, json};
 
 const HOST: &str = "bench.example";
@@ -153,34 +151,9 @@ fn traffic(endpoints: usize, per_endpoint: usize) -> Vec<wire::akto::Record> {
     out
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 async fn run(args: Args) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let config = Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: dir.path().to_path_buf(),
-        database: reconstructor::store::DatabaseSettings {
-            url: Some(DatabaseUrl::new(url)),
-            ..Default::default()
-        },
-        log_format: LogFormat::Text,
-        log_level: "warn".to_owned(),
-        ..Config::default()
-    };
-    let app = Application::build(config).await?;
-    let base = format!("http://{}", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = InProcess::start(args.database_url.clone(), |_| {}).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
 
     let records = traffic(args.endpoints, args.exchanges);
@@ -242,15 +215,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         percentile(&times, 0.9),
         times[times.len() - 1]
     )?;
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    server.stop().await
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run(args))
+    reconstructor_bench::block_on(run(Args::parse()))
 }

@@ -83,6 +83,55 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Runs `statement` from a connection of its own, as another process would.
+    pub async fn execute(&self, statement: &str) {
+        let url = self.url.expose();
+        match self.db {
+            Db::Postgres => {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("a Postgres connection");
+                sqlx::Executor::execute(&mut conn, statement)
+                    .await
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+            Db::Sqlite => {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("a SQLite connection");
+                sqlx::Executor::execute(&mut conn, statement)
+                    .await
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+        }
+    }
+
+    /// The rows `query` returns, read from a connection of its own.
+    pub async fn rows<T>(&self, query: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        let url = self.url.expose();
+        let rows = match self.db {
+            Db::Postgres => {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("a Postgres connection");
+                sqlx::query_as(query).fetch_all(&mut conn).await
+            }
+            Db::Sqlite => {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .expect("a SQLite connection");
+                sqlx::query_as(query).fetch_all(&mut conn).await
+            }
+        };
+        rows.unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
     pub async fn new(db: Db) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match db {
