@@ -13,13 +13,18 @@
 //!   candidates agree on them for the same method and sub-path
 //!   ([`MergeSettings::min_field_agreement`], [`MergeSettings::min_field_similarity`]); a
 //!   candidate that disagrees stays its own endpoint (`/faq/related` next to `/faq/{faq}`);
-//! - they do not carry the traffic of fixed endpoints: each fixed path gets its whole operation's
-//!   traffic, while the values of a parameter share it, so candidates whose busiest endpoint has
-//!   as much traffic as the endpoint above them stay ([`MergeSettings::min_constant_traffic`]);
+//! - the subtrees below them do not differ: siblings that are mostly words and lead to different
+//!   sub-resources named by words are a family of literals, however many
+//!   (`/databases/{id}/backups/{b}`, `/databases/{id}/users/{u}`, `/databases/{id}/firewall`);
 //! - they look like values: mostly not English words ([`MergeSettings::max_word_share`]), or with
 //!   light traffic compared to the endpoint above ([`MergeSettings::max_value_traffic`]), or
 //!   leading to the same sub-resources ([`MergeSettings::min_shared_children`]: every repository
-//!   has `issues` and `pulls`; `issues` and `actions` have different children).
+//!   has `issues` and `pulls`; `issues` and `actions` have different children), however hot each
+//!   of them is. Four or more siblings with the very same two or more sub-resources merge even
+//!   below [`MergeSettings::min_distinct`].
+//!
+//! The evidence is the position's own: how many distinct siblings, their spread of traffic and
+//! the shape of their subtrees, never the traffic of unrelated routes.
 //!
 //! A word with far more traffic than its sibling values ([`MergeSettings::constant_traffic`])
 //! stays a constant next to the parameter. Merging moves the candidates' subtrees under the
@@ -71,9 +76,6 @@ pub struct MergeSettings {
     /// Literals look like values when at least this share of their sub-resources (literal
     /// children) also appear under two other literals.
     pub min_shared_children: f64,
-    /// Literals whose median busiest-endpoint hits are at least this share of the hits of the
-    /// endpoint above them are fixed endpoints and do not merge.
-    pub min_constant_traffic: f64,
     /// A word whose busiest endpoint has this many times the median hits of its siblings stays its
     /// own endpoint next to the parameter.
     pub constant_traffic: f64,
@@ -90,7 +92,6 @@ impl Default for MergeSettings {
             min_field_similarity: 0.4,
             max_value_traffic: 0.25,
             constant_traffic: 4.0,
-            min_constant_traffic: 0.5,
             min_shared_children: 0.7,
             max_rounds: 4,
         }
@@ -307,7 +308,8 @@ impl Forest {
                 });
             }
         }
-        if group.len() < settings.min_distinct {
+        let structure = self.structure(&group, settings);
+        if group.len() < settings.min_distinct && structure != Structure::SameShape {
             return;
         }
         // The traffic of an endpoint at this level: the node's own endpoints, else its parent's.
@@ -319,7 +321,7 @@ impl Forest {
                     ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(n) as f64
                 })
             });
-        let decision = self.decide(&group, reference, settings);
+        let decision = self.decide(&group, reference, structure, settings);
         let Some(chosen) = decision else {
             return;
         };
@@ -377,8 +379,18 @@ impl Forest {
         &self,
         group: &[Candidate],
         reference: Option<f64>,
+        structure: Structure,
         settings: &MergeSettings,
     ) -> Option<Vec<(String, usize)>> {
+        // Siblings leading to different sub-resources are a family of literals, however many.
+        if structure == Structure::Differing {
+            return None;
+        }
+        let needed = if structure == Structure::SameShape {
+            MIN_SAME_SHAPE.min(settings.min_distinct)
+        } else {
+            settings.min_distinct
+        };
         // Field signatures under each candidate, by (method, relative sub-path).
         let mut signatures: Vec<HashMap<(String, String), u64>> = Vec::with_capacity(group.len());
         for c in group {
@@ -449,7 +461,7 @@ impl Forest {
                 keep.push((c.text.clone(), c.node));
             }
         }
-        if keep.len() < settings.min_distinct {
+        if keep.len() < needed {
             return None;
         }
         if with_evidence >= 2
@@ -461,45 +473,81 @@ impl Forest {
         let mostly_not_words = words as f64 <= settings.max_word_share * group.len() as f64;
         let light_traffic =
             reference.is_some_and(|r| median_density <= settings.max_value_traffic * r);
-        // Literals with as much traffic as the endpoint above them are fixed endpoints, each
-        // with its own operation's traffic (`/services/asana`, `/services/bamboo`…).
-        let heavy_traffic =
-            reference.is_some_and(|r| median_density >= settings.min_constant_traffic * r);
-        if heavy_traffic {
-            return None;
-        }
-        (mostly_not_words || light_traffic || self.shared_children(group, settings)).then_some(keep)
+        // Siblings with the same sub-resources are values of one parameter, however hot each of
+        // them is (a dozen tenants, each under every route).
+        (mostly_not_words || light_traffic || structure.shared()).then_some(keep)
     }
 
-    /// Whether the candidates have the same literal children: the values of a parameter lead to
-    /// the same sub-resources (`/repos/{owner}/{repo}/issues` for every repository), a vocabulary
-    /// of resources leads to different ones (`issues/{number}`, `actions/runs`…).
-    fn shared_children(&self, group: &[Candidate], settings: &MergeSettings) -> bool {
+    /// What the subtrees below the candidates say. Values of a parameter lead to the same
+    /// sub-resources (`/repos/{owner}/{repo}/issues` for every repository); a family of literals
+    /// leads to different ones, named by words (`/databases/{id}/backups/{b}`,
+    /// `/databases/{id}/users/{u}`, `/databases/{id}/firewall`).
+    fn structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
         let mut under: HashMap<&str, usize> = HashMap::new();
-        let mut parents = 0;
+        let mut parents = Vec::new();
         for c in group {
-            let mut any = false;
-            for key in self.nodes[c.node].children.keys() {
-                if let Key::Literal(text) = key {
-                    *under.entry(text.as_str()).or_default() += 1;
-                    any = true;
-                }
+            let literals: Vec<&str> = self.nodes[c.node]
+                .children
+                .keys()
+                .filter_map(|key| match key {
+                    Key::Literal(text) => Some(text.as_str()),
+                    Key::Param { .. } => None,
+                })
+                .collect();
+            for text in &literals {
+                *under.entry(text).or_default() += 1;
             }
-            parents += usize::from(any);
-        }
-        if parents * 2 < settings.min_distinct {
-            return false;
-        }
-        let (mut pairs, mut shared) = (0usize, 0usize);
-        for c in group {
-            for key in self.nodes[c.node].children.keys() {
-                if let Key::Literal(text) = key {
-                    pairs += 1;
-                    shared += usize::from(under[text.as_str()] >= 3);
-                }
+            if !literals.is_empty() {
+                parents.push(literals);
             }
         }
-        shared as f64 >= settings.min_shared_children * pairs as f64
+        if parents.len() < 2 {
+            return Structure::Leaves;
+        }
+        let pairs: usize = parents.iter().map(Vec::len).sum();
+        let shared = parents
+            .iter()
+            .flatten()
+            .filter(|text| under[**text] >= 3.min(parents.len()))
+            .count();
+        if shared as f64 >= settings.min_shared_children * pairs as f64 {
+            // The same set of two or more sub-resources under at least `MIN_SAME_SHAPE`
+            // candidates, and nothing else below any of them.
+            let first = &parents[0];
+            let same = parents.len() >= MIN_SAME_SHAPE
+                && parents.len() == group.len()
+                && first.len() >= 2
+                && parents.iter().all(|p| p == first);
+            if same {
+                return Structure::SameShape;
+            }
+            return if parents.len() * 2 >= settings.min_distinct {
+                Structure::Shared
+            } else {
+                Structure::Leaves
+            };
+        }
+        // Sub-resources that differ from one sibling to the next and are named by words: a
+        // family of literals. Children that are themselves values (handles, ids) say nothing.
+        let unshared: Vec<&str> = parents
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|text| under[*text] < 2)
+            .collect();
+        let words = unshared
+            .iter()
+            .filter(|t| matches!(segment::kind(t), Kind::Word | Kind::Builtin))
+            .count();
+        // Only where the siblings are mostly words themselves: handles seen once or twice each
+        // (`/orgs/acme-labs/members`, `/orgs/globex/teams`) show scattered sub-resources too.
+        let word_siblings = group.iter().filter(|c| c.word).count();
+        let wordy_siblings = word_siblings as f64 > settings.max_word_share * group.len() as f64;
+        if wordy_siblings && !unshared.is_empty() && words * 10 >= unshared.len() * 7 {
+            Structure::Differing
+        } else {
+            Structure::Leaves
+        }
     }
 
     fn collect_signatures(
@@ -570,6 +618,30 @@ impl Forest {
         }
     }
 }
+
+/// What the subtrees below a group of candidates show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Structure {
+    /// Too few candidates have sub-resources to tell.
+    Leaves,
+    /// Most sub-resources recur under several candidates: values of one parameter.
+    Shared,
+    /// Every candidate has the very same two or more sub-resources: values of one parameter,
+    /// even when there are few of them.
+    SameShape,
+    /// Different sub-resources named by words: a family of literals.
+    Differing,
+}
+
+impl Structure {
+    fn shared(self) -> bool {
+        matches!(self, Structure::Shared | Structure::SameShape)
+    }
+}
+
+/// The least number of siblings with the very same sub-resources that merge below
+/// [`MergeSettings::min_distinct`].
+const MIN_SAME_SHAPE: usize = 4;
 
 /// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
 /// `/rest/api/3/x`).
@@ -895,6 +967,134 @@ mod tests {
                 ("GET", "/repos/{repo}/{name}/issues/{issueId}"),
                 ("GET", "/repos/{repo}/{name}/pulls"),
             ])
+        );
+    }
+
+    #[test]
+    fn hot_values_with_the_same_subtrees_merge() {
+        // A dozen owners, each under every route and seen many times, next to a `GET /` seen
+        // twice: the traffic of the root says nothing about `/repos/{owner}`.
+        let owners = &USERNAMES[..12];
+        let mut requests = vec![
+            ("GET", "/".to_owned(), None),
+            ("GET", "/".to_owned(), None),
+            ("GET", "/users/me".to_owned(), None),
+        ];
+        for _ in 0..20 {
+            for (i, owner) in owners.iter().enumerate() {
+                let repo = format!("service-{}", USERNAMES[19 - i]);
+                for sub in ["issues", "pulls", "commits"] {
+                    requests.push(("GET", format!("/repos/{owner}/{repo}/{sub}"), None));
+                }
+                requests.push(("GET", format!("/users/{owner}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/"),
+                ("GET", "/users/me"),
+                ("GET", "/users/{user}"),
+                ("GET", "/repos/{repo}/{name}/issues"),
+                ("GET", "/repos/{repo}/{name}/pulls"),
+                ("GET", "/repos/{repo}/{name}/commits"),
+            ])
+        );
+    }
+
+    #[test]
+    fn few_siblings_with_the_same_subtrees_merge() {
+        // Five tenants, fewer than `min_distinct`, each with the same three sub-resources.
+        let mut requests = Vec::new();
+        for tenant in [
+            "acme-labs",
+            "globexhq",
+            "initech-io",
+            "hooli-dev",
+            "vandelay",
+        ] {
+            for sub in ["users", "billing", "invoices"] {
+                for _ in 0..50 {
+                    requests.push(("GET", format!("/tenants/{tenant}/{sub}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/tenants/{tenant}/users"),
+                ("GET", "/tenants/{tenant}/billing"),
+                ("GET", "/tenants/{tenant}/invoices"),
+            ])
+        );
+        // Three are not enough, and neither are siblings whose subtrees differ.
+        let few: Vec<_> = requests
+            .iter()
+            .filter(|(_, p, _)| !p.contains("hooli") && !p.contains("vandelay"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            discover(&few, &HostRules::default(), &MergeSettings::default()).len(),
+            9
+        );
+    }
+
+    #[test]
+    fn a_family_with_different_subtrees_stays_literal() {
+        // Fourteen sub-resources of a database, most with their own children.
+        let resources = [
+            ("backups", "restore"),
+            ("ca", ""),
+            ("dbs", "tables"),
+            ("firewall", ""),
+            ("pools", "connections"),
+            ("users", "reset_auth"),
+            ("replicas", "promote"),
+            ("maintenance", ""),
+            ("migrate", ""),
+            ("resize", ""),
+            ("sql_mode", ""),
+            ("eviction_policy", ""),
+            ("upgrade", ""),
+            ("config", ""),
+        ];
+        let mut requests = Vec::new();
+        for i in 0..12 {
+            let id = format!("9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}");
+            // The database itself is busy: by traffic alone its sub-resources look like values.
+            for _ in 0..10 {
+                requests.push(("GET", format!("/v2/databases/{id}"), None));
+            }
+            for (r, child) in resources {
+                requests.push(("GET", format!("/v2/databases/{id}/{r}"), None));
+                if !child.is_empty() {
+                    requests.push((
+                        "GET",
+                        format!("/v2/databases/{id}/{r}/{child}/status"),
+                        None,
+                    ));
+                    requests.push(("GET", format!("/v2/databases/{id}/{r}/{child}/logs"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        // The id is named after its collection; nothing below it became a parameter.
+        for (r, _) in resources {
+            assert!(
+                found.contains(&(
+                    "GET".to_owned(),
+                    format!("/v2/databases/{{databaseId}}/{r}")
+                )),
+                "{r}: {found:?}"
+            );
+        }
+        assert!(
+            found
+                .iter()
+                .all(|(_, p)| p.matches('{').count() == 1 && p.contains("{databaseId}")),
+            "{found:?}"
         );
     }
 

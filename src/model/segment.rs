@@ -340,6 +340,10 @@ pub(crate) fn is_version(s: &str) -> bool {
         && b.get(1).is_some_and(u8::is_ascii_digit)
     {
         let rest = &s[1..];
+        // Date versions: `v20190101`, `v2019-01-01`.
+        if is_compact_date(rest) || parse_date(rest).is_some_and(|len| len == rest.len()) {
+            return true;
+        }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits > 4 {
             return false;
@@ -366,6 +370,16 @@ pub(crate) fn is_version(s: &str) -> bool {
             && tail[letters..].bytes().all(|c| c.is_ascii_digit());
     }
     is_dotted_version(s)
+}
+
+/// `20190101`: eight digits that read as a plausible calendar date (years 1990–2099).
+fn is_compact_date(s: &str) -> bool {
+    if s.len() != 8 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let number = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(4..6), number(6..8));
+    (1990..=2099).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
 /// `1.0`, `2.1`, `2.1.0`: two or three dotted numbers of at most three digits.
@@ -672,8 +686,27 @@ fn is_token(s: &str) -> bool {
     if b.len() < 8 {
         return false;
     }
-    // Case flipping with short pieces that are not words: `aZbQxRtYkP`.
-    if upper >= 3 && lower >= 3 && !wordy {
+    // Letter-heavy generated ids: a digit or two inside long runs of letters that are not
+    // words (`Phn4uqzk1seu`, `OGF5KHIO1qWA`, `SJY6ZQZU5QTV`). Words of three letters or more
+    // make the text a name (`ipv4address`, `oauth2callback`).
+    let long_word_chars: usize = parts
+        .iter()
+        .filter(|p| p.len() >= 3 && p.chars().all(char::is_alphabetic) && is_word(p))
+        .map(|p| p.len())
+        .sum();
+    let few_words = long_word_chars * 10 < alpha_chars * 3;
+    if b.len() >= 10
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && digits >= 1
+        && digits * 2 <= b.len()
+        && letter_digit_runs(s) >= 3
+        && few_words
+    {
+        return true;
+    }
+    // Case flipping with short pieces that are not words: `aZbQxRtYkP`, `QwErTyUiOpAs` (pieces
+    // of two letters say nothing about words: `Er`, `As`).
+    if upper >= 3 && lower >= 3 && (!wordy || few_words) {
         let alpha_parts = parts
             .iter()
             .filter(|p| p.chars().all(char::is_alphabetic))
@@ -878,6 +911,42 @@ mod tests {
     const IP6: SegmentClass = SegmentClass::Param(ParamType::Ipv6);
     const PID: SegmentClass = SegmentClass::Param(ParamType::PrefixedId);
     const TOK: SegmentClass = SegmentClass::Param(ParamType::Token);
+
+    #[test]
+    fn letter_heavy_ids_are_tokens() {
+        for id in [
+            "QwErTyUiOpAs",
+            "Phn4uqzk1seu",
+            "OGF5KHIO1qWA",
+            "SJY6ZQZU5QTV",
+            "NPv3FETW7EVV",
+        ] {
+            assert_eq!(classify(id), TOK, "{id}");
+        }
+        // Names with digits and real words stay what they were.
+        for name in [
+            "ipv4address",
+            "oauth2callback",
+            "IncomingPhoneNumbers",
+            "Accounts",
+        ] {
+            assert_ne!(classify(name), TOK, "{name}");
+        }
+        assert_ne!(classify(""), TOK);
+        assert_ne!(classify("a1"), TOK);
+    }
+
+    #[test]
+    fn date_versions_are_constants() {
+        for v in ["v20190101", "V20231130", "v2019-01-01"] {
+            assert!(is_version(v), "{v}");
+            assert_eq!(classify(v), P, "{v}");
+        }
+        // Not a date: a month 13, or too many digits.
+        assert!(!is_version("v20191301"));
+        assert!(!is_version("v201901011"));
+        assert!(!is_compact_date(""));
+    }
 
     /// The traps of the issue and a few hundred more.
     const TABLE: &[(&str, SegmentClass)] = &[
