@@ -170,6 +170,8 @@ struct Candidate {
     word: bool,
     /// Hits per endpoint under it.
     density: f64,
+    /// Hits of everything under it.
+    hits: u64,
 }
 
 #[derive(Debug)]
@@ -305,9 +307,125 @@ impl Forest {
                     node: child,
                     word,
                     density: self.density(child),
+                    hits: self.hits(child),
                 });
             }
         }
+        let group = self.join_late_values(node, group, settings);
+        for group in partition_by_suffix(group) {
+            self.merge_group(node, ancestors, group, settings);
+        }
+    }
+
+    /// Values that arrived after their position became a parameter: a literal that is not a word
+    /// joins the string parameter already beside it (one a merge made, no prefix or suffix) when
+    /// everything below it is also below the parameter and its responses are not outliers
+    /// there. Returns the candidates that did not join.
+    fn join_late_values(
+        &mut self,
+        node: usize,
+        group: Vec<Candidate>,
+        settings: &MergeSettings,
+    ) -> Vec<Candidate> {
+        let Some(param) = self.string_param(node) else {
+            return group;
+        };
+        let mut rest = Vec::with_capacity(group.len());
+        for c in group {
+            let joins = !c.word
+                && segment::split_suffix(&c.text).is_none()
+                && self.fits_under(c.node, param)
+                && self.fields_fit(c.node, param, settings);
+            if joins {
+                self.nodes[node]
+                    .children
+                    .remove(&Key::Literal(c.text.clone()));
+                self.absorb(param, c.node);
+            } else {
+                rest.push(c);
+            }
+        }
+        rest
+    }
+
+    /// Whether every endpoint under `node` has its counterpart under `under` (same methods, same
+    /// sub-paths).
+    fn fits_under(&self, node: usize, under: usize) -> bool {
+        let methods = |n: usize| -> BTreeSet<&str> {
+            self.nodes[n]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect()
+        };
+        if !methods(node).is_subset(&methods(under)) {
+            return false;
+        }
+        self.nodes[node].children.iter().all(|(key, &child)| {
+            let same = self.nodes[under]
+                .children
+                .get(key)
+                .is_some_and(|&other| self.fits_under(child, other));
+            // A literal below may itself be a late value of a parameter further down
+            // (`/repos/{owner}/{repo}`: a new owner comes with a new repository).
+            same || match key {
+                Key::Literal(text) => {
+                    matches!(segment::kind(text), Kind::Literal | Kind::Word)
+                        && self
+                            .string_param(under)
+                            .is_some_and(|p| self.fits_under(child, p))
+                }
+                Key::Param { .. } => false,
+            }
+        })
+    }
+
+    /// The plain string parameter child of a node (one a merge made), if any.
+    fn string_param(&self, node: usize) -> Option<usize> {
+        let plain = Key::Param {
+            prefix: String::new(),
+            suffix: String::new(),
+        };
+        let &param = self.nodes[node].children.get(&plain)?;
+        (self.nodes[param].kind == Some(ParamType::String)).then_some(param)
+    }
+
+    /// Whether the response signatures at `node` are not outliers among those at `under`, per
+    /// method.
+    fn fields_fit(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+        self.nodes[node].ends.iter().all(|end| {
+            let Some(mine) = end.fields else { return true };
+            let theirs: Vec<u64> = self.nodes[under]
+                .ends
+                .iter()
+                .filter(|e| e.method == end.method)
+                .filter_map(|e| e.fields)
+                .collect();
+            if theirs.len() < 2 {
+                return true;
+            }
+            let mut typical: Vec<f64> = theirs
+                .iter()
+                .filter_map(|f| median_similarity(*f, &theirs))
+                .collect();
+            typical.sort_by(f64::total_cmp);
+            let bar = settings
+                .min_field_similarity
+                .min(OUTLIER_SHARE * typical[typical.len() / 2]);
+            let mut all = theirs;
+            all.push(mine);
+            median_similarity(mine, &all).is_some_and(|s| s >= bar)
+        })
+    }
+
+    /// Merges one group of candidates of `node` (one suffix) if they are values.
+    fn merge_group(
+        &mut self,
+        node: usize,
+        ancestors: &[usize],
+        group: Vec<Candidate>,
+        settings: &MergeSettings,
+    ) {
         let structure = self.structure(&group, settings);
         if group.len() < settings.min_distinct && structure != Structure::SameShape {
             return;
@@ -325,18 +443,29 @@ impl Forest {
         let Some(chosen) = decision else {
             return;
         };
-        // `{}.json` when every merged literal has the same file extension, `{}` otherwise.
-        let extension =
-            |text: &str| segment::split_extension(text).map(|(_, ext)| format!(".{ext}"));
-        let first = extension(&chosen[0].0);
-        let suffix = if first.is_some() && chosen.iter().all(|(t, _)| extension(t) == first) {
-            first.unwrap_or_default()
+        // `{}.json` or `{}:cancel` when every merged literal has the same suffix, `{}` otherwise;
+        // `boundingBox.{}` when every one is a format of the same stem.
+        let suffix_of =
+            |text: &str| segment::split_suffix(text).map(|(_, suffix)| suffix.to_owned());
+        let stem_of =
+            |text: &str| segment::split_extension(text).map(|(stem, _)| format!("{stem}."));
+        let first = suffix_of(&chosen[0].0);
+        let first_stem = stem_of(&chosen[0].0);
+        let key = if first_stem.is_some() && chosen.iter().all(|(t, _)| stem_of(t) == first_stem) {
+            Key::Param {
+                prefix: first_stem.unwrap_or_default(),
+                suffix: String::new(),
+            }
+        } else if first.is_some() && chosen.iter().all(|(t, _)| suffix_of(t) == first) {
+            Key::Param {
+                prefix: String::new(),
+                suffix: first.unwrap_or_default(),
+            }
         } else {
-            String::new()
-        };
-        let key = Key::Param {
-            prefix: String::new(),
-            suffix,
+            Key::Param {
+                prefix: String::new(),
+                suffix: String::new(),
+            }
         };
         let target = self.child(node, key);
         let t = &mut self.nodes[target];
@@ -363,6 +492,13 @@ impl Forest {
             .values()
             .map(|&child| self.density(child))
             .fold(own, f64::max)
+    }
+
+    /// The hits of every endpoint under a node.
+    fn hits(&self, node: usize) -> u64 {
+        let n = &self.nodes[node];
+        n.ends.iter().map(|e| e.hits).sum::<u64>()
+            + n.children.values().map(|&c| self.hits(c)).sum::<u64>()
     }
 
     /// The number of distinct methods ending at a node.
@@ -473,9 +609,14 @@ impl Forest {
         let mostly_not_words = words as f64 <= settings.max_word_share * group.len() as f64;
         let light_traffic =
             reference.is_some_and(|r| median_density <= settings.max_value_traffic * r);
+        // A crowd of siblings most of which were seen once are values, words or not: each
+        // fixed path is requested again and again, a value now and then.
+        let mut hits: Vec<u64> = group.iter().map(|c| c.hits).collect();
+        hits.sort_unstable();
+        let crowd = group.len() >= CROWD * settings.min_distinct && hits[hits.len() / 2] <= 1;
         // Siblings with the same sub-resources are values of one parameter, however hot each of
         // them is (a dozen tenants, each under every route).
-        (mostly_not_words || light_traffic || structure.shared()).then_some(keep)
+        (mostly_not_words || light_traffic || crowd || structure.shared()).then_some(keep)
     }
 
     /// What the subtrees below the candidates say. Values of a parameter lead to the same
@@ -483,17 +624,52 @@ impl Forest {
     /// leads to different ones, named by words (`/databases/{id}/backups/{b}`,
     /// `/databases/{id}/users/{u}`, `/databases/{id}/firewall`).
     fn structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+        // Direct literal children seen under only one candidate: where a candidate has several,
+        // they are values (`/billingProfiles/<id>`), and its sub-resources are looked for below
+        // them.
+        let mut direct: HashMap<&str, usize> = HashMap::new();
+        for c in group {
+            for key in self.nodes[c.node].children.keys() {
+                if let Key::Literal(text) = key {
+                    *direct.entry(text.as_str()).or_default() += 1;
+                }
+            }
+        }
+        // Siblings that are mostly words and mostly collections (a parameter or many values of
+        // their own right below them) are a family of collections: `billingProfiles/{id}`,
+        // `invoiceSections/{id}`, `customers/{id}`. A parameter's values have sub-resources
+        // below them, not values.
+        let word_siblings = group.iter().filter(|c| c.word).count();
+        let wordy_siblings = word_siblings as f64 > settings.max_word_share * group.len() as f64;
+        let collections = group.iter().filter(|c| self.holds_values(c.node)).count();
+        if wordy_siblings && collections * 2 > group.len() {
+            return Structure::Differing;
+        }
         let mut under: HashMap<&str, usize> = HashMap::new();
         let mut parents = Vec::new();
         for c in group {
-            let literals: Vec<&str> = self.nodes[c.node]
-                .children
+            let children = &self.nodes[c.node].children;
+            let unique = children
                 .keys()
-                .filter_map(|key| match key {
-                    Key::Literal(text) => Some(text.as_str()),
-                    Key::Param { .. } => None,
-                })
-                .collect();
+                .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
+                .count();
+            let mut literals: Vec<&str> = Vec::new();
+            for (key, &child) in children {
+                match key {
+                    Key::Literal(text) if unique < VALUE_POSITION || direct[text.as_str()] > 1 => {
+                        literals.push(text.as_str());
+                    }
+                    // Values of a parameter below: what is under them.
+                    _ => {
+                        literals.extend(self.nodes[child].children.keys().filter_map(|k| match k {
+                            Key::Literal(text) => Some(text.as_str()),
+                            Key::Param { .. } => None,
+                        }))
+                    }
+                }
+            }
+            literals.sort_unstable();
+            literals.dedup();
             for text in &literals {
                 *under.entry(text).or_default() += 1;
             }
@@ -541,13 +717,28 @@ impl Forest {
             .count();
         // Only where the siblings are mostly words themselves: handles seen once or twice each
         // (`/orgs/acme-labs/members`, `/orgs/globex/teams`) show scattered sub-resources too.
-        let word_siblings = group.iter().filter(|c| c.word).count();
-        let wordy_siblings = word_siblings as f64 > settings.max_word_share * group.len() as f64;
         if wordy_siblings && !unshared.is_empty() && words * 10 >= unshared.len() * 7 {
             Structure::Differing
         } else {
             Structure::Leaves
         }
+    }
+
+    /// Whether a node is a collection: a parameter right below it, or many literals of which a
+    /// third or more are not words (values; sub-resources are named by words).
+    fn holds_values(&self, node: usize) -> bool {
+        let children = &self.nodes[node].children;
+        if children.keys().any(|k| matches!(k, Key::Param { .. })) {
+            return true;
+        }
+        let (mut literals, mut names) = (0, 0);
+        for key in children.keys() {
+            if let Key::Literal(text) = key {
+                literals += 1;
+                names += usize::from(!matches!(segment::kind(text), Kind::Word | Kind::Builtin));
+            }
+        }
+        literals >= VALUE_POSITION && names * 3 >= literals
     }
 
     fn collect_signatures(
@@ -619,6 +810,51 @@ impl Forest {
     }
 }
 
+/// Splits the candidates of one position by their constant suffix where it names a different
+/// endpoint: a custom method (`abc:cancel` beside `abc`) always, a file extension when the same
+/// stems also occur without it (`AR.json` beside `AR`); otherwise extensions stay together
+/// (`index.js`, `package.json` are values of one `{path}`).
+fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
+    let plain: BTreeSet<&str> = group
+        .iter()
+        .filter(|c| segment::split_suffix(&c.text).is_none())
+        .map(|c| c.text.as_str())
+        .collect();
+    // Extensions that some stem also has without.
+    let split: BTreeSet<&str> = group
+        .iter()
+        .filter_map(|c| segment::split_extension(&c.text))
+        .filter(|(stem, _)| plain.contains(stem))
+        .map(|(_, ext)| ext)
+        .collect();
+    // Stems seen with several extensions: one resource in several formats
+    // (`boundingBox.json`, `boundingBox.kml`), its own endpoint apart from other stems.
+    let mut formats: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in &group {
+        if let Some((stem, ext)) = segment::split_extension(&c.text) {
+            formats.entry(stem).or_default().insert(ext);
+        }
+    }
+    let keys: Vec<String> = group
+        .iter()
+        .map(|c| {
+            if let Some((stem, _)) = segment::split_verb(&c.text) {
+                return c.text[stem.len()..].to_owned();
+            }
+            match segment::split_extension(&c.text) {
+                Some((stem, _)) if formats[stem].len() >= 2 => format!("{stem}."),
+                Some((stem, ext)) if split.contains(ext) => c.text[stem.len()..].to_owned(),
+                _ => String::new(),
+            }
+        })
+        .collect();
+    let mut parts: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    for (c, key) in group.into_iter().zip(keys) {
+        parts.entry(key).or_default().push(c);
+    }
+    parts.into_values().collect()
+}
+
 /// What the subtrees below a group of candidates show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Structure {
@@ -638,6 +874,14 @@ impl Structure {
         matches!(self, Structure::Shared | Structure::SameShape)
     }
 }
+
+/// Siblings seen once each merge as values when there are this many times
+/// [`MergeSettings::min_distinct`] of them.
+const CROWD: usize = 2;
+
+/// A candidate with this many literal children of its own (seen under no other candidate)
+/// holds values there: its sub-resources are looked for below them.
+const VALUE_POSITION: usize = 4;
 
 /// The least number of siblings with the very same sub-resources that merge below
 /// [`MergeSettings::min_distinct`].
@@ -1143,6 +1387,179 @@ mod tests {
             found,
             set(&[("GET", "/users/alice"), ("GET", "/users/{user}")])
         );
+    }
+
+    #[test]
+    fn custom_methods_and_split_extensions_keep_their_endpoints() {
+        let mut requests = Vec::new();
+        for u in &USERNAMES[..12] {
+            // Google-style custom methods next to the resource itself.
+            requests.push(("GET", format!("/v1/projects/{u}"), None));
+            requests.push(("POST", format!("/v1/projects/{u}:undelete"), None));
+            requests.push(("POST", format!("/v1/projects/{u}:archive"), None));
+            // A file extension on some paths of the same stems only.
+            requests.push(("GET", format!("/numbers/{u}.json"), None));
+            requests.push(("GET", format!("/numbers/{u}/Local.json"), None));
+            // One resource in several formats beside the values.
+            for format in ["json", "kml", "shp"] {
+                requests.push(("GET", format!("/marks/{u}/boundingBox.{format}"), None));
+                requests.push(("GET", format!("/marks/{u}/parts.{format}"), None));
+            }
+        }
+        // Typed ids with a custom method.
+        for i in 0..3 {
+            requests.push((
+                "POST",
+                format!("/v1/operations/9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}:cancel"),
+                None,
+            ));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/v1/projects/{project}"),
+                ("POST", "/v1/projects/{project}:undelete"),
+                ("POST", "/v1/projects/{project}:archive"),
+                ("GET", "/numbers/{number}.json"),
+                ("GET", "/numbers/{number}/Local.json"),
+                ("GET", "/marks/{mark}/boundingBox.json"),
+                ("GET", "/marks/{mark}/boundingBox.kml"),
+                ("GET", "/marks/{mark}/boundingBox.shp"),
+                ("GET", "/marks/{mark}/parts.json"),
+                ("GET", "/marks/{mark}/parts.kml"),
+                ("GET", "/marks/{mark}/parts.shp"),
+                ("POST", "/v1/operations/{operationId}:cancel"),
+            ])
+        );
+    }
+
+    #[test]
+    fn late_values_join_the_parameter_beside_them() {
+        // `/users/{user}/repos` was learned; two users whose literals reached the catalog just
+        // after join it, a word and a literal with other sub-resources do not.
+        let observed: Vec<Observed> = [
+            ("/users/{user:string}/repos", 40),
+            ("/users/lukas/repos", 2),
+            ("/users/fanvsfan/repos", 2),
+            ("/users/related/repos", 2),
+            ("/users/xkcd-bot/stars", 2),
+            ("/repos/{repo:string}/{name:string}/issues", 30),
+            ("/repos/brynary/kevinclark-tools/issues", 1),
+        ]
+        .iter()
+        .map(|(t, hits)| Observed {
+            method: "GET".to_owned(),
+            template: (*t).to_owned(),
+            hits: *hits,
+            fields: None,
+        })
+        .collect();
+        let changes = merge(&observed, &HostRules::default(), &MergeSettings::default());
+        let moved: BTreeSet<&str> = changes.iter().map(|(_, from, _)| from.as_str()).collect();
+        assert_eq!(
+            moved,
+            BTreeSet::from([
+                "/users/lukas/repos",
+                "/users/fanvsfan/repos",
+                "/repos/brynary/kevinclark-tools/issues"
+            ])
+        );
+    }
+
+    #[test]
+    fn a_crowd_of_words_seen_once_are_values() {
+        // Tag names, words or not, each seen once at a leaf with nothing above them.
+        let names = [
+            "blue-green",
+            "canary",
+            "production",
+            "staging",
+            "nightly",
+            "README.md",
+            "index.js",
+            "weekly-digest",
+            "project-x",
+            "q3-report",
+            "invoice",
+            "marketing",
+            "gpu-pool",
+            "daily-backup",
+            "schema.sql",
+            "logo.png",
+        ];
+        let requests: Vec<_> = names
+            .iter()
+            .map(|n| ("DELETE", format!("/tags/{n}"), None))
+            .collect();
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found, set(&[("DELETE", "/tags/{tag}")]));
+        // Sixteen words requested again and again are fixed paths.
+        let reports = [
+            "daily",
+            "weekly",
+            "monthly",
+            "yearly",
+            "sales",
+            "revenue",
+            "churn",
+            "growth",
+            "traffic",
+            "usage",
+            "billing",
+            "inventory",
+            "orders",
+            "refunds",
+            "taxes",
+            "payouts",
+        ];
+        let mut fixed = Vec::new();
+        for n in reports {
+            for _ in 0..3 {
+                fixed.push(("GET", format!("/reports/{n}"), None));
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn a_family_of_collections_stays_literal() {
+        // Below an account, collections named by words, each with ids of its own and
+        // sub-resources that recur from one collection to the next.
+        let collections = [
+            ("billingProfiles", ["invoices", "customers", "products"]),
+            ("invoiceSections", ["products", "transactions", "invoices"]),
+            ("customers", ["products", "transfers", "invoices"]),
+            ("departments", ["products", "transactions", "customers"]),
+            ("enrollmentAccounts", ["products", "invoices", "transfers"]),
+            (
+                "billingSubscriptions",
+                ["invoices", "transactions", "products"],
+            ),
+            ("agreements", ["customers", "products", "invoices"]),
+            ("instructions", ["products", "invoices", "transfers"]),
+        ];
+        let mut requests = Vec::new();
+        for (name, subs) in collections {
+            for (i, u) in USERNAMES.iter().enumerate() {
+                let sub = subs[i % subs.len()];
+                requests.push((
+                    "GET",
+                    format!("/billingAccounts/acct-{i:04}/{name}/{u}-{i}/{sub}"),
+                    None,
+                ));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        for (name, _) in collections {
+            assert!(
+                found
+                    .iter()
+                    .any(|(_, p)| p.contains(&format!("}}/{name}/"))),
+                "{name}: {found:?}"
+            );
+        }
     }
 
     #[test]

@@ -242,7 +242,7 @@ fn kind_decoded(s: &str) -> Kind {
     if let Some(t) = typed(s) {
         return Kind::Typed(t);
     }
-    if let Some((stem, _ext)) = split_extension(s)
+    if let Some((stem, _suffix)) = split_suffix(s)
         && let Some(t) = typed(stem)
     {
         return Kind::Typed(t);
@@ -400,16 +400,38 @@ pub(crate) fn is_version_like_at_start(segment: &str) -> bool {
         || (!s.is_empty() && s.len() <= 3 && s.bytes().all(|c| c.is_ascii_digit()))
 }
 
-/// The extension of a segment whose stem (not the whole text) is a typed value: `json` for
-/// `123.json`, `None` for `123`, `1.5.0` or `index.html`.
-pub(crate) fn typed_extension(segment: &str) -> Option<&str> {
+/// The constant suffix of a segment whose stem (not the whole text) is a typed value: `.json` for
+/// `123.json`, `:cancel` for `8f2kLq9Xw3:cancel`, `None` for `123`, `1.5.0` or `index.html`.
+pub(crate) fn typed_suffix(segment: &str) -> Option<&str> {
     let decoded = percent_decode(segment);
     if typed(&decoded).is_some() {
         return None;
     }
-    let (stem, _) = split_extension(&decoded)?;
+    let (stem, _) = split_suffix(&decoded)?;
     typed(stem)?;
-    split_extension(segment).map(|(_, ext)| ext)
+    split_suffix(segment).map(|(_, suffix)| suffix)
+}
+
+/// Splits a segment into a stem and a constant suffix: a custom method (`:cancel`,
+/// `:batchGet`, as Google's APIs write them) or else a file extension (`.json`). The suffix keeps
+/// its separator.
+pub(crate) fn split_suffix(s: &str) -> Option<(&str, &str)> {
+    if let Some((stem, _)) = split_verb(s) {
+        return Some((stem, &s[stem.len()..]));
+    }
+    split_extension(s).map(|(stem, _)| (stem, &s[stem.len()..]))
+}
+
+/// `abc123:cancel` → (`abc123`, `cancel`): a custom method after a resource, letters only,
+/// starting lowercase (`:setIamPolicy`); the stem holds no other colon.
+pub(crate) fn split_verb(s: &str) -> Option<(&str, &str)> {
+    let (stem, verb) = s.rsplit_once(':')?;
+    let ok = !stem.is_empty()
+        && !stem.contains(':')
+        && verb.len() >= 2
+        && verb.as_bytes()[0].is_ascii_lowercase()
+        && verb.bytes().all(|c| c.is_ascii_alphabetic());
+    ok.then_some((stem, verb))
 }
 
 /// The type of a value, if it has one.
