@@ -283,6 +283,9 @@ fn base_path(doc: &Value) -> String {
     let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
     let path = if url.contains("://") {
         after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+    } else if let Some(rest) = url.strip_prefix("//") {
+        // A network-path reference (`//kubernetes.local/api`): the host comes first.
+        rest.find('/').map_or("", |i| &rest[i..])
     } else {
         after_scheme
     };
@@ -619,6 +622,14 @@ mod tests {
             "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Authorization/roleAssignments"
         );
         assert_eq!(names, ["subscriptionId", "resourceGroupName"]);
+    }
+
+    #[test]
+    fn a_network_path_server_has_no_base_path() {
+        let doc = serde_json::json!({"servers": [{"url": "//kubernetes.local"}]});
+        assert_eq!(base_path(&doc), "");
+        let doc = serde_json::json!({"servers": [{"url": "//example.com/api/v2"}]});
+        assert_eq!(base_path(&doc), "/api/v2");
     }
 
     #[test]
