@@ -312,8 +312,24 @@ impl Forest {
             }
         }
         let group = self.join_late_values(node, group, settings);
+        // The distinct stems of the plain candidates and of those with a custom method count
+        // together: `{range}`, `{range}:clear` and `{range}:append` take the same values.
+        let stems: BTreeSet<&str> = group
+            .iter()
+            .filter_map(|c| match segment::split_verb(&c.text) {
+                Some((stem, _)) => Some(stem),
+                None => segment::split_suffix(&c.text)
+                    .is_none()
+                    .then_some(c.text.as_str()),
+            })
+            .collect();
+        let pooled = stems.len();
         for group in partition_by_suffix(group) {
-            self.merge_group(node, ancestors, group, settings);
+            let verbs_or_plain = group.iter().all(|c| {
+                segment::split_verb(&c.text).is_some() || segment::split_suffix(&c.text).is_none()
+            });
+            let pool = if verbs_or_plain { pooled } else { group.len() };
+            self.merge_group(node, ancestors, group, pool, settings);
         }
     }
 
@@ -424,10 +440,13 @@ impl Forest {
         node: usize,
         ancestors: &[usize],
         group: Vec<Candidate>,
+        pool: usize,
         settings: &MergeSettings,
     ) {
         let structure = self.structure(&group, settings);
-        if group.len() < settings.min_distinct && structure != Structure::SameShape {
+        // Values seen at this position under other suffixes count towards `min_distinct`.
+        let extra = pool.saturating_sub(group.len());
+        if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
             return;
         }
         // The traffic of an endpoint at this level: the node's own endpoints, else its parent's.
@@ -439,7 +458,7 @@ impl Forest {
                     ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(n) as f64
                 })
             });
-        let decision = self.decide(&group, reference, structure, settings);
+        let decision = self.decide(&group, reference, structure, extra, settings);
         let Some(chosen) = decision else {
             return;
         };
@@ -516,6 +535,7 @@ impl Forest {
         group: &[Candidate],
         reference: Option<f64>,
         structure: Structure,
+        extra: usize,
         settings: &MergeSettings,
     ) -> Option<Vec<(String, usize)>> {
         // Siblings leading to different sub-resources are a family of literals, however many.
@@ -591,13 +611,17 @@ impl Forest {
             if agree > disagree {
                 agreeing += 1;
             }
-            // A word with far more traffic than its siblings is a constant next to the values.
-            let constant = c.word && c.density >= settings.constant_traffic * median_density;
+            // A word with far more traffic than its siblings is a constant next to the values,
+            // unless what lies below it lies below its siblings too: a hot value
+            // (`/namespaces/{ns}/hybridConnections/data-tools/authorizationRules`).
+            let constant = c.word
+                && c.density >= settings.constant_traffic * median_density
+                && !self.children_recur(c, group);
             if agree >= disagree && !constant {
                 keep.push((c.text.clone(), c.node));
             }
         }
-        if keep.len() < needed {
+        if keep.len() + extra < needed {
             return None;
         }
         if with_evidence >= 2
@@ -641,8 +665,23 @@ impl Forest {
         // below them, not values.
         let word_siblings = group.iter().filter(|c| c.word).count();
         let wordy_siblings = word_siblings as f64 > settings.max_word_share * group.len() as f64;
-        let collections = group.iter().filter(|c| self.holds_values(c.node)).count();
-        if wordy_siblings && collections * 2 > group.len() {
+        // Leaves say nothing here (an action such as `elevate` beside the collections).
+        let inner = group
+            .iter()
+            .filter(|c| !self.nodes[c.node].children.is_empty())
+            .count();
+        let collections = group
+            .iter()
+            .filter(|c| {
+                let unique = self.nodes[c.node]
+                    .children
+                    .keys()
+                    .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
+                    .count();
+                unique >= VALUE_POSITION || self.holds_values(c.node)
+            })
+            .count();
+        if wordy_siblings && collections >= 2 && collections * 2 > inner {
             return Structure::Differing;
         }
         let mut under: HashMap<&str, usize> = HashMap::new();
@@ -678,7 +717,7 @@ impl Forest {
             }
         }
         if parents.len() < 2 {
-            return Structure::Leaves;
+            return self.leaf_structure(group, settings);
         }
         let pairs: usize = parents.iter().map(Vec::len).sum();
         let shared = parents
@@ -724,8 +763,56 @@ impl Forest {
         }
     }
 
-    /// Whether a node is a collection: a parameter right below it, or many literals of which a
-    /// third or more are not words (values; sub-resources are named by words).
+    /// What leaves say: siblings most of which are served with the very same three or more
+    /// methods are values of one parameter (`GET`, `POST` and `DELETE /tags/{tag}` for every
+    /// tag); a family of fixed leaves has methods of its own each.
+    fn leaf_structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+        if group.len() < settings.min_distinct {
+            return Structure::Leaves;
+        }
+        let mut sets: HashMap<BTreeSet<&str>, usize> = HashMap::new();
+        for c in group {
+            let methods: BTreeSet<&str> = self.nodes[c.node]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect();
+            if methods.len() >= SAME_METHODS {
+                *sets.entry(methods).or_default() += 1;
+            }
+        }
+        let most = sets.values().copied().max().unwrap_or(0);
+        if most as f64 >= settings.min_shared_children * group.len() as f64 {
+            Structure::Shared
+        } else {
+            Structure::Leaves
+        }
+    }
+
+    /// Whether a candidate has literal children and each of them is also below two other
+    /// candidates.
+    fn children_recur(&self, c: &Candidate, group: &[Candidate]) -> bool {
+        let mut any = false;
+        for key in self.nodes[c.node].children.keys() {
+            if !matches!(key, Key::Literal(_)) {
+                continue;
+            }
+            any = true;
+            let elsewhere = group
+                .iter()
+                .filter(|o| o.node != c.node && self.nodes[o.node].children.contains_key(key))
+                .count();
+            if elsewhere < 2 {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// Whether a node is a collection: a parameter right below it, four literals or more of
+    /// which a third are not words (values; sub-resources are named by words), or many literals
+    /// that lead to the same sub-resources. The caller also
+    /// counts a candidate with many literals seen under no other candidate.
     fn holds_values(&self, node: usize) -> bool {
         let children = &self.nodes[node].children;
         if children.keys().any(|k| matches!(k, Key::Param { .. })) {
@@ -738,7 +825,36 @@ impl Forest {
                 names += usize::from(!matches!(segment::kind(text), Kind::Word | Kind::Builtin));
             }
         }
-        literals >= VALUE_POSITION && names * 3 >= literals
+        (literals >= VALUE_POSITION && names * 3 >= literals) || self.children_alike(node)
+    }
+
+    /// Whether a node has `min_distinct`-like many literal children that lead to the same
+    /// sub-resources as one another: values (`billingProfiles/<profile>/invoices` for many
+    /// profiles), whatever their names.
+    fn children_alike(&self, node: usize) -> bool {
+        let mut under: HashMap<&str, usize> = HashMap::new();
+        let mut literals = 0;
+        let mut parents = 0;
+        for (key, &child) in &self.nodes[node].children {
+            if !matches!(key, Key::Literal(_)) {
+                continue;
+            }
+            literals += 1;
+            let mut any = false;
+            for grandchild in self.nodes[child].children.keys() {
+                if let Key::Literal(text) = grandchild {
+                    *under.entry(text.as_str()).or_default() += 1;
+                    any = true;
+                }
+            }
+            parents += usize::from(any);
+        }
+        if literals < 2 * VALUE_POSITION || parents < VALUE_POSITION {
+            return false;
+        }
+        let pairs: usize = under.values().sum();
+        let shared: usize = under.values().filter(|&&n| n >= 3).sum();
+        shared * 10 >= pairs * 7
     }
 
     fn collect_signatures(
@@ -874,6 +990,9 @@ impl Structure {
         matches!(self, Structure::Shared | Structure::SameShape)
     }
 }
+
+/// Leaves served with this many of the same methods are values (see `leaf_structure`).
+const SAME_METHODS: usize = 3;
 
 /// Siblings seen once each merge as values when there are this many times
 /// [`MergeSettings::min_distinct`] of them.
@@ -1560,6 +1679,115 @@ mod tests {
                 "{name}: {found:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_hot_word_value_with_the_same_sub_resources_merges() {
+        // Connections named by words; one of them far busier than the rest, with the same
+        // sub-resource as every other.
+        let mut requests = Vec::new();
+        for (i, u) in USERNAMES.iter().enumerate() {
+            let hits = if i == 0 { 40 } else { 1 };
+            for _ in 0..hits {
+                requests.push((
+                    "GET",
+                    format!(
+                        "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/{u}-tools/rules"
+                    ),
+                    None,
+                ));
+            }
+        }
+        requests.push((
+            "GET",
+            "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/data-tools/rules".to_owned(),
+            None,
+        ));
+        for _ in 0..40 {
+            requests.push((
+                "GET",
+                "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/data-tools/rules"
+                    .to_owned(),
+                None,
+            ));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[("GET", "/namespaces/{namespaceId}/relays/{relay}/rules")])
+        );
+    }
+
+    #[test]
+    fn leaves_with_the_same_methods_are_values() {
+        // A dozen hot tags named by words, each read, written and deleted many times.
+        let tags = [
+            "billing",
+            "marketing",
+            "docs",
+            "core",
+            "payments",
+            "edge",
+            "deploy",
+            "mobile",
+            "growth",
+            "ledger",
+            "archive",
+            "reports",
+        ];
+        let mut requests = Vec::new();
+        for tag in tags {
+            for _ in 0..5 {
+                for method in ["GET", "POST", "DELETE"] {
+                    requests.push((method, format!("/tags/{tag}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/tags/{tag}"),
+                ("POST", "/tags/{tag}"),
+                ("DELETE", "/tags/{tag}")
+            ])
+        );
+        // Fixed leaves with methods of their own stay.
+        let mut fixed = Vec::new();
+        for (i, tag) in tags.iter().enumerate() {
+            for _ in 0..5 {
+                fixed.push(("GET", format!("/settings/{tag}"), None));
+                if i % 2 == 0 {
+                    fixed.push(("PUT", format!("/settings/{tag}"), None));
+                }
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn values_under_several_custom_methods_count_together() {
+        // Ranges of a sheet, each read, cleared or appended to: four values per suffix, eight
+        // distinct in all.
+        let mut requests = Vec::new();
+        for (i, u) in USERNAMES[..12].iter().enumerate() {
+            let (method, suffix) = match i % 3 {
+                0 => ("GET", ""),
+                1 => ("POST", ":clear"),
+                _ => ("POST", ":append"),
+            };
+            requests.push((method, format!("/sheets/s1/values/{u}{suffix}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/sheets/s1/values/{value}"),
+                ("POST", "/sheets/s1/values/{value}:clear"),
+                ("POST", "/sheets/s1/values/{value}:append"),
+            ])
+        );
     }
 
     #[test]
