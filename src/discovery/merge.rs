@@ -312,6 +312,7 @@ impl Forest {
             }
         }
         let group = self.join_late_values(node, group, settings);
+        let group = self.merge_numbered(node, group, settings);
         // The distinct stems of the plain candidates and of those with a custom method count
         // together: `{range}`, `{range}:clear` and `{range}:append` take the same values.
         let stems: BTreeSet<&str> = group
@@ -432,6 +433,48 @@ impl Forest {
             all.push(mine);
             median_similarity(mine, &all).is_some_and(|s| s >= bar)
         })
+    }
+
+    /// Numbers inside a constant text (`part0` … `part29`, `page-3.rss`): at least `min_distinct`
+    /// distinct numbers with the same text around them become one integer parameter with that
+    /// prefix and suffix (`part{}`, `page-{}.rss`). Returns the other candidates.
+    fn merge_numbered(
+        &mut self,
+        node: usize,
+        group: Vec<Candidate>,
+        settings: &MergeSettings,
+    ) -> Vec<Candidate> {
+        let mut shapes: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for c in &group {
+            if let Some(shape) = number_shape(&c.text) {
+                *shapes.entry(shape).or_default() += 1;
+            }
+        }
+        let mut rest = Vec::with_capacity(group.len());
+        let mut numbered: BTreeMap<(String, String), Vec<Candidate>> = BTreeMap::new();
+        for c in group {
+            match number_shape(&c.text) {
+                Some(shape) if shapes[&shape] >= settings.min_distinct.max(2) => {
+                    numbered.entry(shape).or_default().push(c);
+                }
+                _ => rest.push(c),
+            }
+        }
+        for ((prefix, suffix), members) in numbered {
+            let target = self.child(node, Key::Param { prefix, suffix });
+            let t = &mut self.nodes[target];
+            t.kind = Some(
+                t.kind
+                    .map_or(ParamType::Integer, |k| k.unify(ParamType::Integer)),
+            );
+            for c in members {
+                self.nodes[node]
+                    .children
+                    .remove(&Key::Literal(c.text.clone()));
+                self.absorb(target, c.node);
+            }
+        }
+        rest
     }
 
     /// Merges one group of candidates of `node` (one suffix) if they are values.
@@ -924,6 +967,23 @@ impl Forest {
             path.pop();
         }
     }
+}
+
+/// `page-3.rss` → (`page-`, `.rss`): the text around the one run of digits in a segment, when
+/// there is text around it and no other digit.
+fn number_shape(text: &str) -> Option<(String, String)> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let end = start
+        + text[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len() - start);
+    let (prefix, suffix) = (&text[..start], &text[end..]);
+    let plain = |s: &str| !s.contains(|c: char| c.is_ascii_digit() || c == '%' || c == ':');
+    let ok = (!prefix.is_empty() || !suffix.is_empty())
+        && plain(suffix)
+        && plain(prefix)
+        && prefix.len() + suffix.len() >= 2;
+    ok.then(|| (prefix.to_owned(), suffix.to_owned()))
 }
 
 /// Splits the candidates of one position by their constant suffix where it names a different
@@ -1788,6 +1848,29 @@ mod tests {
                 ("POST", "/sheets/s1/values/{value}:append"),
             ])
         );
+    }
+
+    #[test]
+    fn numbers_inside_a_constant_text_are_parameters() {
+        let mut requests = Vec::new();
+        for n in 1..=12 {
+            requests.push(("GET", format!("/feeds/page-{n}.rss"), None));
+            requests.push(("GET", format!("/docs/part{n}"), None));
+        }
+        // Two or three of a kind are not enough.
+        for v in ["oauth1", "oauth2"] {
+            requests.push(("GET", format!("/login/{v}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        let templates: BTreeSet<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(templates.len(), 4, "{found:?}");
+        assert!(
+            templates
+                .iter()
+                .any(|t| t.starts_with("/feeds/page-{") && t.ends_with("}.rss"))
+        );
+        assert!(templates.iter().any(|t| t.starts_with("/docs/part{")));
+        assert!(templates.contains("/login/oauth1") && templates.contains("/login/oauth2"));
     }
 
     #[test]
