@@ -334,10 +334,14 @@ impl Forest {
         }
     }
 
-    /// Values that arrived after their position became a parameter: a literal that is not a word
-    /// joins the string parameter already beside it (one a merge made, no prefix or suffix) when
-    /// everything below it is also below the parameter and its responses are not outliers
-    /// there. Returns the candidates that did not join.
+    /// Values that arrived after their position became a parameter, or that an earlier merge
+    /// judged on partial traffic and left literal: a literal joins the string parameter already
+    /// beside it (one a merge made, no prefix or suffix) when everything below it is also below
+    /// the parameter and its responses are not outliers there. A word must show more: the very
+    /// same sub-resources and methods as the parameter's values (not a bare leaf), and responses
+    /// that agree with theirs (`/users/caged/repos` beside `/users/{user}/repos`). Protected
+    /// literals and those a rule names are never candidates. Returns the candidates that did not
+    /// join.
     fn join_late_values(
         &mut self,
         node: usize,
@@ -349,10 +353,13 @@ impl Forest {
         };
         let mut rest = Vec::with_capacity(group.len());
         for c in group {
-            let joins = !c.word
-                && segment::split_suffix(&c.text).is_none()
+            let joins = segment::split_suffix(&c.text).is_none()
                 && self.fits_under(c.node, param)
-                && self.fields_fit(c.node, param, settings);
+                && self.fields_fit(c.node, param, settings)
+                && (!c.word
+                    || (!self.nodes[c.node].children.is_empty()
+                        && self.same_shape(c.node, param)
+                        && self.fields_agree(c.node, param, settings)));
             if joins {
                 self.nodes[node]
                     .children
@@ -395,6 +402,52 @@ impl Forest {
                 Key::Param { .. } => false,
             }
         })
+    }
+
+    /// Whether the subtrees under `node` and `other` have the same shape: the same methods end at
+    /// both, and they have the same children, each again of the same shape.
+    fn same_shape(&self, node: usize, other: usize) -> bool {
+        let methods = |n: usize| -> BTreeSet<&str> {
+            self.nodes[n]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect()
+        };
+        let (a, b) = (&self.nodes[node].children, &self.nodes[other].children);
+        methods(node) == methods(other)
+            && a.len() == b.len()
+            && a.iter().all(|(key, &child)| {
+                b.get(key)
+                    .is_some_and(|&counterpart| self.same_shape(child, counterpart))
+            })
+    }
+
+    /// Whether the responses under `node` positively agree with those under `under`: at least one
+    /// signature has a counterpart (same method and sub-path) to compare with, and every one that
+    /// has is at least [`MergeSettings::min_field_similarity`] alike to it.
+    fn fields_agree(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+        let (mut mine, mut theirs) = (HashMap::new(), HashMap::new());
+        self.collect_signatures(node, &mut String::new(), &mut mine);
+        self.collect_signatures(under, &mut String::new(), &mut theirs);
+        let mut compared = 0;
+        for (key, fields) in &mine {
+            let Some(other) = theirs.get(key) else {
+                continue;
+            };
+            compared += 1;
+            let union = (fields | other).count_ones();
+            let shared = (fields & other).count_ones();
+            let similarity = if union == 0 {
+                1.0
+            } else {
+                f64::from(shared) / f64::from(union)
+            };
+            if similarity < settings.min_field_similarity {
+                return false;
+            }
+        }
+        compared > 0
     }
 
     /// The plain string parameter child of a node (one a merge made), if any.
@@ -1616,7 +1669,8 @@ mod tests {
     #[test]
     fn late_values_join_the_parameter_beside_them() {
         // `/users/{user}/repos` was learned; two users whose literals reached the catalog just
-        // after join it, a word and a literal with other sub-resources do not.
+        // after join it, a word (no responses to compare) and a literal with other sub-resources
+        // do not.
         let observed: Vec<Observed> = [
             ("/users/{user:string}/repos", 40),
             ("/users/lukas/repos", 2),
@@ -1644,6 +1698,54 @@ mod tests {
                 "/repos/brynary/kevinclark-tools/issues"
             ])
         );
+    }
+
+    #[test]
+    fn a_later_round_rejudges_words_beside_a_learned_parameter() {
+        // An early merge learned `/users/{user}/repos` and left `caged` literal (judged on partial
+        // traffic). A later round sees it has the parameter's sub-resource, methods and
+        // responses: it joins. A word whose responses differ, a word that is a bare leaf, a word
+        // with a sub-resource of its own, and the protected `me` stay.
+        let repos = 0b0111;
+        let observed: Vec<Observed> = [
+            ("GET", "/users/{user:string}/repos", 320, Some(repos)),
+            ("GET", "/users/caged/repos", 16, Some(repos)),
+            ("GET", "/users/roland/repos", 16, Some(repos)),
+            ("GET", "/users/related/repos", 16, Some(0b1111_0000)),
+            ("GET", "/users/popular", 16, Some(repos)),
+            ("GET", "/users/trending/repos", 16, Some(repos)),
+            ("GET", "/users/trending/stars", 16, Some(repos)),
+            ("GET", "/users/me/repos", 16, Some(repos)),
+            ("POST", "/users/invite/repos", 16, Some(repos)),
+        ]
+        .iter()
+        .map(|(method, t, hits, fields)| Observed {
+            method: (*method).to_owned(),
+            template: (*t).to_owned(),
+            hits: *hits,
+            fields: *fields,
+        })
+        .collect();
+        let changes = merge(&observed, &HostRules::default(), &MergeSettings::default());
+        let moved: BTreeSet<(&str, &str)> = changes
+            .iter()
+            .map(|(_, from, to)| (from.as_str(), to.as_str()))
+            .collect();
+        assert_eq!(
+            moved,
+            BTreeSet::from([
+                ("/users/caged/repos", "/users/{user:string}/repos"),
+                ("/users/roland/repos", "/users/{user:string}/repos"),
+            ])
+        );
+        // A rule that names the word keeps it literal.
+        let rules = HostRules {
+            literals: vec!["/users/caged/repos".to_owned()],
+            ..HostRules::default()
+        };
+        let changes = merge(&observed, &rules, &MergeSettings::default());
+        let moved: BTreeSet<&str> = changes.iter().map(|(_, from, _)| from.as_str()).collect();
+        assert_eq!(moved, BTreeSet::from(["/users/roland/repos"]));
     }
 
     #[test]
