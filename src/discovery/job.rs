@@ -359,13 +359,57 @@ impl Discovery {
         Ok(total)
     }
 
+    /// Whether a host that was never merged has a position with at least `min_distinct` distinct
+    /// literal children: its first merge need not wait for the merge timer.
+    pub async fn first_merge_due(&self) -> Result<bool, StoreError> {
+        for host in self.store.list_hosts().await? {
+            if self.merged_count(&host.host).is_some() {
+                continue;
+            }
+            let endpoints = summaries::host_endpoints(&*self.store, &host.host, true).await?;
+            let templates = endpoints
+                .iter()
+                .map(|e| crate::store::plain_template(&e.template));
+            if has_wide_position(templates, self.settings.min_distinct) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// One merge round, logged and measured.
+    async fn merge_now(&self) {
+        let started = Instant::now();
+        match self.merge_round().await {
+            Ok(report) => {
+                if report.led {
+                    crate::observability::record_merge(
+                        std::time::SystemTime::now(),
+                        started.elapsed(),
+                    );
+                }
+                if report.folded > 0 {
+                    tracing::debug!(?report, "merge round");
+                }
+            }
+            Err(e) => {
+                metrics::counter!(names::DISCOVERY_MERGE_FAILURES).increment(1);
+                tracing::warn!(error = %e, "merge round failed");
+            }
+        }
+    }
+
     /// Runs the refresh and merge loops until `cancel`; failures are logged and retried.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let mut refresh = tokio::time::interval(self.refresh_interval);
         let mut merge = tokio::time::interval(self.merge_interval);
+        // A new host's first merge runs as soon as one of its positions has enough distinct
+        // children, checked this often, rather than a whole merge interval later.
+        let mut first = tokio::time::interval(FIRST_MERGE_CHECK.min(self.merge_interval));
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         merge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first merge waits a whole interval: traffic accumulates first.
+        first.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The timed merge waits a whole interval: traffic accumulates first.
         merge.reset();
         loop {
             tokio::select! {
@@ -378,29 +422,44 @@ impl Discovery {
                         tracing::warn!(error = %e, "refreshing discovery state failed");
                     }
                 }
-                _ = merge.tick() => {
-                    let started = Instant::now();
-                    match self.merge_round().await {
-                        Ok(report) => {
-                            if report.led {
-                                crate::observability::record_merge(
-                                    std::time::SystemTime::now(),
-                                    started.elapsed(),
-                                );
-                            }
-                            if report.folded > 0 {
-                                tracing::debug!(?report, "merge round");
-                            }
-                        }
-                        Err(e) => {
-                            metrics::counter!(names::DISCOVERY_MERGE_FAILURES).increment(1);
-                            tracing::warn!(error = %e, "merge round failed");
-                        }
+                _ = first.tick() => {
+                    match self.first_merge_due().await {
+                        Ok(true) => self.merge_now().await,
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "checking for first merges failed"),
                     }
                 }
+                _ = merge.tick() => self.merge_now().await,
             }
         }
     }
+}
+
+/// How often the job looks for new hosts ready for their first merge.
+const FIRST_MERGE_CHECK: Duration = Duration::from_secs(1);
+
+/// Whether some position of these plain templates has at least `min_distinct` distinct literal
+/// children (`/users/alice`, `/users/bob`, … under `/users`).
+fn has_wide_position<'a>(
+    templates: impl Iterator<Item = String> + 'a,
+    min_distinct: usize,
+) -> bool {
+    let mut children: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+    for template in templates {
+        let segments = crate::model::template::split_path(&template);
+        for (depth, segment) in segments.iter().enumerate().skip(1) {
+            if segment.contains('{') {
+                continue;
+            }
+            let parent = segments[..depth].join("/");
+            let set = children.entry(parent).or_default();
+            set.insert((*segment).to_owned());
+            if set.len() >= min_distinct.max(1) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn observed(row: &EndpointRow) -> Observed {
@@ -409,5 +468,21 @@ fn observed(row: &EndpointRow) -> Observed {
         template: row.template.clone(),
         hits: row.hits,
         fields: row.fields.map(|f| f as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wide_position_is_ready_for_its_first_merge() {
+        let users = (0..8).map(|i| format!("/users/user{i}x/repos"));
+        assert!(has_wide_position(users, 8));
+        let few = (0..7).map(|i| format!("/users/user{i}x/repos"));
+        assert!(!has_wide_position(few, 8));
+        // Parameters are not distinct children, and the first segment has no parent.
+        let params = (0..9).map(|i| format!("/t{i}/{{id}}"));
+        assert!(!has_wide_position(params, 8));
     }
 }

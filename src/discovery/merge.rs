@@ -13,13 +13,18 @@
 //!   candidates agree on them for the same method and sub-path
 //!   ([`MergeSettings::min_field_agreement`], [`MergeSettings::min_field_similarity`]); a
 //!   candidate that disagrees stays its own endpoint (`/faq/related` next to `/faq/{faq}`);
-//! - they do not carry the traffic of fixed endpoints: each fixed path gets its whole operation's
-//!   traffic, while the values of a parameter share it, so candidates whose busiest endpoint has
-//!   as much traffic as the endpoint above them stay ([`MergeSettings::min_constant_traffic`]);
+//! - the subtrees below them do not differ: siblings that are mostly words and lead to different
+//!   sub-resources named by words are a family of literals, however many
+//!   (`/databases/{id}/backups/{b}`, `/databases/{id}/users/{u}`, `/databases/{id}/firewall`);
 //! - they look like values: mostly not English words ([`MergeSettings::max_word_share`]), or with
 //!   light traffic compared to the endpoint above ([`MergeSettings::max_value_traffic`]), or
 //!   leading to the same sub-resources ([`MergeSettings::min_shared_children`]: every repository
-//!   has `issues` and `pulls`; `issues` and `actions` have different children).
+//!   has `issues` and `pulls`; `issues` and `actions` have different children), however hot each
+//!   of them is. Four or more siblings with the very same two or more sub-resources merge even
+//!   below [`MergeSettings::min_distinct`].
+//!
+//! The evidence is the position's own: how many distinct siblings, their spread of traffic and
+//! the shape of their subtrees, never the traffic of unrelated routes.
 //!
 //! A word with far more traffic than its sibling values ([`MergeSettings::constant_traffic`])
 //! stays a constant next to the parameter. Merging moves the candidates' subtrees under the
@@ -71,9 +76,6 @@ pub struct MergeSettings {
     /// Literals look like values when at least this share of their sub-resources (literal
     /// children) also appear under two other literals.
     pub min_shared_children: f64,
-    /// Literals whose median busiest-endpoint hits are at least this share of the hits of the
-    /// endpoint above them are fixed endpoints and do not merge.
-    pub min_constant_traffic: f64,
     /// A word whose busiest endpoint has this many times the median hits of its siblings stays its
     /// own endpoint next to the parameter.
     pub constant_traffic: f64,
@@ -90,7 +92,6 @@ impl Default for MergeSettings {
             min_field_similarity: 0.4,
             max_value_traffic: 0.25,
             constant_traffic: 4.0,
-            min_constant_traffic: 0.5,
             min_shared_children: 0.7,
             max_rounds: 4,
         }
@@ -169,6 +170,8 @@ struct Candidate {
     word: bool,
     /// Hits per endpoint under it.
     density: f64,
+    /// Hits of everything under it.
+    hits: u64,
 }
 
 #[derive(Debug)]
@@ -304,10 +307,242 @@ impl Forest {
                     node: child,
                     word,
                     density: self.density(child),
+                    hits: self.hits(child),
                 });
             }
         }
-        if group.len() < settings.min_distinct {
+        let group = self.join_late_values(node, group, settings);
+        let group = self.merge_numbered(node, group, settings);
+        // The distinct stems of the plain candidates and of those with a custom method count
+        // together: `{range}`, `{range}:clear` and `{range}:append` take the same values.
+        let stems: BTreeSet<&str> = group
+            .iter()
+            .filter_map(|c| match segment::split_verb(&c.text) {
+                Some((stem, _)) => Some(stem),
+                None => segment::split_suffix(&c.text)
+                    .is_none()
+                    .then_some(c.text.as_str()),
+            })
+            .collect();
+        let pooled = stems.len();
+        for group in partition_by_suffix(group) {
+            let verbs_or_plain = group.iter().all(|c| {
+                segment::split_verb(&c.text).is_some() || segment::split_suffix(&c.text).is_none()
+            });
+            let pool = if verbs_or_plain { pooled } else { group.len() };
+            self.merge_group(node, ancestors, group, pool, settings);
+        }
+    }
+
+    /// Values that arrived after their position became a parameter, or that an earlier merge
+    /// judged on partial traffic and left literal: a literal joins the string parameter already
+    /// beside it (one a merge made, no prefix or suffix) when everything below it is also below
+    /// the parameter and its responses are not outliers there. A word must show more: the very
+    /// same sub-resources and methods as the parameter's values (not a bare leaf), and responses
+    /// that agree with theirs (`/users/caged/repos` beside `/users/{user}/repos`). Protected
+    /// literals and those a rule names are never candidates. Returns the candidates that did not
+    /// join.
+    fn join_late_values(
+        &mut self,
+        node: usize,
+        group: Vec<Candidate>,
+        settings: &MergeSettings,
+    ) -> Vec<Candidate> {
+        let Some(param) = self.string_param(node) else {
+            return group;
+        };
+        let mut rest = Vec::with_capacity(group.len());
+        for c in group {
+            let joins = segment::split_suffix(&c.text).is_none()
+                && self.fits_under(c.node, param)
+                && self.fields_fit(c.node, param, settings)
+                && (!c.word
+                    || (!self.nodes[c.node].children.is_empty()
+                        && self.same_shape(c.node, param)
+                        && self.fields_agree(c.node, param, settings)));
+            if joins {
+                self.nodes[node]
+                    .children
+                    .remove(&Key::Literal(c.text.clone()));
+                self.absorb(param, c.node);
+            } else {
+                rest.push(c);
+            }
+        }
+        rest
+    }
+
+    /// Whether every endpoint under `node` has its counterpart under `under` (same methods, same
+    /// sub-paths).
+    fn fits_under(&self, node: usize, under: usize) -> bool {
+        let methods = |n: usize| -> BTreeSet<&str> {
+            self.nodes[n]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect()
+        };
+        if !methods(node).is_subset(&methods(under)) {
+            return false;
+        }
+        self.nodes[node].children.iter().all(|(key, &child)| {
+            let same = self.nodes[under]
+                .children
+                .get(key)
+                .is_some_and(|&other| self.fits_under(child, other));
+            // A literal below may itself be a late value of a parameter further down
+            // (`/repos/{owner}/{repo}`: a new owner comes with a new repository).
+            same || match key {
+                Key::Literal(text) => {
+                    matches!(segment::kind(text), Kind::Literal | Kind::Word)
+                        && self
+                            .string_param(under)
+                            .is_some_and(|p| self.fits_under(child, p))
+                }
+                Key::Param { .. } => false,
+            }
+        })
+    }
+
+    /// Whether the subtrees under `node` and `other` have the same shape: the same methods end at
+    /// both, and they have the same children, each again of the same shape.
+    fn same_shape(&self, node: usize, other: usize) -> bool {
+        let methods = |n: usize| -> BTreeSet<&str> {
+            self.nodes[n]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect()
+        };
+        let (a, b) = (&self.nodes[node].children, &self.nodes[other].children);
+        methods(node) == methods(other)
+            && a.len() == b.len()
+            && a.iter().all(|(key, &child)| {
+                b.get(key)
+                    .is_some_and(|&counterpart| self.same_shape(child, counterpart))
+            })
+    }
+
+    /// Whether the responses under `node` positively agree with those under `under`: at least one
+    /// signature has a counterpart (same method and sub-path) to compare with, and every one that
+    /// has is at least [`MergeSettings::min_field_similarity`] alike to it.
+    fn fields_agree(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+        let (mut mine, mut theirs) = (HashMap::new(), HashMap::new());
+        self.collect_signatures(node, &mut String::new(), &mut mine);
+        self.collect_signatures(under, &mut String::new(), &mut theirs);
+        let mut compared = 0;
+        for (key, fields) in &mine {
+            let Some(other) = theirs.get(key) else {
+                continue;
+            };
+            compared += 1;
+            let union = (fields | other).count_ones();
+            let shared = (fields & other).count_ones();
+            let similarity = if union == 0 {
+                1.0
+            } else {
+                f64::from(shared) / f64::from(union)
+            };
+            if similarity < settings.min_field_similarity {
+                return false;
+            }
+        }
+        compared > 0
+    }
+
+    /// The plain string parameter child of a node (one a merge made), if any.
+    fn string_param(&self, node: usize) -> Option<usize> {
+        let plain = Key::Param {
+            prefix: String::new(),
+            suffix: String::new(),
+        };
+        let &param = self.nodes[node].children.get(&plain)?;
+        (self.nodes[param].kind == Some(ParamType::String)).then_some(param)
+    }
+
+    /// Whether the response signatures at `node` are not outliers among those at `under`, per
+    /// method.
+    fn fields_fit(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+        self.nodes[node].ends.iter().all(|end| {
+            let Some(mine) = end.fields else { return true };
+            let theirs: Vec<u64> = self.nodes[under]
+                .ends
+                .iter()
+                .filter(|e| e.method == end.method)
+                .filter_map(|e| e.fields)
+                .collect();
+            if theirs.len() < 2 {
+                return true;
+            }
+            let mut typical: Vec<f64> = theirs
+                .iter()
+                .filter_map(|f| median_similarity(*f, &theirs))
+                .collect();
+            typical.sort_by(f64::total_cmp);
+            let bar = settings
+                .min_field_similarity
+                .min(OUTLIER_SHARE * typical[typical.len() / 2]);
+            let mut all = theirs;
+            all.push(mine);
+            median_similarity(mine, &all).is_some_and(|s| s >= bar)
+        })
+    }
+
+    /// Numbers inside a constant text (`part0` … `part29`, `page-3.rss`): at least `min_distinct`
+    /// distinct numbers with the same text around them become one integer parameter with that
+    /// prefix and suffix (`part{}`, `page-{}.rss`). Returns the other candidates.
+    fn merge_numbered(
+        &mut self,
+        node: usize,
+        group: Vec<Candidate>,
+        settings: &MergeSettings,
+    ) -> Vec<Candidate> {
+        let mut shapes: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for c in &group {
+            if let Some(shape) = number_shape(&c.text) {
+                *shapes.entry(shape).or_default() += 1;
+            }
+        }
+        let mut rest = Vec::with_capacity(group.len());
+        let mut numbered: BTreeMap<(String, String), Vec<Candidate>> = BTreeMap::new();
+        for c in group {
+            match number_shape(&c.text) {
+                Some(shape) if shapes[&shape] >= settings.min_distinct.max(2) => {
+                    numbered.entry(shape).or_default().push(c);
+                }
+                _ => rest.push(c),
+            }
+        }
+        for ((prefix, suffix), members) in numbered {
+            let target = self.child(node, Key::Param { prefix, suffix });
+            let t = &mut self.nodes[target];
+            t.kind = Some(
+                t.kind
+                    .map_or(ParamType::Integer, |k| k.unify(ParamType::Integer)),
+            );
+            for c in members {
+                self.nodes[node]
+                    .children
+                    .remove(&Key::Literal(c.text.clone()));
+                self.absorb(target, c.node);
+            }
+        }
+        rest
+    }
+
+    /// Merges one group of candidates of `node` (one suffix) if they are values.
+    fn merge_group(
+        &mut self,
+        node: usize,
+        ancestors: &[usize],
+        group: Vec<Candidate>,
+        pool: usize,
+        settings: &MergeSettings,
+    ) {
+        let structure = self.structure(&group, settings);
+        // Values seen at this position under other suffixes count towards `min_distinct`.
+        let extra = pool.saturating_sub(group.len());
+        if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
             return;
         }
         // The traffic of an endpoint at this level: the node's own endpoints, else its parent's.
@@ -319,22 +554,33 @@ impl Forest {
                     ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(n) as f64
                 })
             });
-        let decision = self.decide(&group, reference, settings);
+        let decision = self.decide(&group, reference, structure, extra, settings);
         let Some(chosen) = decision else {
             return;
         };
-        // `{}.json` when every merged literal has the same file extension, `{}` otherwise.
-        let extension =
-            |text: &str| segment::split_extension(text).map(|(_, ext)| format!(".{ext}"));
-        let first = extension(&chosen[0].0);
-        let suffix = if first.is_some() && chosen.iter().all(|(t, _)| extension(t) == first) {
-            first.unwrap_or_default()
+        // `{}.json` or `{}:cancel` when every merged literal has the same suffix, `{}` otherwise;
+        // `boundingBox.{}` when every one is a format of the same stem.
+        let suffix_of =
+            |text: &str| segment::split_suffix(text).map(|(_, suffix)| suffix.to_owned());
+        let stem_of =
+            |text: &str| segment::split_extension(text).map(|(stem, _)| format!("{stem}."));
+        let first = suffix_of(&chosen[0].0);
+        let first_stem = stem_of(&chosen[0].0);
+        let key = if first_stem.is_some() && chosen.iter().all(|(t, _)| stem_of(t) == first_stem) {
+            Key::Param {
+                prefix: first_stem.unwrap_or_default(),
+                suffix: String::new(),
+            }
+        } else if first.is_some() && chosen.iter().all(|(t, _)| suffix_of(t) == first) {
+            Key::Param {
+                prefix: String::new(),
+                suffix: first.unwrap_or_default(),
+            }
         } else {
-            String::new()
-        };
-        let key = Key::Param {
-            prefix: String::new(),
-            suffix,
+            Key::Param {
+                prefix: String::new(),
+                suffix: String::new(),
+            }
         };
         let target = self.child(node, key);
         let t = &mut self.nodes[target];
@@ -363,6 +609,13 @@ impl Forest {
             .fold(own, f64::max)
     }
 
+    /// The hits of every endpoint under a node.
+    fn hits(&self, node: usize) -> u64 {
+        let n = &self.nodes[node];
+        n.ends.iter().map(|e| e.hits).sum::<u64>()
+            + n.children.values().map(|&c| self.hits(c)).sum::<u64>()
+    }
+
     /// The number of distinct methods ending at a node.
     fn own_endpoints(&self, node: usize) -> usize {
         let ends = &self.nodes[node].ends;
@@ -377,8 +630,19 @@ impl Forest {
         &self,
         group: &[Candidate],
         reference: Option<f64>,
+        structure: Structure,
+        extra: usize,
         settings: &MergeSettings,
     ) -> Option<Vec<(String, usize)>> {
+        // Siblings leading to different sub-resources are a family of literals, however many.
+        if structure == Structure::Differing {
+            return None;
+        }
+        let needed = if structure == Structure::SameShape {
+            MIN_SAME_SHAPE.min(settings.min_distinct)
+        } else {
+            settings.min_distinct
+        };
         // Field signatures under each candidate, by (method, relative sub-path).
         let mut signatures: Vec<HashMap<(String, String), u64>> = Vec::with_capacity(group.len());
         for c in group {
@@ -443,13 +707,17 @@ impl Forest {
             if agree > disagree {
                 agreeing += 1;
             }
-            // A word with far more traffic than its siblings is a constant next to the values.
-            let constant = c.word && c.density >= settings.constant_traffic * median_density;
+            // A word with far more traffic than its siblings is a constant next to the values,
+            // unless what lies below it lies below its siblings too: a hot value
+            // (`/namespaces/{ns}/hybridConnections/data-tools/authorizationRules`).
+            let constant = c.word
+                && c.density >= settings.constant_traffic * median_density
+                && !self.children_recur(c, group);
             if agree >= disagree && !constant {
                 keep.push((c.text.clone(), c.node));
             }
         }
-        if keep.len() < settings.min_distinct {
+        if keep.len() + extra < needed {
             return None;
         }
         if with_evidence >= 2
@@ -461,45 +729,228 @@ impl Forest {
         let mostly_not_words = words as f64 <= settings.max_word_share * group.len() as f64;
         let light_traffic =
             reference.is_some_and(|r| median_density <= settings.max_value_traffic * r);
-        // Literals with as much traffic as the endpoint above them are fixed endpoints, each
-        // with its own operation's traffic (`/services/asana`, `/services/bamboo`…).
-        let heavy_traffic =
-            reference.is_some_and(|r| median_density >= settings.min_constant_traffic * r);
-        if heavy_traffic {
-            return None;
-        }
-        (mostly_not_words || light_traffic || self.shared_children(group, settings)).then_some(keep)
+        // A crowd of siblings most of which were seen once are values, words or not: each
+        // fixed path is requested again and again, a value now and then.
+        let mut hits: Vec<u64> = group.iter().map(|c| c.hits).collect();
+        hits.sort_unstable();
+        let crowd = group.len() >= CROWD * settings.min_distinct && hits[hits.len() / 2] <= 1;
+        // Siblings with the same sub-resources are values of one parameter, however hot each of
+        // them is (a dozen tenants, each under every route).
+        (mostly_not_words || light_traffic || crowd || structure.shared()).then_some(keep)
     }
 
-    /// Whether the candidates have the same literal children: the values of a parameter lead to
-    /// the same sub-resources (`/repos/{owner}/{repo}/issues` for every repository), a vocabulary
-    /// of resources leads to different ones (`issues/{number}`, `actions/runs`…).
-    fn shared_children(&self, group: &[Candidate], settings: &MergeSettings) -> bool {
-        let mut under: HashMap<&str, usize> = HashMap::new();
-        let mut parents = 0;
+    /// What the subtrees below the candidates say. Values of a parameter lead to the same
+    /// sub-resources (`/repos/{owner}/{repo}/issues` for every repository); a family of literals
+    /// leads to different ones, named by words (`/databases/{id}/backups/{b}`,
+    /// `/databases/{id}/users/{u}`, `/databases/{id}/firewall`).
+    fn structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+        // Direct literal children seen under only one candidate: where a candidate has several,
+        // they are values (`/billingProfiles/<id>`), and its sub-resources are looked for below
+        // them.
+        let mut direct: HashMap<&str, usize> = HashMap::new();
         for c in group {
-            let mut any = false;
             for key in self.nodes[c.node].children.keys() {
                 if let Key::Literal(text) = key {
+                    *direct.entry(text.as_str()).or_default() += 1;
+                }
+            }
+        }
+        // Siblings that are mostly words and mostly collections (a parameter or many values of
+        // their own right below them) are a family of collections: `billingProfiles/{id}`,
+        // `invoiceSections/{id}`, `customers/{id}`. A parameter's values have sub-resources
+        // below them, not values.
+        let word_siblings = group.iter().filter(|c| c.word).count();
+        let wordy_siblings = word_siblings as f64 > settings.max_word_share * group.len() as f64;
+        // Leaves say nothing here (an action such as `elevate` beside the collections).
+        let inner = group
+            .iter()
+            .filter(|c| !self.nodes[c.node].children.is_empty())
+            .count();
+        let collections = group
+            .iter()
+            .filter(|c| {
+                let unique = self.nodes[c.node]
+                    .children
+                    .keys()
+                    .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
+                    .count();
+                unique >= VALUE_POSITION || self.holds_values(c.node)
+            })
+            .count();
+        if wordy_siblings && collections >= 2 && collections * 2 > inner {
+            return Structure::Differing;
+        }
+        let mut under: HashMap<&str, usize> = HashMap::new();
+        let mut parents = Vec::new();
+        for c in group {
+            let children = &self.nodes[c.node].children;
+            let unique = children
+                .keys()
+                .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
+                .count();
+            let mut literals: Vec<&str> = Vec::new();
+            for (key, &child) in children {
+                match key {
+                    Key::Literal(text) if unique < VALUE_POSITION || direct[text.as_str()] > 1 => {
+                        literals.push(text.as_str());
+                    }
+                    // Values of a parameter below: what is under them.
+                    _ => {
+                        literals.extend(self.nodes[child].children.keys().filter_map(|k| match k {
+                            Key::Literal(text) => Some(text.as_str()),
+                            Key::Param { .. } => None,
+                        }))
+                    }
+                }
+            }
+            literals.sort_unstable();
+            literals.dedup();
+            for text in &literals {
+                *under.entry(text).or_default() += 1;
+            }
+            if !literals.is_empty() {
+                parents.push(literals);
+            }
+        }
+        if parents.len() < 2 {
+            return self.leaf_structure(group, settings);
+        }
+        let pairs: usize = parents.iter().map(Vec::len).sum();
+        let shared = parents
+            .iter()
+            .flatten()
+            .filter(|text| under[**text] >= 3.min(parents.len()))
+            .count();
+        if shared as f64 >= settings.min_shared_children * pairs as f64 {
+            // The same set of two or more sub-resources under at least `MIN_SAME_SHAPE`
+            // candidates, and nothing else below any of them.
+            let first = &parents[0];
+            let same = parents.len() >= MIN_SAME_SHAPE
+                && parents.len() == group.len()
+                && first.len() >= 2
+                && parents.iter().all(|p| p == first);
+            if same {
+                return Structure::SameShape;
+            }
+            return if parents.len() * 2 >= settings.min_distinct {
+                Structure::Shared
+            } else {
+                Structure::Leaves
+            };
+        }
+        // Sub-resources that differ from one sibling to the next and are named by words: a
+        // family of literals. Children that are themselves values (handles, ids) say nothing.
+        let unshared: Vec<&str> = parents
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|text| under[*text] < 2)
+            .collect();
+        let words = unshared
+            .iter()
+            .filter(|t| matches!(segment::kind(t), Kind::Word | Kind::Builtin))
+            .count();
+        // Only where the siblings are mostly words themselves: handles seen once or twice each
+        // (`/orgs/acme-labs/members`, `/orgs/globex/teams`) show scattered sub-resources too.
+        if wordy_siblings && !unshared.is_empty() && words * 10 >= unshared.len() * 7 {
+            Structure::Differing
+        } else {
+            Structure::Leaves
+        }
+    }
+
+    /// What leaves say: siblings most of which are served with the very same three or more
+    /// methods are values of one parameter (`GET`, `POST` and `DELETE /tags/{tag}` for every
+    /// tag); a family of fixed leaves has methods of its own each.
+    fn leaf_structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+        if group.len() < settings.min_distinct {
+            return Structure::Leaves;
+        }
+        let mut sets: HashMap<BTreeSet<&str>, usize> = HashMap::new();
+        for c in group {
+            let methods: BTreeSet<&str> = self.nodes[c.node]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect();
+            if methods.len() >= SAME_METHODS {
+                *sets.entry(methods).or_default() += 1;
+            }
+        }
+        let most = sets.values().copied().max().unwrap_or(0);
+        if most as f64 >= settings.min_shared_children * group.len() as f64 {
+            Structure::Shared
+        } else {
+            Structure::Leaves
+        }
+    }
+
+    /// Whether a candidate has literal children and each of them is also below two other
+    /// candidates.
+    fn children_recur(&self, c: &Candidate, group: &[Candidate]) -> bool {
+        let mut any = false;
+        for key in self.nodes[c.node].children.keys() {
+            if !matches!(key, Key::Literal(_)) {
+                continue;
+            }
+            any = true;
+            let elsewhere = group
+                .iter()
+                .filter(|o| o.node != c.node && self.nodes[o.node].children.contains_key(key))
+                .count();
+            if elsewhere < 2 {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// Whether a node is a collection: a parameter right below it, four literals or more of
+    /// which a third are not words (values; sub-resources are named by words), or many literals
+    /// that lead to the same sub-resources. The caller also
+    /// counts a candidate with many literals seen under no other candidate.
+    fn holds_values(&self, node: usize) -> bool {
+        let children = &self.nodes[node].children;
+        if children.keys().any(|k| matches!(k, Key::Param { .. })) {
+            return true;
+        }
+        let (mut literals, mut names) = (0, 0);
+        for key in children.keys() {
+            if let Key::Literal(text) = key {
+                literals += 1;
+                names += usize::from(!matches!(segment::kind(text), Kind::Word | Kind::Builtin));
+            }
+        }
+        (literals >= VALUE_POSITION && names * 3 >= literals) || self.children_alike(node)
+    }
+
+    /// Whether a node has `min_distinct`-like many literal children that lead to the same
+    /// sub-resources as one another: values (`billingProfiles/<profile>/invoices` for many
+    /// profiles), whatever their names.
+    fn children_alike(&self, node: usize) -> bool {
+        let mut under: HashMap<&str, usize> = HashMap::new();
+        let mut literals = 0;
+        let mut parents = 0;
+        for (key, &child) in &self.nodes[node].children {
+            if !matches!(key, Key::Literal(_)) {
+                continue;
+            }
+            literals += 1;
+            let mut any = false;
+            for grandchild in self.nodes[child].children.keys() {
+                if let Key::Literal(text) = grandchild {
                     *under.entry(text.as_str()).or_default() += 1;
                     any = true;
                 }
             }
             parents += usize::from(any);
         }
-        if parents * 2 < settings.min_distinct {
+        if literals < 2 * VALUE_POSITION || parents < VALUE_POSITION {
             return false;
         }
-        let (mut pairs, mut shared) = (0usize, 0usize);
-        for c in group {
-            for key in self.nodes[c.node].children.keys() {
-                if let Key::Literal(text) = key {
-                    pairs += 1;
-                    shared += usize::from(under[text.as_str()] >= 3);
-                }
-            }
-        }
-        shared as f64 >= settings.min_shared_children * pairs as f64
+        let pairs: usize = under.values().sum();
+        let shared: usize = under.values().filter(|&&n| n >= 3).sum();
+        shared * 10 >= pairs * 7
     }
 
     fn collect_signatures(
@@ -570,6 +1021,103 @@ impl Forest {
         }
     }
 }
+
+/// `page-3.rss` → (`page-`, `.rss`): the text around the one run of digits in a segment, when
+/// there is text around it and no other digit.
+fn number_shape(text: &str) -> Option<(String, String)> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let end = start
+        + text[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len() - start);
+    let (prefix, suffix) = (&text[..start], &text[end..]);
+    let plain = |s: &str| !s.contains(|c: char| c.is_ascii_digit() || c == '%' || c == ':');
+    let ok = (!prefix.is_empty() || !suffix.is_empty())
+        && plain(suffix)
+        && plain(prefix)
+        && prefix.len() + suffix.len() >= 2;
+    ok.then(|| (prefix.to_owned(), suffix.to_owned()))
+}
+
+/// Splits the candidates of one position by their constant suffix where it names a different
+/// endpoint: a custom method (`abc:cancel` beside `abc`) always, a file extension when the same
+/// stems also occur without it (`AR.json` beside `AR`); otherwise extensions stay together
+/// (`index.js`, `package.json` are values of one `{path}`).
+fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
+    let plain: BTreeSet<&str> = group
+        .iter()
+        .filter(|c| segment::split_suffix(&c.text).is_none())
+        .map(|c| c.text.as_str())
+        .collect();
+    // Extensions that some stem also has without.
+    let split: BTreeSet<&str> = group
+        .iter()
+        .filter_map(|c| segment::split_extension(&c.text))
+        .filter(|(stem, _)| plain.contains(stem))
+        .map(|(_, ext)| ext)
+        .collect();
+    // Stems seen with several extensions: one resource in several formats
+    // (`boundingBox.json`, `boundingBox.kml`), its own endpoint apart from other stems.
+    let mut formats: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in &group {
+        if let Some((stem, ext)) = segment::split_extension(&c.text) {
+            formats.entry(stem).or_default().insert(ext);
+        }
+    }
+    let keys: Vec<String> = group
+        .iter()
+        .map(|c| {
+            if let Some((stem, _)) = segment::split_verb(&c.text) {
+                return c.text[stem.len()..].to_owned();
+            }
+            match segment::split_extension(&c.text) {
+                Some((stem, _)) if formats[stem].len() >= 2 => format!("{stem}."),
+                Some((stem, ext)) if split.contains(ext) => c.text[stem.len()..].to_owned(),
+                _ => String::new(),
+            }
+        })
+        .collect();
+    let mut parts: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    for (c, key) in group.into_iter().zip(keys) {
+        parts.entry(key).or_default().push(c);
+    }
+    parts.into_values().collect()
+}
+
+/// What the subtrees below a group of candidates show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Structure {
+    /// Too few candidates have sub-resources to tell.
+    Leaves,
+    /// Most sub-resources recur under several candidates: values of one parameter.
+    Shared,
+    /// Every candidate has the very same two or more sub-resources: values of one parameter,
+    /// even when there are few of them.
+    SameShape,
+    /// Different sub-resources named by words: a family of literals.
+    Differing,
+}
+
+impl Structure {
+    fn shared(self) -> bool {
+        matches!(self, Structure::Shared | Structure::SameShape)
+    }
+}
+
+/// Leaves served with this many of the same methods are values (see `leaf_structure`).
+const SAME_METHODS: usize = 3;
+
+/// Siblings seen once each merge as values when there are this many times
+/// [`MergeSettings::min_distinct`] of them.
+const CROWD: usize = 2;
+
+/// A candidate with this many literal children of its own (seen under no other candidate)
+/// holds values there: its sub-resources are looked for below them.
+const VALUE_POSITION: usize = 4;
+
+/// The least number of siblings with the very same sub-resources that merge below
+/// [`MergeSettings::min_distinct`].
+const MIN_SAME_SHAPE: usize = 4;
 
 /// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
 /// `/rest/api/3/x`).
@@ -899,6 +1447,134 @@ mod tests {
     }
 
     #[test]
+    fn hot_values_with_the_same_subtrees_merge() {
+        // A dozen owners, each under every route and seen many times, next to a `GET /` seen
+        // twice: the traffic of the root says nothing about `/repos/{owner}`.
+        let owners = &USERNAMES[..12];
+        let mut requests = vec![
+            ("GET", "/".to_owned(), None),
+            ("GET", "/".to_owned(), None),
+            ("GET", "/users/me".to_owned(), None),
+        ];
+        for _ in 0..20 {
+            for (i, owner) in owners.iter().enumerate() {
+                let repo = format!("service-{}", USERNAMES[19 - i]);
+                for sub in ["issues", "pulls", "commits"] {
+                    requests.push(("GET", format!("/repos/{owner}/{repo}/{sub}"), None));
+                }
+                requests.push(("GET", format!("/users/{owner}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/"),
+                ("GET", "/users/me"),
+                ("GET", "/users/{user}"),
+                ("GET", "/repos/{repo}/{name}/issues"),
+                ("GET", "/repos/{repo}/{name}/pulls"),
+                ("GET", "/repos/{repo}/{name}/commits"),
+            ])
+        );
+    }
+
+    #[test]
+    fn few_siblings_with_the_same_subtrees_merge() {
+        // Five tenants, fewer than `min_distinct`, each with the same three sub-resources.
+        let mut requests = Vec::new();
+        for tenant in [
+            "acme-labs",
+            "globexhq",
+            "initech-io",
+            "hooli-dev",
+            "vandelay",
+        ] {
+            for sub in ["users", "billing", "invoices"] {
+                for _ in 0..50 {
+                    requests.push(("GET", format!("/tenants/{tenant}/{sub}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/tenants/{tenant}/users"),
+                ("GET", "/tenants/{tenant}/billing"),
+                ("GET", "/tenants/{tenant}/invoices"),
+            ])
+        );
+        // Three are not enough, and neither are siblings whose subtrees differ.
+        let few: Vec<_> = requests
+            .iter()
+            .filter(|(_, p, _)| !p.contains("hooli") && !p.contains("vandelay"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            discover(&few, &HostRules::default(), &MergeSettings::default()).len(),
+            9
+        );
+    }
+
+    #[test]
+    fn a_family_with_different_subtrees_stays_literal() {
+        // Fourteen sub-resources of a database, most with their own children.
+        let resources = [
+            ("backups", "restore"),
+            ("ca", ""),
+            ("dbs", "tables"),
+            ("firewall", ""),
+            ("pools", "connections"),
+            ("users", "reset_auth"),
+            ("replicas", "promote"),
+            ("maintenance", ""),
+            ("migrate", ""),
+            ("resize", ""),
+            ("sql_mode", ""),
+            ("eviction_policy", ""),
+            ("upgrade", ""),
+            ("config", ""),
+        ];
+        let mut requests = Vec::new();
+        for i in 0..12 {
+            let id = format!("9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}");
+            // The database itself is busy: by traffic alone its sub-resources look like values.
+            for _ in 0..10 {
+                requests.push(("GET", format!("/v2/databases/{id}"), None));
+            }
+            for (r, child) in resources {
+                requests.push(("GET", format!("/v2/databases/{id}/{r}"), None));
+                if !child.is_empty() {
+                    requests.push((
+                        "GET",
+                        format!("/v2/databases/{id}/{r}/{child}/status"),
+                        None,
+                    ));
+                    requests.push(("GET", format!("/v2/databases/{id}/{r}/{child}/logs"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        // The id is named after its collection; nothing below it became a parameter.
+        for (r, _) in resources {
+            assert!(
+                found.contains(&(
+                    "GET".to_owned(),
+                    format!("/v2/databases/{{databaseId}}/{r}")
+                )),
+                "{r}: {found:?}"
+            );
+        }
+        assert!(
+            found
+                .iter()
+                .all(|(_, p)| p.matches('{').count() == 1 && p.contains("{databaseId}")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn rules_win_over_merges() {
         let rules = HostRules {
             templates: vec![Template::parse("/repos/{owner}/{repo}").unwrap()],
@@ -943,6 +1619,360 @@ mod tests {
             found,
             set(&[("GET", "/users/alice"), ("GET", "/users/{user}")])
         );
+    }
+
+    #[test]
+    fn custom_methods_and_split_extensions_keep_their_endpoints() {
+        let mut requests = Vec::new();
+        for u in &USERNAMES[..12] {
+            // Google-style custom methods next to the resource itself.
+            requests.push(("GET", format!("/v1/projects/{u}"), None));
+            requests.push(("POST", format!("/v1/projects/{u}:undelete"), None));
+            requests.push(("POST", format!("/v1/projects/{u}:archive"), None));
+            // A file extension on some paths of the same stems only.
+            requests.push(("GET", format!("/numbers/{u}.json"), None));
+            requests.push(("GET", format!("/numbers/{u}/Local.json"), None));
+            // One resource in several formats beside the values.
+            for format in ["json", "kml", "shp"] {
+                requests.push(("GET", format!("/marks/{u}/boundingBox.{format}"), None));
+                requests.push(("GET", format!("/marks/{u}/parts.{format}"), None));
+            }
+        }
+        // Typed ids with a custom method.
+        for i in 0..3 {
+            requests.push((
+                "POST",
+                format!("/v1/operations/9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}:cancel"),
+                None,
+            ));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/v1/projects/{project}"),
+                ("POST", "/v1/projects/{project}:undelete"),
+                ("POST", "/v1/projects/{project}:archive"),
+                ("GET", "/numbers/{number}.json"),
+                ("GET", "/numbers/{number}/Local.json"),
+                ("GET", "/marks/{mark}/boundingBox.json"),
+                ("GET", "/marks/{mark}/boundingBox.kml"),
+                ("GET", "/marks/{mark}/boundingBox.shp"),
+                ("GET", "/marks/{mark}/parts.json"),
+                ("GET", "/marks/{mark}/parts.kml"),
+                ("GET", "/marks/{mark}/parts.shp"),
+                ("POST", "/v1/operations/{operationId}:cancel"),
+            ])
+        );
+    }
+
+    #[test]
+    fn late_values_join_the_parameter_beside_them() {
+        // `/users/{user}/repos` was learned; two users whose literals reached the catalog just
+        // after join it, a word (no responses to compare) and a literal with other sub-resources
+        // do not.
+        let observed: Vec<Observed> = [
+            ("/users/{user:string}/repos", 40),
+            ("/users/lukas/repos", 2),
+            ("/users/fanvsfan/repos", 2),
+            ("/users/related/repos", 2),
+            ("/users/xkcd-bot/stars", 2),
+            ("/repos/{repo:string}/{name:string}/issues", 30),
+            ("/repos/brynary/kevinclark-tools/issues", 1),
+        ]
+        .iter()
+        .map(|(t, hits)| Observed {
+            method: "GET".to_owned(),
+            template: (*t).to_owned(),
+            hits: *hits,
+            fields: None,
+        })
+        .collect();
+        let changes = merge(&observed, &HostRules::default(), &MergeSettings::default());
+        let moved: BTreeSet<&str> = changes.iter().map(|(_, from, _)| from.as_str()).collect();
+        assert_eq!(
+            moved,
+            BTreeSet::from([
+                "/users/lukas/repos",
+                "/users/fanvsfan/repos",
+                "/repos/brynary/kevinclark-tools/issues"
+            ])
+        );
+    }
+
+    #[test]
+    fn a_later_round_rejudges_words_beside_a_learned_parameter() {
+        // An early merge learned `/users/{user}/repos` and left `caged` literal (judged on partial
+        // traffic). A later round sees it has the parameter's sub-resource, methods and
+        // responses: it joins. A word whose responses differ, a word that is a bare leaf, a word
+        // with a sub-resource of its own, and the protected `me` stay.
+        let repos = 0b0111;
+        let observed: Vec<Observed> = [
+            ("GET", "/users/{user:string}/repos", 320, Some(repos)),
+            ("GET", "/users/caged/repos", 16, Some(repos)),
+            ("GET", "/users/roland/repos", 16, Some(repos)),
+            ("GET", "/users/related/repos", 16, Some(0b1111_0000)),
+            ("GET", "/users/popular", 16, Some(repos)),
+            ("GET", "/users/trending/repos", 16, Some(repos)),
+            ("GET", "/users/trending/stars", 16, Some(repos)),
+            ("GET", "/users/me/repos", 16, Some(repos)),
+            ("POST", "/users/invite/repos", 16, Some(repos)),
+        ]
+        .iter()
+        .map(|(method, t, hits, fields)| Observed {
+            method: (*method).to_owned(),
+            template: (*t).to_owned(),
+            hits: *hits,
+            fields: *fields,
+        })
+        .collect();
+        let changes = merge(&observed, &HostRules::default(), &MergeSettings::default());
+        let moved: BTreeSet<(&str, &str)> = changes
+            .iter()
+            .map(|(_, from, to)| (from.as_str(), to.as_str()))
+            .collect();
+        assert_eq!(
+            moved,
+            BTreeSet::from([
+                ("/users/caged/repos", "/users/{user:string}/repos"),
+                ("/users/roland/repos", "/users/{user:string}/repos"),
+            ])
+        );
+        // A rule that names the word keeps it literal.
+        let rules = HostRules {
+            literals: vec!["/users/caged/repos".to_owned()],
+            ..HostRules::default()
+        };
+        let changes = merge(&observed, &rules, &MergeSettings::default());
+        let moved: BTreeSet<&str> = changes.iter().map(|(_, from, _)| from.as_str()).collect();
+        assert_eq!(moved, BTreeSet::from(["/users/roland/repos"]));
+    }
+
+    #[test]
+    fn a_crowd_of_words_seen_once_are_values() {
+        // Tag names, words or not, each seen once at a leaf with nothing above them.
+        let names = [
+            "blue-green",
+            "canary",
+            "production",
+            "staging",
+            "nightly",
+            "README.md",
+            "index.js",
+            "weekly-digest",
+            "project-x",
+            "q3-report",
+            "invoice",
+            "marketing",
+            "gpu-pool",
+            "daily-backup",
+            "schema.sql",
+            "logo.png",
+        ];
+        let requests: Vec<_> = names
+            .iter()
+            .map(|n| ("DELETE", format!("/tags/{n}"), None))
+            .collect();
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found, set(&[("DELETE", "/tags/{tag}")]));
+        // Sixteen words requested again and again are fixed paths.
+        let reports = [
+            "daily",
+            "weekly",
+            "monthly",
+            "yearly",
+            "sales",
+            "revenue",
+            "churn",
+            "growth",
+            "traffic",
+            "usage",
+            "billing",
+            "inventory",
+            "orders",
+            "refunds",
+            "taxes",
+            "payouts",
+        ];
+        let mut fixed = Vec::new();
+        for n in reports {
+            for _ in 0..3 {
+                fixed.push(("GET", format!("/reports/{n}"), None));
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn a_family_of_collections_stays_literal() {
+        // Below an account, collections named by words, each with ids of its own and
+        // sub-resources that recur from one collection to the next.
+        let collections = [
+            ("billingProfiles", ["invoices", "customers", "products"]),
+            ("invoiceSections", ["products", "transactions", "invoices"]),
+            ("customers", ["products", "transfers", "invoices"]),
+            ("departments", ["products", "transactions", "customers"]),
+            ("enrollmentAccounts", ["products", "invoices", "transfers"]),
+            (
+                "billingSubscriptions",
+                ["invoices", "transactions", "products"],
+            ),
+            ("agreements", ["customers", "products", "invoices"]),
+            ("instructions", ["products", "invoices", "transfers"]),
+        ];
+        let mut requests = Vec::new();
+        for (name, subs) in collections {
+            for (i, u) in USERNAMES.iter().enumerate() {
+                let sub = subs[i % subs.len()];
+                requests.push((
+                    "GET",
+                    format!("/billingAccounts/acct-{i:04}/{name}/{u}-{i}/{sub}"),
+                    None,
+                ));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        for (name, _) in collections {
+            assert!(
+                found
+                    .iter()
+                    .any(|(_, p)| p.contains(&format!("}}/{name}/"))),
+                "{name}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hot_word_value_with_the_same_sub_resources_merges() {
+        // Connections named by words; one of them far busier than the rest, with the same
+        // sub-resource as every other.
+        let mut requests = Vec::new();
+        for (i, u) in USERNAMES.iter().enumerate() {
+            let hits = if i == 0 { 40 } else { 1 };
+            for _ in 0..hits {
+                requests.push((
+                    "GET",
+                    format!(
+                        "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/{u}-tools/rules"
+                    ),
+                    None,
+                ));
+            }
+        }
+        requests.push((
+            "GET",
+            "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/data-tools/rules".to_owned(),
+            None,
+        ));
+        for _ in 0..40 {
+            requests.push((
+                "GET",
+                "/namespaces/9cc10173-e9ea-4176-9dbc-a4cee4c4ff00/relays/data-tools/rules"
+                    .to_owned(),
+                None,
+            ));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[("GET", "/namespaces/{namespaceId}/relays/{relay}/rules")])
+        );
+    }
+
+    #[test]
+    fn leaves_with_the_same_methods_are_values() {
+        // A dozen hot tags named by words, each read, written and deleted many times.
+        let tags = [
+            "billing",
+            "marketing",
+            "docs",
+            "core",
+            "payments",
+            "edge",
+            "deploy",
+            "mobile",
+            "growth",
+            "ledger",
+            "archive",
+            "reports",
+        ];
+        let mut requests = Vec::new();
+        for tag in tags {
+            for _ in 0..5 {
+                for method in ["GET", "POST", "DELETE"] {
+                    requests.push((method, format!("/tags/{tag}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/tags/{tag}"),
+                ("POST", "/tags/{tag}"),
+                ("DELETE", "/tags/{tag}")
+            ])
+        );
+        // Fixed leaves with methods of their own stay.
+        let mut fixed = Vec::new();
+        for (i, tag) in tags.iter().enumerate() {
+            for _ in 0..5 {
+                fixed.push(("GET", format!("/settings/{tag}"), None));
+                if i % 2 == 0 {
+                    fixed.push(("PUT", format!("/settings/{tag}"), None));
+                }
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn values_under_several_custom_methods_count_together() {
+        // Ranges of a sheet, each read, cleared or appended to: four values per suffix, eight
+        // distinct in all.
+        let mut requests = Vec::new();
+        for (i, u) in USERNAMES[..12].iter().enumerate() {
+            let (method, suffix) = match i % 3 {
+                0 => ("GET", ""),
+                1 => ("POST", ":clear"),
+                _ => ("POST", ":append"),
+            };
+            requests.push((method, format!("/sheets/s1/values/{u}{suffix}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/sheets/s1/values/{value}"),
+                ("POST", "/sheets/s1/values/{value}:clear"),
+                ("POST", "/sheets/s1/values/{value}:append"),
+            ])
+        );
+    }
+
+    #[test]
+    fn numbers_inside_a_constant_text_are_parameters() {
+        let mut requests = Vec::new();
+        for n in 1..=12 {
+            requests.push(("GET", format!("/feeds/page-{n}.rss"), None));
+            requests.push(("GET", format!("/docs/part{n}"), None));
+        }
+        // Two or three of a kind are not enough.
+        for v in ["oauth1", "oauth2"] {
+            requests.push(("GET", format!("/login/{v}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        let templates: BTreeSet<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(templates.len(), 4, "{found:?}");
+        assert!(
+            templates
+                .iter()
+                .any(|t| t.starts_with("/feeds/page-{") && t.ends_with("}.rss"))
+        );
+        assert!(templates.iter().any(|t| t.starts_with("/docs/part{")));
+        assert!(templates.contains("/login/oauth1") && templates.contains("/login/oauth2"));
     }
 
     #[test]

@@ -242,7 +242,7 @@ fn kind_decoded(s: &str) -> Kind {
     if let Some(t) = typed(s) {
         return Kind::Typed(t);
     }
-    if let Some((stem, _ext)) = split_extension(s)
+    if let Some((stem, _suffix)) = split_suffix(s)
         && let Some(t) = typed(stem)
     {
         return Kind::Typed(t);
@@ -340,6 +340,10 @@ pub(crate) fn is_version(s: &str) -> bool {
         && b.get(1).is_some_and(u8::is_ascii_digit)
     {
         let rest = &s[1..];
+        // Date versions: `v20190101`, `v2019-01-01`.
+        if is_compact_date(rest) || parse_date(rest).is_some_and(|len| len == rest.len()) {
+            return true;
+        }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits > 4 {
             return false;
@@ -368,6 +372,16 @@ pub(crate) fn is_version(s: &str) -> bool {
     is_dotted_version(s)
 }
 
+/// `20190101`: eight digits that read as a plausible calendar date (years 1990–2099).
+fn is_compact_date(s: &str) -> bool {
+    if s.len() != 8 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let number = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(4..6), number(6..8));
+    (1990..=2099).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
 /// `1.0`, `2.1`, `2.1.0`: two or three dotted numbers of at most three digits.
 fn is_dotted_version(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
@@ -386,16 +400,38 @@ pub(crate) fn is_version_like_at_start(segment: &str) -> bool {
         || (!s.is_empty() && s.len() <= 3 && s.bytes().all(|c| c.is_ascii_digit()))
 }
 
-/// The extension of a segment whose stem (not the whole text) is a typed value: `json` for
-/// `123.json`, `None` for `123`, `1.5.0` or `index.html`.
-pub(crate) fn typed_extension(segment: &str) -> Option<&str> {
+/// The constant suffix of a segment whose stem (not the whole text) is a typed value: `.json` for
+/// `123.json`, `:cancel` for `8f2kLq9Xw3:cancel`, `None` for `123`, `1.5.0` or `index.html`.
+pub(crate) fn typed_suffix(segment: &str) -> Option<&str> {
     let decoded = percent_decode(segment);
     if typed(&decoded).is_some() {
         return None;
     }
-    let (stem, _) = split_extension(&decoded)?;
+    let (stem, _) = split_suffix(&decoded)?;
     typed(stem)?;
-    split_extension(segment).map(|(_, ext)| ext)
+    split_suffix(segment).map(|(_, suffix)| suffix)
+}
+
+/// Splits a segment into a stem and a constant suffix: a custom method (`:cancel`,
+/// `:batchGet`, as Google's APIs write them) or else a file extension (`.json`). The suffix keeps
+/// its separator.
+pub(crate) fn split_suffix(s: &str) -> Option<(&str, &str)> {
+    if let Some((stem, _)) = split_verb(s) {
+        return Some((stem, &s[stem.len()..]));
+    }
+    split_extension(s).map(|(stem, _)| (stem, &s[stem.len()..]))
+}
+
+/// `abc123:cancel` → (`abc123`, `cancel`): a custom method after a resource, letters only,
+/// starting lowercase (`:setIamPolicy`); the stem holds no other colon.
+pub(crate) fn split_verb(s: &str) -> Option<(&str, &str)> {
+    let (stem, verb) = s.rsplit_once(':')?;
+    let ok = !stem.is_empty()
+        && !stem.contains(':')
+        && verb.len() >= 2
+        && verb.as_bytes()[0].is_ascii_lowercase()
+        && verb.bytes().all(|c| c.is_ascii_alphabetic());
+    ok.then_some((stem, verb))
 }
 
 /// The type of a value, if it has one.
@@ -672,8 +708,27 @@ fn is_token(s: &str) -> bool {
     if b.len() < 8 {
         return false;
     }
-    // Case flipping with short pieces that are not words: `aZbQxRtYkP`.
-    if upper >= 3 && lower >= 3 && !wordy {
+    // Letter-heavy generated ids: a digit or two inside long runs of letters that are not
+    // words (`Phn4uqzk1seu`, `OGF5KHIO1qWA`, `SJY6ZQZU5QTV`). Words of three letters or more
+    // make the text a name (`ipv4address`, `oauth2callback`).
+    let long_word_chars: usize = parts
+        .iter()
+        .filter(|p| p.len() >= 3 && p.chars().all(char::is_alphabetic) && is_word(p))
+        .map(|p| p.len())
+        .sum();
+    let few_words = long_word_chars * 10 < alpha_chars * 3;
+    if b.len() >= 10
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && digits >= 1
+        && digits * 2 <= b.len()
+        && letter_digit_runs(s) >= 3
+        && few_words
+    {
+        return true;
+    }
+    // Case flipping with short pieces that are not words: `aZbQxRtYkP`, `QwErTyUiOpAs` (pieces
+    // of two letters say nothing about words: `Er`, `As`).
+    if upper >= 3 && lower >= 3 && (!wordy || few_words) {
         let alpha_parts = parts
             .iter()
             .filter(|p| p.chars().all(char::is_alphabetic))
@@ -878,6 +933,42 @@ mod tests {
     const IP6: SegmentClass = SegmentClass::Param(ParamType::Ipv6);
     const PID: SegmentClass = SegmentClass::Param(ParamType::PrefixedId);
     const TOK: SegmentClass = SegmentClass::Param(ParamType::Token);
+
+    #[test]
+    fn letter_heavy_ids_are_tokens() {
+        for id in [
+            "QwErTyUiOpAs",
+            "Phn4uqzk1seu",
+            "OGF5KHIO1qWA",
+            "SJY6ZQZU5QTV",
+            "NPv3FETW7EVV",
+        ] {
+            assert_eq!(classify(id), TOK, "{id}");
+        }
+        // Names with digits and real words stay what they were.
+        for name in [
+            "ipv4address",
+            "oauth2callback",
+            "IncomingPhoneNumbers",
+            "Accounts",
+        ] {
+            assert_ne!(classify(name), TOK, "{name}");
+        }
+        assert_ne!(classify(""), TOK);
+        assert_ne!(classify("a1"), TOK);
+    }
+
+    #[test]
+    fn date_versions_are_constants() {
+        for v in ["v20190101", "V20231130", "v2019-01-01"] {
+            assert!(is_version(v), "{v}");
+            assert_eq!(classify(v), P, "{v}");
+        }
+        // Not a date: a month 13, or too many digits.
+        assert!(!is_version("v20191301"));
+        assert!(!is_version("v201901011"));
+        assert!(!is_compact_date(""));
+    }
 
     /// The traps of the issue and a few hundred more.
     const TABLE: &[(&str, SegmentClass)] = &[

@@ -313,8 +313,8 @@ pub fn templatize(normalized_path: &str, rules: &HostRules) -> Template {
             continue;
         }
         match segment::kind(value) {
-            Kind::Typed(kind) => match segment::typed_extension(value) {
-                Some(ext) => builder.param("", &format!(".{ext}"), kind, None),
+            Kind::Typed(kind) => match segment::typed_suffix(value) {
+                Some(suffix) => builder.param("", suffix, kind, None),
                 None => builder.param("", "", kind, None),
             },
             _ => builder.literal(value),

@@ -294,6 +294,16 @@ async fn pages_hold_whole_endpoints(db: Db) {
         .map(|i| json_record(&format!("/things/{i}/part{i}"), json!({"n": i})))
         .collect();
     post_all(&app, &records).await;
+    // Thirty one-off values may merge in the background; page once the list has settled.
+    let mut last = endpoints(&app, "?limit=100000").await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let now = endpoints(&app, "?limit=100000").await;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -323,8 +333,112 @@ async fn pages_hold_whole_endpoints(db: Db) {
     app.stop().await;
 }
 
+/// A code host's API: a dozen owners, each with one repository, every value seen once per
+/// route, next to a hot `GET /`. The root's traffic says nothing about the values below it.
+async fn discovers_github_shaped_slugs(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    let mut records = Vec::new();
+    for _ in 0..40 {
+        records.push(json_record("/", json!({"current_user_url": "/user"})));
+    }
+    for (i, owner) in USERS[..12].iter().enumerate() {
+        let repo = format!("{}-{}", USERS[19 - i], "tools");
+        records.push(json_record(
+            &format!("/repos/{owner}/{repo}"),
+            json!({"id": i, "full_name": format!("{owner}/{repo}"), "private": false}),
+        ));
+        for sub in ["issues", "pulls", "commits"] {
+            records.push(json_record(
+                &format!("/repos/{owner}/{repo}/{sub}"),
+                json!([{"id": i, "url": "x"}]),
+            ));
+        }
+    }
+    post_all(&app, &records).await;
+    wait_for(
+        &app,
+        &[
+            ("GET", "/", 40),
+            ("GET", "/repos/{repo}/{name}", 12),
+            ("GET", "/repos/{repo}/{name}/commits", 12),
+            ("GET", "/repos/{repo}/{name}/issues", 12),
+            ("GET", "/repos/{repo}/{name}/pulls", 12),
+        ],
+    )
+    .await;
+    app.stop().await;
+}
+
+/// Fourteen sub-resources of a database, most with sub-resources of their own: a family of
+/// literals, however many, stays literal next to the typed id.
+async fn keeps_a_literal_family(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    const FAMILY: [(&str, &str); 14] = [
+        ("backups", "restore"),
+        ("ca", ""),
+        ("dbs", "tables"),
+        ("firewall", ""),
+        ("pools", "connections"),
+        ("users", "reset_auth"),
+        ("replicas", "promote"),
+        ("maintenance", ""),
+        ("migrate", ""),
+        ("resize", ""),
+        ("sql_mode", ""),
+        ("eviction_policy", ""),
+        ("upgrade", ""),
+        ("online-migration", ""),
+    ];
+    let mut records = Vec::new();
+    let mut expected: Vec<(String, u64)> = Vec::new();
+    for i in 0..10 {
+        let id = format!("9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}");
+        records.push(json_record(
+            &format!("/v2/databases/{id}"),
+            json!({"id": id}),
+        ));
+        for (r, child) in FAMILY {
+            records.push(json_record(
+                &format!("/v2/databases/{id}/{r}"),
+                json!({r: []}),
+            ));
+            if !child.is_empty() {
+                records.push(json_record(
+                    &format!("/v2/databases/{id}/{r}/{child}"),
+                    json!({"ok": true}),
+                ));
+            }
+        }
+    }
+    expected.push(("/v2/databases/{databaseId}".to_owned(), 10));
+    for (r, child) in FAMILY {
+        expected.push((format!("/v2/databases/{{databaseId}}/{r}"), 10));
+        if !child.is_empty() {
+            expected.push((format!("/v2/databases/{{databaseId}}/{r}/{child}"), 10));
+        }
+    }
+    expected.sort();
+    post_all(&app, &records).await;
+    let expected: Vec<(&str, &str, u64)> = expected
+        .iter()
+        .map(|(p, h)| ("GET", p.as_str(), *h))
+        .collect();
+    wait_for(&app, &expected).await;
+    // Still literal after more merge rounds.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for(&app, &expected).await;
+    app.stop().await;
+}
+
 crate::trials! {
-    backend: [discovers_a_small_api_over_http, rules_rewrite_stored_traffic, pages_hold_whole_endpoints, reprocess_rebuilds_a_missing_catalog],
+    backend: [
+        discovers_a_small_api_over_http,
+        rules_rewrite_stored_traffic,
+        pages_hold_whole_endpoints,
+        discovers_github_shaped_slugs,
+        keeps_a_literal_family,
+        reprocess_rebuilds_a_missing_catalog,
+    ],
     postgres: [two_replicas_count_exactly],
 }
 
