@@ -32,6 +32,9 @@ pub struct Discovery {
     refresh_interval: Duration,
     /// The exchange count of each host at its last merge, to skip hosts that did not change.
     merged: Mutex<HashMap<String, u64>>,
+    /// The exchange count of each never-merged host when it was last found not ready for its
+    /// first merge: its endpoints are read again only once it has new traffic.
+    not_ready: Mutex<HashMap<String, u64>>,
 }
 
 /// What a merge round did.
@@ -70,6 +73,7 @@ impl Discovery {
             merge_interval: settings.merge_interval,
             refresh_interval: settings.refresh_interval,
             merged: Mutex::default(),
+            not_ready: Mutex::default(),
         }
     }
 
@@ -366,6 +370,15 @@ impl Discovery {
             if self.merged_count(&host.host).is_some() {
                 continue;
             }
+            let unchanged = self
+                .not_ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&host.host)
+                == Some(&host.exchanges);
+            if unchanged {
+                continue;
+            }
             let endpoints = summaries::host_endpoints(&*self.store, &host.host, true).await?;
             let templates = endpoints
                 .iter()
@@ -373,6 +386,10 @@ impl Discovery {
             if has_wide_position(templates, self.settings.min_distinct) {
                 return Ok(true);
             }
+            self.not_ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.host, host.exchanges);
         }
         Ok(false)
     }
