@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::discovery::catalog::Classifier;
 use crate::discovery::job::Discovery;
-use crate::discovery::summaries::SummaryBuffer;
+use crate::discovery::summaries::Sampler;
 use crate::http::{AppState, router};
 use crate::ingest::Ingestor;
 use crate::ingest::writer::WriterTasks;
@@ -45,7 +45,7 @@ pub async fn reprocess(config: Config, host: Option<String>) -> anyhow::Result<(
     let store = connect(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
-    let discovery = Discovery::new(&config.discovery, store.clone(), classifier, Arc::default());
+    let discovery = Discovery::new(&config.discovery, store.clone(), classifier);
     discovery.refresh().await.context("loading rules")?;
     let stored = discovery.stored_hosts().await.context("listing hosts")?;
     let hosts: Vec<(String, Option<u64>)> = match host {
@@ -260,7 +260,7 @@ impl Application {
             tracing::warn!(error = %e, "loading discovery state failed; retrying in the background");
         }
         tokio::spawn(discovery.clone().run(cancel.clone()));
-        start_change_tracking(&config, self.store.clone(), discovery.clone(), &cancel)?;
+        start_change_tracking(&config, self.store.clone(), &cancel)?;
         let app = router(state);
 
         tokio::spawn({
@@ -315,9 +315,6 @@ impl Application {
         {
             tracing::warn!("writers did not drain before the shutdown deadline");
         }
-        if let Err(e) = discovery.flush().await {
-            tracing::warn!(error = %e, "writing endpoint summaries at shutdown failed");
-        }
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -362,8 +359,8 @@ async fn explain_store_error(config: &Config, error: store::StoreError) -> anyho
     }
 }
 
-/// Everything the handlers share, wired together: the classifier and the summary buffer are
-/// made here and handed to both the ingestor and discovery. The writer tasks run until every
+/// Everything the handlers share, wired together: the classifier is made here and handed to
+/// both the ingestor and discovery. The writer tasks run until every
 /// clone of the state is dropped.
 pub fn state(
     config: Arc<Config>,
@@ -371,19 +368,13 @@ pub fn state(
     shutdown: CancellationToken,
 ) -> (AppState, WriterTasks) {
     let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
-    let summaries = Arc::new(SummaryBuffer::default());
     let (ingestor, writer_tasks) = Ingestor::start(
         &config.ingest_settings(),
         store.clone(),
         classifier.clone(),
-        summaries.clone(),
+        Arc::new(Sampler::default()),
     );
-    let discovery = Arc::new(Discovery::new(
-        &config.discovery,
-        store.clone(),
-        classifier,
-        summaries,
-    ));
+    let discovery = Arc::new(Discovery::new(&config.discovery, store.clone(), classifier));
     let state = AppState {
         discovery,
         store,
@@ -401,13 +392,11 @@ pub fn state(
 fn start_change_tracking(
     config: &Config,
     store: Arc<dyn Store>,
-    discovery: Arc<Discovery>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let tracker = Arc::new(crate::changes::ChangeTracker::new(
         store.clone(),
-        discovery,
         &config.changes,
         &config.webhooks,
         wake.clone(),

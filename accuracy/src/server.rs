@@ -19,7 +19,6 @@ use clap::ValueEnum;
 use reconstructor::config::Config;
 use reconstructor::discovery::catalog::Classifier;
 use reconstructor::discovery::job::Discovery;
-use reconstructor::discovery::summaries::SummaryBuffer;
 use reconstructor::startup::Application;
 use reconstructor::store::DatabaseUrl;
 use serde_json::{Value, json};
@@ -109,10 +108,8 @@ impl Server {
                 .await
                 .context("connecting to the database")?;
             let classifier = Arc::new(Classifier::new(config.discovery.host_rules()));
-            // Summaries are the server's business (its ingestor buffers them); this instance only
-            // merges.
-            let summaries = Arc::new(SummaryBuffer::default());
-            let discovery = Discovery::new(&config.discovery, store.clone(), classifier, summaries);
+            // This instance only merges; the server summarises what it ingests.
+            let discovery = Discovery::new(&config.discovery, store.clone(), classifier);
             let app = Application::build_with_store(config, store)
                 .await
                 .context("starting the server")?;

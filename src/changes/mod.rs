@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::discovery::job::Discovery;
 use crate::store::changes::{ChangeSet, NewRevision, OutboxEvent, ReferenceRow};
 use crate::store::{Store, StoreError};
 use diff::Diff;
@@ -185,7 +184,6 @@ struct HostState {
 #[derive(Debug)]
 pub struct ChangeTracker {
     store: Arc<dyn Store>,
-    discovery: Arc<Discovery>,
     settings: ChangesConfig,
     subscriptions: Vec<WebhookSubscription>,
     wake: Arc<Notify>,
@@ -207,14 +205,12 @@ impl ChangeTracker {
     /// A tracker; `wake` is notified when events are written.
     pub fn new(
         store: Arc<dyn Store>,
-        discovery: Arc<Discovery>,
         settings: &ChangesConfig,
         subscriptions: &[WebhookSubscription],
         wake: Arc<Notify>,
     ) -> Self {
         ChangeTracker {
             store,
-            discovery,
             settings: settings.clone(),
             subscriptions: subscriptions.to_vec(),
             wake,
@@ -242,8 +238,6 @@ impl ChangeTracker {
             led: true,
             ..RoundReport::default()
         };
-        // What this process has committed is summarised before anything is rendered.
-        self.discovery.flush().await?;
         for host in self.store.list_hosts().await? {
             let reference = self.store.changes().reference(&host.host).await?;
             let reference_hash = reference.as_ref().map(|r| r.sha256.clone());

@@ -18,6 +18,7 @@ use crate::model::catalog::{CatalogBatch, EndpointKey, host_key};
 use crate::model::exchange::Exchange;
 use crate::model::segment::{self, Kind, ParamType};
 use crate::model::template::{HostRules, Segment, Template, split_path, templatize};
+use crate::openapi::EndpointSummary;
 use crate::store::EndpointTemplate;
 
 /// File extensions of static assets: never API endpoints.
@@ -382,7 +383,7 @@ impl Classifier {
     /// is counted; its contents are read only when `admit` says so for its endpoint, which bounds
     /// that work per endpoint whatever the traffic. An admitted exchange gives the endpoint's
     /// response shape signature now and, if it looks like an API call, is listed in
-    /// [`Classified::sampled`] for its summary, which is read once the exchange is committed.
+    /// [`Classified::sampled`] and read into [`Classified::summaries`].
     pub fn classify(
         &self,
         exchanges: Vec<Exchange>,
@@ -403,12 +404,15 @@ impl Classifier {
             }
             keys.push(key);
         }
-        Classified {
+        let mut classified = Classified {
             exchanges,
             keys,
             catalog,
             sampled,
-        }
+            summaries: Vec::new(),
+        };
+        classified.summaries = super::summaries::summarize(&classified);
+        classified
     }
 }
 
@@ -421,9 +425,11 @@ pub struct Classified {
     pub keys: Vec<EndpointKey>,
     /// The aggregates (counts, no summaries).
     pub catalog: CatalogBatch,
-    /// The exchanges (by index) to read into their endpoint's summary once committed, with
-    /// their template.
+    /// The exchanges (by index) to read into their endpoint's summary, with their template.
     pub sampled: Vec<(usize, Template)>,
+    /// What the sampled exchanges show of their endpoints, committed with the exchanges
+    /// ([`super::summaries::summarize`]).
+    pub summaries: Vec<(EndpointKey, EndpointSummary)>,
 }
 
 impl Learned {

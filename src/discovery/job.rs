@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::catalog::Classifier;
 use super::merge::{MergeSettings, Observed, merge};
 use super::settings::DiscoverySettings;
-use super::summaries::{self, SummaryBuffer};
+use super::summaries;
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
 use crate::observability::names;
 use crate::openapi::{EndpointSummary, SummaryLimits};
@@ -26,7 +26,6 @@ const SCAN_CHUNK: u32 = 5_000;
 pub struct Discovery {
     store: Arc<dyn Store>,
     classifier: Arc<Classifier>,
-    summaries: Arc<SummaryBuffer>,
     settings: MergeSettings,
     merge_interval: Duration,
     refresh_interval: Duration,
@@ -58,17 +57,15 @@ pub struct ReprocessReport {
 }
 
 impl Discovery {
-    /// Discovery over `store`, feeding `classifier` and writing the summaries of `summaries`.
+    /// Discovery over `store`, feeding `classifier`.
     pub fn new(
         settings: &DiscoverySettings,
         store: Arc<dyn Store>,
         classifier: Arc<Classifier>,
-        summaries: Arc<SummaryBuffer>,
     ) -> Self {
         Discovery {
             store,
             classifier,
-            summaries,
             settings: settings.merge_settings(),
             merge_interval: settings.merge_interval,
             refresh_interval: settings.refresh_interval,
@@ -85,11 +82,6 @@ impl Discovery {
     /// The classifier this instance refreshes.
     pub fn classifier(&self) -> &Arc<Classifier> {
         &self.classifier
-    }
-
-    /// Writes the buffered endpoint summaries.
-    pub async fn flush(&self) -> Result<usize, StoreError> {
-        self.summaries.flush(&*self.store).await
     }
 
     /// Reloads stored rules and learned templates into the classifier.
@@ -315,9 +307,7 @@ impl Discovery {
                 (key, json)
             })
             .collect();
-        self.store
-            .replace_host_summaries(host, i64::MAX, &rows)
-            .await?;
+        self.store.replace_host_summaries(host, None, &rows).await?;
         self.merged
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -432,9 +422,6 @@ impl Discovery {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = refresh.tick() => {
-                    if let Err(e) = self.flush().await {
-                        tracing::warn!(error = %e, "writing endpoint summaries failed");
-                    }
                     if let Err(e) = self.refresh().await {
                         tracing::warn!(error = %e, "refreshing discovery state failed");
                     }

@@ -334,11 +334,10 @@ async fn document(
     }
 }
 
-/// The reconstructed document of a host. What this process has committed but not yet written
-/// of its summaries is written first, so the document reflects every acknowledged exchange here.
+/// The reconstructed document of a host; it reflects every acknowledged exchange (summaries are
+/// committed with them).
 async fn openapi(state: &AppState, host: &str) -> Result<serde_json::Value, ApiError> {
     let host = host.to_ascii_lowercase();
-    state.discovery.flush().await?;
     let spec = crate::discovery::summaries::host_spec(&*state.store, &host)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -307,7 +307,6 @@ pub(super) async fn drift(
                 .with_timezone(&Utc),
         ),
     };
-    state.discovery.flush().await?;
     let report = changes::drift_report(&*state.store, &host, since)
         .await?
         .ok_or(ApiError::NotFound)?;

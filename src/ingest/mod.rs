@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::discovery::catalog::{Classified, Classifier};
-use crate::discovery::summaries::SummaryBuffer;
+use crate::discovery::summaries::Sampler;
 use crate::model::exchange::{Exchange, SourceFormat};
 use crate::observability::names;
 use crate::store::Store;
@@ -184,26 +184,25 @@ struct Inner {
     writer: Writer,
     decoder: Decoder,
     classifier: Arc<Classifier>,
-    summaries: Arc<SummaryBuffer>,
+    sampler: Arc<Sampler>,
 }
 
 impl Ingestor {
-    /// Starts the writer tasks over `store`; exchanges are classified by `classifier`, and
-    /// samples of them go to `summaries` once committed.
+    /// Starts the writer tasks over `store`; exchanges are classified by `classifier`, and the
+    /// samples that `sampler` admits are summarised and committed with them.
     pub fn start(
         settings: &IngestSettings,
         store: Arc<dyn Store>,
         classifier: Arc<Classifier>,
-        summaries: Arc<SummaryBuffer>,
+        sampler: Arc<Sampler>,
     ) -> (Ingestor, WriterTasks) {
-        let (writer, tasks) =
-            Writer::start(store, settings.commit, settings.writers, summaries.clone());
+        let (writer, tasks) = Writer::start(store, settings.commit, settings.writers);
         let ingestor = Ingestor {
             inner: Arc::new(Inner {
                 writer,
                 decoder: Decoder::new(settings),
                 classifier,
-                summaries,
+                sampler,
             }),
         };
         (ingestor, tasks)
@@ -231,12 +230,12 @@ impl Ingestor {
         let small = body.len() <= INLINE_DECODE_LIMIT;
         let run = move || -> Result<(Classified, Vec<Rejection>), DecodeError> {
             let decoded = ingestor.inner.decoder.decode(&body, format, received_at)?;
-            let summaries = &ingestor.inner.summaries;
+            let sampler = &ingestor.inner.sampler;
             let records = ingestor
                 .inner
                 .classifier
                 .classify(decoded.exchanges, |key, exchange| {
-                    summaries.admit(key, exchange)
+                    sampler.admit(key, exchange)
                 });
             drop(budget);
             Ok((records, decoded.rejected))

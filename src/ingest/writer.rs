@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::discovery::catalog::Classified;
-use crate::discovery::summaries::SummaryBuffer;
+use crate::discovery::summaries;
 use crate::model::exchange::Exchange;
 use crate::observability::names;
 use crate::store::{Store, StoreError, WriteBatch};
@@ -161,12 +161,11 @@ impl WriterTasks {
 }
 
 impl Writer {
-    /// Starts the writer tasks; the summaries of every committed batch go to `summaries`.
+    /// Starts the writer tasks.
     pub fn start(
         store: Arc<dyn Store>,
         settings: CommitSettings,
         writers: usize,
-        summaries: Arc<SummaryBuffer>,
     ) -> (Writer, WriterTasks) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
@@ -178,7 +177,6 @@ impl Writer {
                 receiver.clone(),
                 queued.clone(),
                 settings,
-                summaries.clone(),
             ));
         }
         let writer = Writer {
@@ -310,7 +308,6 @@ async fn run_writer(
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
     queued: Arc<Queued>,
     settings: CommitSettings,
-    summaries: Arc<SummaryBuffer>,
 ) {
     loop {
         let batch = {
@@ -326,7 +323,7 @@ async fn run_writer(
             };
             gather(&mut receiver, first, &settings, &queued).await
         };
-        commit_batch(&*store, batch, &queued, &summaries).await;
+        commit_batch(&*store, batch, &queued).await;
     }
 }
 
@@ -380,6 +377,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
         batch.keys.extend(job.records.keys.iter());
         batch.catalog.absorb(&job.records.catalog);
     }
+    batch.summaries = summaries::encode(jobs.iter().map(|j| j.records.summaries.as_slice()));
     let mut attempt = 0;
     loop {
         match store.append(Utc::now(), &batch).await {
@@ -393,12 +391,7 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     }
 }
 
-async fn commit_batch(
-    store: &dyn Store,
-    batch: Vec<Job>,
-    queued: &Queued,
-    summaries: &SummaryBuffer,
-) {
+async fn commit_batch(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
     let records: usize = batch.iter().map(|j| j.records.exchanges.len()).sum();
     let bytes: usize = batch.iter().map(|j| j.bytes).sum();
     let start = Instant::now();
@@ -426,8 +419,6 @@ async fn commit_batch(
             metrics::histogram!(names::INGEST_COMMIT_RECORDS).record(records as f64);
             queued.release(records, bytes);
             for job in batch {
-                // Before the answer, so that a spec read after it includes these exchanges.
-                summaries.observe(&job.records);
                 let _ = job.done.send(Ok(()));
             }
         }
@@ -442,7 +433,6 @@ async fn commit_batch(
                 let result = append(store, &[&job]).await;
                 if result.is_ok() {
                     queued.commits.fetch_add(1, Ordering::Relaxed);
-                    summaries.observe(&job.records);
                 }
                 queued.release(records, bytes);
                 let _ = job.done.send(result.map_err(Arc::new));

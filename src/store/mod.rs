@@ -299,18 +299,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// meanwhile is counted twice or lost.
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError>;
 
-    /// Appends endpoint summaries (JSON), keyed by endpoint.
-    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError>;
-
     /// The summaries of a host's endpoints, `(method, template, json)`, oldest first.
     async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError>;
 
-    /// Replaces the summaries of one host with ids up to `through` by `rows` (compaction,
-    /// rebuilds); rows appended meanwhile stay.
+    /// Replaces summaries of one host by `rows`: those with the `replaced` ids (compaction: rows
+    /// appended meanwhile stay), or all of them (`None`: a rebuild that holds the host's lock).
+    /// Summaries are appended with the exchanges they describe ([`Store::append`]).
     async fn replace_host_summaries(
         &self,
         host: &str,
-        through: i64,
+        replaced: Option<&[i64]>,
         rows: &[(EndpointKey, String)],
     ) -> Result<(), StoreError>;
 
@@ -356,6 +354,8 @@ pub struct WriteBatch<'a> {
     pub keys: Vec<&'a EndpointKey>,
     /// Per host and per endpoint aggregates of the exchanges.
     pub catalog: CatalogBatch,
+    /// Endpoint summaries of sampled exchanges, serialised, one per endpoint, in key order.
+    pub summaries: Vec<(EndpointKey, String)>,
 }
 
 /// The discovery leader lock; held until dropped or released.

@@ -182,6 +182,9 @@ impl Store for PgStore {
             .collect();
         let rows = copy::encode_exchanges(received_at, &batch.exchanges, &endpoint_ids);
         copy_exchanges(&mut tx, &rows).await?;
+        if !batch.summaries.is_empty() {
+            insert_summaries(&mut tx, &batch.summaries).await?;
+        }
         tx.commit().await?;
         self.known_hosts.remember(&new_hosts);
         Ok(())
@@ -389,15 +392,6 @@ impl Store for PgStore {
         }))
     }
 
-    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
-        insert_summaries(&mut conn, rows).await?;
-        Ok(())
-    }
-
     async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
         Ok(sqlx::query_as(
             "select id, method, template, summary from endpoint_summaries where host = $1 \
@@ -411,15 +405,25 @@ impl Store for PgStore {
     async fn replace_host_summaries(
         &self,
         host: &str,
-        through: i64,
+        replaced: Option<&[i64]>,
         rows: &[(EndpointKey, String)],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
-        sqlx::query("delete from endpoint_summaries where host = $1 and id <= $2")
-            .bind(host)
-            .bind(through)
-            .execute(&mut *tx)
-            .await?;
+        match replaced {
+            Some(ids) => {
+                sqlx::query("delete from endpoint_summaries where host = $1 and id = any($2)")
+                    .bind(host)
+                    .bind(ids)
+                    .execute(&mut *tx)
+                    .await?
+            }
+            None => {
+                sqlx::query("delete from endpoint_summaries where host = $1")
+                    .bind(host)
+                    .execute(&mut *tx)
+                    .await?
+            }
+        };
         insert_summaries(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())

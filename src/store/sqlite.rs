@@ -294,20 +294,6 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn append_summaries(&self, rows: &[(EndpointKey, String)]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
-        sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let result = insert_summaries(&mut conn, rows).await;
-        let end = if result.is_ok() { "commit" } else { "rollback" };
-        let ended = sqlx::query(end).execute(&mut *conn).await;
-        result?;
-        ended?;
-        Ok(())
-    }
-
     async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
         Ok(sqlx::query_as(
             "select id, method, template, summary from endpoint_summaries where host = ? \
@@ -321,17 +307,30 @@ impl Store for SqliteStore {
     async fn replace_host_summaries(
         &self,
         host: &str,
-        through: i64,
+        replaced: Option<&[i64]>,
         rows: &[(EndpointKey, String)],
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
         let result = async {
-            sqlx::query("delete from endpoint_summaries where host = ? and id <= ?")
-                .bind(host)
-                .bind(through)
-                .execute(&mut *conn)
-                .await?;
+            match replaced {
+                Some(ids) => {
+                    sqlx::query(
+                        "delete from endpoint_summaries where host = ? \
+                         and id in (select value from json_each(?))",
+                    )
+                    .bind(host)
+                    .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()))
+                    .execute(&mut *conn)
+                    .await?
+                }
+                None => {
+                    sqlx::query("delete from endpoint_summaries where host = ?")
+                        .bind(host)
+                        .execute(&mut *conn)
+                        .await?
+                }
+            };
             insert_summaries(&mut conn, rows).await
         }
         .await;
@@ -363,6 +362,7 @@ async fn append_in(
         // One prepared statement reused for every row: SQLite's fastest bulk path.
         insert_exchange(conn, received_at, exchange, ids.get(*key).copied()).await?;
     }
+    insert_summaries(conn, &batch.summaries).await?;
     Ok(())
 }
 

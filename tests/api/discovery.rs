@@ -438,6 +438,7 @@ crate::trials! {
         discovers_github_shaped_slugs,
         keeps_a_literal_family,
         reprocess_rebuilds_a_missing_catalog,
+        summaries_are_committed_with_their_exchanges,
     ],
     postgres: [two_replicas_count_exactly],
 }
@@ -546,7 +547,6 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
         &config.discovery,
         store.clone(),
         Arc::new(Classifier::new(config.discovery.host_rules())),
-        Arc::default(),
     );
     let report = discovery.reprocess_all().await.unwrap();
     assert_eq!(report.exchanges, 98);
@@ -580,6 +580,42 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
     let summaries = store.host_summaries(HOST).await.unwrap();
     assert!(!summaries.is_empty());
     store.close().await;
+}
+
+/// An acknowledged exchange's summary is in the database when the answer arrives, not in a
+/// process buffer that a crash would lose: with the discovery job's timers far away, the rows are
+/// there at once, and the document shows the response fields.
+async fn summaries_are_committed_with_their_exchanges(db: Db) {
+    let app = TestApp::spawn(db, |config| {
+        config.discovery.merge_interval = Duration::from_secs(3600);
+        config.discovery.refresh_interval = Duration::from_secs(3600);
+    })
+    .await;
+    post_all(&app, &small_api_traffic()).await;
+    let rows: Vec<(String, String)> = app
+        .database
+        .rows("select method, template from endpoint_summaries order by template")
+        .await;
+    let templates: std::collections::BTreeSet<&str> =
+        rows.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        templates.contains("/orders/{orderId:integer}") && templates.contains("/users/me"),
+        "{templates:?}"
+    );
+    // A summary row per endpoint per commit (25 records per request here), not per exchange.
+    assert!(rows.len() < small_api_traffic().len(), "{}", rows.len());
+    let (status, document) = app
+        .get_json(&format!("/api/hosts/{HOST}/openapi.json"))
+        .await;
+    assert_eq!(status, 200, "{document}");
+    let orders = &document["paths"]["/orders/{orderId}"]["get"]["responses"]["200"];
+    let schema = &orders["content"]["application/json"]["schema"];
+    assert!(
+        schema.to_string().contains("currency"),
+        "{}",
+        serde_json::to_string_pretty(orders).unwrap()
+    );
+    app.stop().await;
 }
 
 async fn raw_execute(config: &reconstructor::config::Config, statement: &str) {

@@ -28,9 +28,11 @@ pub async fn compact(store: &dyn Store, host: &str, force: bool) -> Result<bool,
             (key, serde_json::to_string(&summary).unwrap_or_default())
         })
         .collect();
-    let through = rows.iter().map(|r| r.id).max().unwrap_or_default();
+    // The ids read, not every id up to the highest: an ingest transaction may commit a row with
+    // a lower id after this read.
+    let replaced: Vec<i64> = rows.iter().map(|r| r.id).collect();
     store
-        .replace_host_summaries(host, through, &compacted)
+        .replace_host_summaries(host, Some(&replaced), &compacted)
         .await?;
     Ok(true)
 }

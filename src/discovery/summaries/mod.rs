@@ -1,17 +1,20 @@
-//! Endpoint summaries between ingest and the spec: buffered per process after each commit,
-//! appended to the store every few seconds, compacted by the leader, and resolved against the
-//! catalog when a spec is rendered (so that a summary recorded under a template that has since
-//! been folded still lands on its endpoint).
+//! Endpoint summaries between ingest and the spec: read from a sample of each request's
+//! exchanges before they are committed, appended to the store in the same transaction as the
+//! exchanges, compacted by the leader, and resolved against the catalog when a spec is rendered
+//! (so that a summary recorded under a template that has since been folded still lands on its
+//! endpoint).
 //!
-//! The buffer is here; [`read`] resolves stored summaries for rendering and [`compact`] rewrites
+//! The sampler is here; [`read`] resolves stored summaries for rendering and [`compact`] rewrites
 //! them as one row per endpoint.
 //!
-//! Summaries are derived data: hit counts are committed with the exchanges, while at most one
-//! flush interval of summary observations is lost if a process dies, and `reprocess` rebuilds
-//! them from the stored exchanges.
+//! Summaries are committed with the exchanges they describe, like hit counts: a crash loses none
+//! of what was acknowledged, and nothing needs rebuilding after one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 mod compact;
 mod read;
@@ -24,28 +27,35 @@ use super::catalog::Classified;
 use crate::model::catalog::EndpointKey;
 use crate::model::exchange::Exchange;
 use crate::openapi::{EndpointSummary, SummaryLimits};
-use crate::store::{Store, StoreError};
 
 /// How many exchanges of one endpoint and response status are read into its summary. A summary
 /// describes the shape of an interface, which a sample shows as well as the whole traffic (hit
 /// and status counts stay exact): the first [`SAMPLE_FIRST`] of each endpoint and status are
-/// read, then [`SAMPLE_PER_FLUSH`] per flush interval (10 s by default), so a busy endpoint
-/// costs a few observations a minute and a new status or endpoint is seen at once.
+/// read, then [`SAMPLE_PER_WINDOW`] per [`SAMPLE_WINDOW`], so a busy endpoint costs a few
+/// observations a minute and a new status or endpoint is seen at once.
 pub const SAMPLE_FIRST: u32 = 32;
 
 /// See [`SAMPLE_FIRST`].
-pub const SAMPLE_PER_FLUSH: u32 = 2;
+pub const SAMPLE_PER_WINDOW: u32 = 2;
+
+/// See [`SAMPLE_FIRST`].
+pub const SAMPLE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Sample counters kept before they are all forgotten (which only means that every endpoint is
 /// sampled generously again for a while).
 const SAMPLE_KEYS: usize = 100_000;
 
-/// Summaries of committed exchanges not yet written to the store.
-#[derive(Debug, Default)]
-pub struct SummaryBuffer {
-    pending: Mutex<HashMap<EndpointKey, EndpointSummary>>,
-    /// Exchanges admitted per endpoint and status: in all, and since the last flush.
-    admitted: Mutex<HashMap<EndpointKey, Vec<Admitted>>>,
+/// Which exchanges are read into their endpoint's summary, per process.
+#[derive(Debug)]
+pub struct Sampler {
+    state: Mutex<SamplerState>,
+}
+
+#[derive(Debug)]
+struct SamplerState {
+    /// Exchanges admitted per endpoint and status: in all, and in the current window.
+    admitted: HashMap<EndpointKey, Vec<Admitted>>,
+    window_started: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,11 +65,33 @@ struct Admitted {
     window: u32,
 }
 
-impl SummaryBuffer {
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler {
+            state: Mutex::new(SamplerState {
+                admitted: HashMap::new(),
+                window_started: Instant::now(),
+            }),
+        }
+    }
+}
+
+impl Sampler {
     /// Whether `exchange`, of endpoint `key`, should be read into its summary (see
     /// [`SAMPLE_FIRST`]).
     pub fn admit(&self, key: &EndpointKey, exchange: &Exchange) -> bool {
-        let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
+        self.admit_at(key, exchange, Instant::now())
+    }
+
+    fn admit_at(&self, key: &EndpointKey, exchange: &Exchange, now: Instant) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if now.duration_since(state.window_started) >= SAMPLE_WINDOW {
+            state.window_started = now;
+            for counts in state.admitted.values_mut().flatten() {
+                counts.window = 0;
+            }
+        }
+        let admitted = &mut state.admitted;
         if !admitted.contains_key(key) && admitted.len() >= SAMPLE_KEYS {
             admitted.clear();
         }
@@ -78,69 +110,61 @@ impl SummaryBuffer {
                 statuses.last_mut().expect("just pushed")
             }
         };
-        if counts.total >= SAMPLE_FIRST && counts.window >= SAMPLE_PER_FLUSH {
+        if counts.total >= SAMPLE_FIRST && counts.window >= SAMPLE_PER_WINDOW {
             return false;
         }
         counts.total = counts.total.saturating_add(1);
         counts.window += 1;
         true
     }
+}
 
-    /// Reads the sampled exchanges of a committed batch into their endpoints' summaries.
-    pub fn observe(&self, records: &Classified) {
-        if records.sampled.is_empty() {
-            return;
-        }
-        let limits = SummaryLimits::default();
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, template) in &records.sampled {
-            let (Some(key), Some(exchange)) = (records.keys.get(*i), records.exchanges.get(*i))
-            else {
-                continue;
-            };
-            let summary = match pending.get_mut(key) {
-                Some(summary) => summary,
-                None => pending.entry(key.clone()).or_default(),
-            };
-            summary.observe(exchange, template, &limits);
-        }
+/// The summaries of the sampled exchanges of a batch, per endpoint, to commit with it.
+pub fn summarize(records: &Classified) -> Vec<(EndpointKey, EndpointSummary)> {
+    if records.sampled.is_empty() {
+        return Vec::new();
     }
-
-    /// Starts a new sampling window ([`SAMPLE_PER_FLUSH`]).
-    fn new_window(&self) {
-        let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
-        for counts in admitted.values_mut().flatten() {
-            counts.window = 0;
-        }
+    let limits = SummaryLimits::default();
+    let mut summaries: HashMap<&EndpointKey, EndpointSummary> = HashMap::new();
+    for (i, template) in &records.sampled {
+        let (Some(key), Some(exchange)) = (records.keys.get(*i), records.exchanges.get(*i)) else {
+            continue;
+        };
+        summaries
+            .entry(key)
+            .or_default()
+            .observe(exchange, template, &limits);
     }
+    summaries
+        .into_iter()
+        .map(|(key, summary)| (key.clone(), summary))
+        .collect()
+}
 
-    /// Writes what is pending; on failure it stays pending for the next flush.
-    pub async fn flush(&self, store: &dyn Store) -> Result<usize, StoreError> {
-        self.new_window();
-        let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if taken.is_empty() {
-            return Ok(0);
-        }
-        let mut rows: Vec<(EndpointKey, String)> = taken
-            .iter()
-            .map(|(key, summary)| {
-                let json = serde_json::to_string(summary).unwrap_or_else(|_| "{}".to_owned());
-                (key.clone(), json)
-            })
-            .collect();
-        rows.sort();
-        match store.append_summaries(&rows).await {
-            Ok(()) => Ok(rows.len()),
-            Err(e) => {
-                let limits = SummaryLimits::default();
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                for (key, summary) in taken {
-                    pending.entry(key).or_default().merge(&summary, &limits);
-                }
-                Err(e)
+/// The summaries of several batches committed together, one row per endpoint, serialised and in
+/// key order (so that concurrent commits touch rows in the same order).
+pub fn encode<'a>(
+    batches: impl IntoIterator<Item = &'a [(EndpointKey, EndpointSummary)]>,
+) -> Vec<(EndpointKey, String)> {
+    let limits = SummaryLimits::default();
+    let mut merged: HashMap<&EndpointKey, Cow<'a, EndpointSummary>> = HashMap::new();
+    for (key, summary) in batches.into_iter().flatten() {
+        match merged.entry(key) {
+            Entry::Occupied(mut seen) => seen.get_mut().to_mut().merge(summary, &limits),
+            Entry::Vacant(new) => {
+                new.insert(Cow::Borrowed(summary));
             }
         }
     }
+    let mut rows: Vec<(EndpointKey, String)> = merged
+        .into_iter()
+        .map(|(key, summary)| {
+            let json = serde_json::to_string(&*summary).unwrap_or_else(|_| "{}".to_owned());
+            (key.clone(), json)
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
 #[cfg(test)]
@@ -173,15 +197,16 @@ mod tests {
         }
     }
 
-    fn admitted(buffer: &SummaryBuffer, key: &EndpointKey, status: u16, n: u32) -> u32 {
+    fn admitted(sampler: &Sampler, key: &EndpointKey, status: u16, n: u32, at: Instant) -> u32 {
         (0..n)
-            .filter(|_| buffer.admit(key, &exchange(status)))
+            .filter(|_| sampler.admit_at(key, &exchange(status), at))
             .count() as u32
     }
 
     #[test]
-    fn the_sample_is_generous_at_first_then_a_few_per_flush_and_per_status() {
-        let buffer = SummaryBuffer::default();
+    fn the_sample_is_generous_at_first_then_a_few_per_window_and_per_status() {
+        let sampler = Sampler::default();
+        let start = Instant::now();
         let key = EndpointKey {
             host: "api.example.com".to_owned(),
             method: "GET".to_owned(),
@@ -191,13 +216,44 @@ mod tests {
             template: "/orders".to_owned(),
             ..key.clone()
         };
-        assert_eq!(admitted(&buffer, &key, 200, 100), SAMPLE_FIRST);
+        assert_eq!(admitted(&sampler, &key, 200, 100, start), SAMPLE_FIRST);
         // A status or endpoint not seen yet gets its own sample at once.
-        assert_eq!(admitted(&buffer, &key, 404, 3), 3);
-        assert_eq!(admitted(&buffer, &other, 200, 5), 5);
-        // After a flush, a few more per endpoint and status.
-        buffer.new_window();
-        assert_eq!(admitted(&buffer, &key, 200, 100), SAMPLE_PER_FLUSH);
-        assert_eq!(admitted(&buffer, &key, 404, 100), SAMPLE_FIRST - 3);
+        assert_eq!(admitted(&sampler, &key, 404, 3, start), 3);
+        assert_eq!(admitted(&sampler, &other, 200, 5, start), 5);
+        // Within the window, nothing more of a sampled endpoint and status.
+        let later = start + SAMPLE_WINDOW / 2;
+        assert_eq!(admitted(&sampler, &key, 200, 10, later), 0);
+        // In the next window, a few more per endpoint and status.
+        let next = start + SAMPLE_WINDOW;
+        assert_eq!(admitted(&sampler, &key, 200, 100, next), SAMPLE_PER_WINDOW);
+        assert_eq!(admitted(&sampler, &key, 404, 100, next), SAMPLE_FIRST - 3);
+    }
+
+    #[test]
+    fn summaries_of_a_group_are_one_row_per_endpoint_in_key_order() {
+        let key = |template: &str| EndpointKey {
+            host: "api.example.com".to_owned(),
+            method: "GET".to_owned(),
+            template: template.to_owned(),
+        };
+        let template = crate::model::template::Template::parse("/users/{id:integer}").unwrap();
+        let limits = SummaryLimits::default();
+        let observed = |n: usize| {
+            let mut summary = EndpointSummary::default();
+            for _ in 0..n {
+                summary.observe(&exchange(200), &template, &limits);
+            }
+            summary
+        };
+        let first = vec![
+            (key("/users/{id:integer}"), observed(1)),
+            (key("/a"), observed(1)),
+        ];
+        let second = vec![(key("/users/{id:integer}"), observed(2))];
+        let rows = encode([first.as_slice(), second.as_slice()]);
+        let keys: Vec<&str> = rows.iter().map(|(k, _)| k.template.as_str()).collect();
+        assert_eq!(keys, ["/a", "/users/{id:integer}"]);
+        let merged: EndpointSummary = serde_json::from_str(&rows[1].1).unwrap();
+        assert_eq!(merged, observed(3));
     }
 }

@@ -60,6 +60,30 @@ pub fn postgres_admin_url() -> Option<String> {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the test databases of runs that have ended (their process is gone), once per run, so
+/// that repeated runs do not pile databases up on a developer's server.
+async fn sweep_databases(admin: &str) {
+    let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await else {
+        return;
+    };
+    let names: Vec<(String,)> = sqlx::query_as(
+        "select datname from pg_database where datname like 'reconstructor\\_test\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for (name,) in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_none_or(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let drop = format!("drop database if exists {name} with (force)");
+            let _ = sqlx::Executor::execute(&mut conn, drop.as_str()).await;
+        }
+    }
+}
+
 fn unique_name() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -142,6 +166,7 @@ impl TestDatabase {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
                     .expect("connect to TEST_DATABASE_URL");
+                SWEPT.get_or_init(|| sweep_databases(&admin)).await;
                 sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
                     .await
                     .expect("create test database");
