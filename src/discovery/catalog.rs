@@ -322,7 +322,7 @@ pub struct Classifier {
 #[derive(Debug, Default)]
 struct Learned {
     rules: HashMap<String, HostRules>,
-    resolvers: HashMap<String, Resolver>,
+    resolvers: HashMap<String, Arc<Resolver>>,
 }
 
 static NO_RULES: std::sync::LazyLock<HostRules> = std::sync::LazyLock::new(HostRules::default);
@@ -352,26 +352,76 @@ impl Classifier {
         stored_rules: HashMap<String, HostRules>,
         templates: &HashMap<String, Vec<EndpointTemplate>>,
     ) {
+        let rules = self.rules_with(stored_rules);
+        let resolvers = templates
+            .iter()
+            .filter_map(|(host, list)| Some((host.clone(), Arc::new(resolver_of(list)?))))
+            .collect();
+        let learned = Arc::new(Learned { rules, resolvers });
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = learned;
+    }
+
+    /// Replaces the rules stored in the database, and the learned templates of `hosts` only (by
+    /// those in `templates`; a host missing there has none left).
+    pub fn update_hosts(
+        &self,
+        stored_rules: HashMap<String, HostRules>,
+        hosts: &[String],
+        templates: &HashMap<String, Vec<EndpointTemplate>>,
+    ) {
+        let rules = self.rules_with(stored_rules);
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut resolvers = state.resolvers.clone();
+        for host in hosts {
+            match templates.get(host).and_then(|list| resolver_of(list)) {
+                Some(resolver) => resolvers.insert(host.clone(), Arc::new(resolver)),
+                None => resolvers.remove(host),
+            };
+        }
+        *state = Arc::new(Learned { rules, resolvers });
+    }
+
+    /// Whether a new endpoint of `host` (`id`, annotated `template`) changes what the learned
+    /// templates resolve, so that the host must be read again: a template with parameters
+    /// always does; a literal one only when it fits a learned template (or constant) newer than
+    /// itself, which keeps it as a constant beside that template (see [`Resolver::new`]).
+    pub fn changed_by(&self, host: &str, id: i64, template: &str) -> bool {
+        let Some(parsed) = Template::parse(template) else {
+            return false;
+        };
+        if !parsed.params().is_empty() {
+            return true;
+        }
+        let learned = self.snapshot();
+        let Some(resolver) = learned.resolvers.get(host) else {
+            return false;
+        };
+        resolver
+            .lookup_with_id(&parsed)
+            .is_some_and(|(found, found_id)| found_id > id || found.params().is_empty())
+    }
+
+    fn rules_with(&self, stored_rules: HashMap<String, HostRules>) -> HashMap<String, HostRules> {
         let mut rules = self.configured.clone();
         for (host, stored) in stored_rules {
             let entry = rules.entry(host).or_default();
             entry.templates.extend(stored.templates);
             entry.literals.extend(stored.literals);
         }
-        let resolvers = templates
-            .iter()
-            .map(|(host, list)| {
-                let entries = list.iter().map(|t| (t.id, t.template.as_str()));
-                (host.clone(), Resolver::new(entries))
-            })
-            .filter(|(_, r)| !r.is_empty())
-            .collect();
-        let learned = Arc::new(Learned { rules, resolvers });
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = learned;
+        rules
     }
 
     fn snapshot(&self) -> Arc<Learned> {
         self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The annotated template that a request of `host` (a host key) to `path` is classified
+    /// under now.
+    pub fn template_of(&self, host: &str, path: &str) -> String {
+        let learned = self.snapshot();
+        let rules = learned.rules.get(host).unwrap_or(&NO_RULES);
+        let resolver = learned.resolvers.get(host).map(|r| &**r);
+        resolve_template(path, rules, resolver).annotated()
     }
 
     /// The rules in effect for a host.
@@ -416,6 +466,12 @@ impl Classifier {
     }
 }
 
+/// A host's resolver, unless it has nothing learned.
+fn resolver_of(list: &[EndpointTemplate]) -> Option<Resolver> {
+    let resolver = Resolver::new(list.iter().map(|t| (t.id, t.template.as_str())));
+    (!resolver.is_empty()).then_some(resolver)
+}
+
 /// Exchanges classified into the catalog ([`Classifier::classify`]).
 #[derive(Debug, Default)]
 pub struct Classified {
@@ -436,7 +492,11 @@ impl Learned {
     fn classify(&self, exchange: &Exchange) -> (EndpointKey, Template, bool) {
         let host = host_key(&exchange.host, exchange.port, exchange.scheme);
         let rules = self.rules.get(&host).unwrap_or(&NO_RULES);
-        let template = resolve_template(&exchange.path, rules, self.resolvers.get(&host));
+        let template = resolve_template(
+            &exchange.path,
+            rules,
+            self.resolvers.get(&host).map(|r| &**r),
+        );
         let key = EndpointKey {
             host,
             method: exchange.method.clone(),

@@ -3,7 +3,7 @@
 //! changed and folds the merged endpoints; `reprocess` rebuilds a host's catalog from its stored
 //! exchanges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use super::summaries;
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
 use crate::observability::names;
 use crate::openapi::{EndpointSummary, SummaryLimits};
-use crate::store::{EndpointRow, Store, StoreError};
+use crate::store::{CatalogMarks, EndpointRow, Store, StoreError};
 
 /// Exchanges read per round trip while reprocessing.
 const SCAN_CHUNK: u32 = 5_000;
@@ -34,6 +34,55 @@ pub struct Discovery {
     /// The exchange count of each never-merged host when it was last found not ready for its
     /// first merge: its endpoints are read again only once it has new traffic.
     not_ready: Mutex<HashMap<String, u64>>,
+    /// How far the classifier has read the catalog.
+    refreshed: tokio::sync::Mutex<RefreshState>,
+    refresh_lookback: Duration,
+}
+
+/// How long an endpoint id or a change stamp may take from being drawn to being committed, with
+/// a wide margin: each refresh reads again what is newer than the marks it had this long ago, so
+/// that a row committed after rows with higher ids is still read.
+const REFRESH_LOOKBACK: Duration = Duration::from_secs(120);
+
+/// The classifier's reading position in the catalog ([`Discovery::refresh`]).
+#[derive(Debug, Default)]
+struct RefreshState {
+    /// The marks seen at each refresh since the last one older than the lookback, oldest first.
+    marks: VecDeque<(Instant, CatalogMarks)>,
+    /// Endpoint ids and host stamps newer than the oldest mark, already applied.
+    applied_endpoints: HashSet<i64>,
+    applied_stamps: HashSet<(String, i64)>,
+}
+
+impl RefreshState {
+    /// The marks to read from at `now`: the newest ones at least `lookback` old; `None` before
+    /// there are any (then everything is read).
+    fn base(&mut self, now: Instant, lookback: Duration) -> Option<CatalogMarks> {
+        let old_enough = |at: &Instant| now.saturating_duration_since(*at) >= lookback;
+        while self.marks.len() > 1 && old_enough(&self.marks[1].0) {
+            self.marks.pop_front();
+        }
+        let (at, base) = *self.marks.front()?;
+        if !old_enough(&at) {
+            return None;
+        }
+        self.applied_endpoints.retain(|id| *id > base.endpoint);
+        self.applied_stamps.retain(|(_, seq)| *seq > base.change);
+        Some(base)
+    }
+
+    fn newest(&self) -> CatalogMarks {
+        self.marks.back().map(|(_, m)| *m).unwrap_or_default()
+    }
+}
+
+/// What a classifier refresh read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshReport {
+    /// Whether every host was read (the first refreshes of a process).
+    pub full: bool,
+    /// The hosts read again (incremental refreshes).
+    pub reloaded: Vec<String>,
 }
 
 /// What a merge round did.
@@ -71,7 +120,16 @@ impl Discovery {
             refresh_interval: settings.refresh_interval,
             merged: Mutex::default(),
             not_ready: Mutex::default(),
+            refreshed: tokio::sync::Mutex::default(),
+            refresh_lookback: REFRESH_LOOKBACK,
         }
+    }
+
+    /// Sets how far back each incremental refresh reads again (two minutes by default); until
+    /// a first refresh is that old, refreshes read everything.
+    pub fn with_refresh_lookback(mut self, lookback: Duration) -> Self {
+        self.refresh_lookback = lookback;
+        self
     }
 
     /// Time between merge rounds.
@@ -84,12 +142,59 @@ impl Discovery {
         &self.classifier
     }
 
-    /// Reloads stored rules and learned templates into the classifier.
-    pub async fn refresh(&self) -> Result<(), StoreError> {
+    /// Brings the classifier up to date with the stored rules and learned templates. Only what
+    /// changed since the last refresh is read: the hosts whose templates were folded or rebuilt,
+    /// and those where a new endpoint changes what the classifier would resolve. The first
+    /// refreshes of a process (for [`REFRESH_LOOKBACK`]) read everything.
+    pub async fn refresh(&self) -> Result<RefreshReport, StoreError> {
+        let mut state = self.refreshed.lock().await;
         let rules = self.store.host_rules().await?;
-        let templates = self.store.endpoint_templates().await?;
-        self.classifier.update(rules, &templates);
-        Ok(())
+        let now = Instant::now();
+        let Some(base) = state.base(now, self.refresh_lookback) else {
+            // The marks are read first: anything committed meanwhile is read again next time.
+            let marks = self.store.catalog_marks().await?;
+            let templates = self.store.endpoint_templates().await?;
+            self.classifier.update(rules, &templates);
+            let newest = state.newest().max(marks);
+            state.marks.push_back((now, newest));
+            return Ok(RefreshReport {
+                full: true,
+                reloaded: Vec::new(),
+            });
+        };
+        let changes = self.store.catalog_changes(base).await?;
+        let mut newest = state.newest();
+        let mut reload = BTreeSet::new();
+        for (host, seq) in changes.hosts {
+            newest.change = newest.change.max(seq);
+            if state.applied_stamps.insert((host.clone(), seq)) {
+                reload.insert(host);
+            }
+        }
+        for (id, host, template) in changes.added {
+            newest.endpoint = newest.endpoint.max(id);
+            if state.applied_endpoints.insert(id)
+                && !reload.contains(&host)
+                && self.classifier.changed_by(&host, id, &template)
+            {
+                reload.insert(host);
+            }
+        }
+        let reload: Vec<String> = reload.into_iter().collect();
+        let templates = if reload.is_empty() {
+            HashMap::new()
+        } else {
+            self.store.hosts_templates(&reload).await?
+        };
+        self.classifier.update_hosts(rules, &reload, &templates);
+        state.marks.push_back((now, newest));
+        if !reload.is_empty() {
+            tracing::debug!(hosts = reload.len(), "classifier refreshed");
+        }
+        Ok(RefreshReport {
+            full: false,
+            reloaded: reload,
+        })
     }
 
     /// One merge round, if this process can take the leader lock: every host whose traffic

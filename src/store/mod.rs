@@ -164,6 +164,24 @@ pub struct EndpointTemplate {
     pub template: String,
 }
 
+/// How far a classifier has read the catalog: the highest endpoint id and change stamp seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CatalogMarks {
+    /// The highest endpoint id.
+    pub endpoint: i64,
+    /// The highest change stamp of a host (a fold or a rebuild).
+    pub change: i64,
+}
+
+/// What changed in the catalog after some [`CatalogMarks`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogChanges {
+    /// Endpoints added: `(id, host, annotated template)`.
+    pub added: Vec<(i64, String, String)>,
+    /// Hosts whose templates changed otherwise, with their stamp.
+    pub hosts: Vec<(String, i64)>,
+}
+
 /// Where listing starts: strictly older than this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cursor {
@@ -279,6 +297,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every host's endpoint ids and templates (annotated), for the classifier's cache.
     async fn endpoint_templates(
         &self,
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError>;
+
+    /// The highest endpoint id and change stamp, to refresh from ([`Store::catalog_changes`]).
+    async fn catalog_marks(&self) -> Result<CatalogMarks, StoreError>;
+
+    /// What changed in the catalog after `since`: endpoints added, and hosts whose templates
+    /// changed otherwise (folds, rebuilds).
+    async fn catalog_changes(&self, since: CatalogMarks) -> Result<CatalogChanges, StoreError>;
+
+    /// The endpoint templates of `hosts`.
+    async fn hosts_templates(
+        &self,
+        hosts: &[String],
     ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError>;
 
     /// Rules stored through the API, by host key.

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use super::codec::ExchangeRow;
 use super::copy;
 use super::{
-    Backend, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery, EndpointRow, EndpointTemplate,
-    ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader, Store, StoreError, StoredExchange,
-    SummaryRow, WriteBatch,
+    Backend, CatalogChanges, CatalogMarks, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery,
+    EndpointRow, EndpointTemplate, ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader,
+    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
 };
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold};
 use crate::model::template::HostRules;
@@ -288,6 +288,41 @@ impl Store for PgStore {
         Ok(super::group_templates(rows))
     }
 
+    async fn catalog_marks(&self) -> Result<CatalogMarks, StoreError> {
+        let (endpoint, change): (i64, i64) = sqlx::query_as(
+            "select (select coalesce(max(id), 0) from endpoints), \
+               (select coalesce(max(seq), 0) from catalog_changes)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(CatalogMarks { endpoint, change })
+    }
+
+    async fn catalog_changes(&self, since: CatalogMarks) -> Result<CatalogChanges, StoreError> {
+        let added = sqlx::query_as("select id, host, template from endpoints where id > $1")
+            .bind(since.endpoint)
+            .fetch_all(&self.pool)
+            .await?;
+        let hosts = sqlx::query_as("select host, seq from catalog_changes where seq > $1")
+            .bind(since.change)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(CatalogChanges { added, hosts })
+    }
+
+    async fn hosts_templates(
+        &self,
+        hosts: &[String],
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "select id, host, template from endpoints where host = any($1) order by host, id",
+        )
+        .bind(hosts)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::group_templates(rows))
+    }
+
     async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError> {
         let rows: Vec<(String, String)> =
             sqlx::query_as("select host, rules::text from host_rules")
@@ -377,6 +412,7 @@ impl Store for PgStore {
             .await?;
             folded += n as u64;
         }
+        stamp_host(&mut tx, host).await?;
         tx.commit().await?;
         Ok(folded)
     }
@@ -466,6 +502,19 @@ async fn lock_hosts_shared<'a>(
 }
 
 /// Takes a host's lock exclusively until the end of the transaction.
+/// Marks a host whose templates changed other than by new endpoints, for the classifiers'
+/// incremental refresh; the last statement of its transaction.
+async fn stamp_host(tx: &mut sqlx::PgConnection, host: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into catalog_changes (host, seq) values ($1, nextval('catalog_changes_seq')) \
+         on conflict (host) do update set seq = excluded.seq",
+    )
+    .bind(host)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 async fn lock_host(tx: &mut sqlx::PgConnection, host: &str) -> Result<(), sqlx::Error> {
     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, $2))")
         .bind(host)
@@ -695,7 +744,8 @@ impl HostRebuild for PgRebuild {
         Ok(())
     }
 
-    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
+    async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        stamp_host(&mut self.tx, &self.host).await?;
         self.tx.commit().await?;
         Ok(())
     }

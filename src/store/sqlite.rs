@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use super::codec::{ExchangeRow, headers_json, producer_json};
 use super::{
-    Backend, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery, EndpointRow, EndpointTemplate,
-    ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader, Store, StoreError, StoredExchange,
-    SummaryRow, WriteBatch,
+    Backend, CatalogChanges, CatalogMarks, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery,
+    EndpointRow, EndpointTemplate, ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader,
+    Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
 };
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold};
 use crate::model::exchange::Exchange;
@@ -251,6 +251,42 @@ impl Store for SqliteStore {
         Ok(super::group_templates(rows))
     }
 
+    async fn catalog_marks(&self) -> Result<CatalogMarks, StoreError> {
+        let (endpoint, change): (i64, i64) = sqlx::query_as(
+            "select (select coalesce(max(id), 0) from endpoints), \
+               (select coalesce(max(seq), 0) from catalog_changes)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(CatalogMarks { endpoint, change })
+    }
+
+    async fn catalog_changes(&self, since: CatalogMarks) -> Result<CatalogChanges, StoreError> {
+        let added = sqlx::query_as("select id, host, template from endpoints where id > ?")
+            .bind(since.endpoint)
+            .fetch_all(&self.pool)
+            .await?;
+        let hosts = sqlx::query_as("select host, seq from catalog_changes where seq > ?")
+            .bind(since.change)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(CatalogChanges { added, hosts })
+    }
+
+    async fn hosts_templates(
+        &self,
+        hosts: &[String],
+    ) -> Result<HashMap<String, Vec<EndpointTemplate>>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "select id, host, template from endpoints \
+             where host in (select value from json_each(?)) order by host, id",
+        )
+        .bind(serde_json::to_string(hosts).unwrap_or_else(|_| "[]".to_owned()))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::group_templates(rows))
+    }
+
     async fn host_rules(&self) -> Result<HashMap<String, HostRules>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as("select host, rules from host_rules")
             .fetch_all(&self.pool)
@@ -275,7 +311,10 @@ impl Store for SqliteStore {
     async fn fold_endpoints(&self, host: &str, folds: &[Fold]) -> Result<u64, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
-        let result = fold_in(&mut conn, host, folds).await;
+        let result = match fold_in(&mut conn, host, folds).await {
+            Ok(folded) => stamp_host(&mut conn, host).await.map(|()| folded),
+            Err(e) => Err(e),
+        };
         let end = if result.is_ok() { "commit" } else { "rollback" };
         let ended = sqlx::query(end).execute(&mut *conn).await;
         let folded = result?;
@@ -461,6 +500,20 @@ async fn upsert_endpoints(
 /// Folds endpoints inside an open transaction (SQLite has one writer, so reading, summing and
 /// deleting in steps is as atomic as one statement): a handful of statements per target,
 /// however many endpoints fold into it, and none that touches exchanges.
+/// Marks a host whose templates changed other than by new endpoints, for the classifier's
+/// incremental refresh; the last statement of its transaction.
+async fn stamp_host(conn: &mut sqlx::SqliteConnection, host: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into catalog_changes (host, seq) \
+         values (?, (select coalesce(max(seq), 0) + 1 from catalog_changes)) \
+         on conflict (host) do update set seq = excluded.seq",
+    )
+    .bind(host)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 async fn fold_in(
     conn: &mut sqlx::SqliteConnection,
     host: &str,
@@ -634,6 +687,8 @@ impl HostRebuild for SqliteRebuild {
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        let host = self.host.clone();
+        stamp_host(self.conn(), &host).await?;
         sqlx::query("commit").execute(self.conn()).await?;
         self.conn.take();
         Ok(())

@@ -439,6 +439,7 @@ crate::trials! {
         keeps_a_literal_family,
         reprocess_rebuilds_a_missing_catalog,
         summaries_are_committed_with_their_exchanges,
+        the_classifier_refreshes_incrementally,
     ],
     postgres: [two_replicas_count_exactly],
 }
@@ -615,6 +616,67 @@ async fn summaries_are_committed_with_their_exchanges(db: Db) {
         "{}",
         serde_json::to_string_pretty(orders).unwrap()
     );
+    app.stop().await;
+}
+
+/// Past its first refreshes, the classifier reads only the hosts whose learned templates
+/// changed: a fold or a new parameter template, not a new literal endpoint.
+async fn the_classifier_refreshes_incrementally(db: Db) {
+    use std::sync::Arc;
+
+    use reconstructor::discovery::catalog::Classifier;
+    use reconstructor::discovery::job::{Discovery, RefreshReport};
+    use reconstructor::model::catalog::Fold;
+
+    let app = TestApp::spawn(db, |config| {
+        config.discovery.merge_interval = Duration::from_secs(3600);
+        config.discovery.refresh_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let config = app.database.config();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
+    // No lookback: every refresh after the first is incremental.
+    let discovery = Discovery::new(
+        &config.discovery,
+        store.clone(),
+        Arc::new(Classifier::new(config.discovery.host_rules())),
+    )
+    .with_refresh_lookback(Duration::ZERO);
+    let repos = |user: &str| json_record(&format!("/users/{user}/repos"), json!([]));
+    post_all(&app, &[repos("alice"), repos("bob"), repos("carol")]).await;
+    assert!(discovery.refresh().await.unwrap().full);
+    let nothing = RefreshReport::default();
+    assert_eq!(discovery.refresh().await.unwrap(), nothing);
+
+    post_all(&app, &[json_record("/about", json!({}))]).await;
+    assert_eq!(discovery.refresh().await.unwrap(), nothing, "a literal");
+
+    let folds: Vec<Fold> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|user| Fold {
+            method: "GET".into(),
+            from: format!("/users/{user}/repos"),
+            to: "/users/{user}/repos".into(),
+        })
+        .collect();
+    assert_eq!(store.fold_endpoints(HOST, &folds).await.unwrap(), 3);
+    assert_eq!(
+        discovery.classifier().template_of(HOST, "/users/zed/repos"),
+        "/users/zed/repos"
+    );
+    let folded = discovery.refresh().await.unwrap();
+    assert_eq!(folded.reloaded, [HOST], "{folded:?}");
+    assert_eq!(
+        discovery.classifier().template_of(HOST, "/users/zed/repos"),
+        "/users/{user:string}/repos"
+    );
+    assert_eq!(discovery.refresh().await.unwrap(), nothing);
+
+    post_all(&app, &[json_record("/orders/17", json!({}))]).await;
+    let typed = discovery.refresh().await.unwrap();
+    assert_eq!(typed.reloaded, [HOST], "a parameter template: {typed:?}");
+    assert_eq!(discovery.refresh().await.unwrap(), nothing);
+    store.close().await;
     app.stop().await;
 }
 

@@ -1,0 +1,12 @@
+-- The classifier of every replica refreshes incrementally: endpoints added since its last
+-- refresh are read by id, and a host whose templates changed in any other way (a fold, a
+-- rebuild) is read again whole. Such a change stamps its host here, from a sequence, as the last
+-- statement of its transaction.
+create sequence catalog_changes_seq as bigint;
+
+create table catalog_changes (
+    host text   primary key,
+    seq  bigint not null
+);
+
+create index catalog_changes_seq_index on catalog_changes (seq);
