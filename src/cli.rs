@@ -322,6 +322,19 @@ struct StorageArgs {
     )]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_display")]
     retention: Option<humantime::Duration>,
+
+    /// What is stored of each exchange: `full` (headers and bodies of all), or `sampled`
+    /// (headers and bodies of a bounded sample per endpoint and status, of errors and of new
+    /// response shapes; the metadata of the rest) [default: full].
+    #[arg(
+        id = "storage_exchanges",
+        long = "store-exchanges",
+        env = "RECONSTRUCTOR_STORE_EXCHANGES",
+        value_name = "POLICY",
+        value_parser = ["full", "sampled"]
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchanges: Option<String>,
 }
 
 /// The part of `[database]` only `serve` uses.

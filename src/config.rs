@@ -236,6 +236,7 @@ impl Config {
             max_stored_body_bytes: self.max_stored_body_bytes,
             commit: self.commit,
             writers: writers_for(self.database_url().backend().unwrap_or(Backend::Sqlite)),
+            exchanges: self.storage.exchanges,
         }
     }
 

@@ -460,6 +460,7 @@ impl Classifier {
             catalog,
             sampled,
             summaries: Vec::new(),
+            whole: Vec::new(),
         };
         classified.summaries = super::summaries::summarize(&classified);
         classified
@@ -486,6 +487,9 @@ pub struct Classified {
     /// What the sampled exchanges show of their endpoints, committed with the exchanges
     /// ([`super::summaries::summarize`]).
     pub summaries: Vec<(EndpointKey, EndpointSummary)>,
+    /// Under the `sampled` storage policy, whether `exchanges[i]` is stored whole (else only
+    /// its metadata); empty when every exchange is.
+    pub whole: Vec<bool>,
 }
 
 impl Learned {

@@ -334,7 +334,8 @@ impl Discovery {
                 let api = super::catalog::is_api(e);
                 catalog.add(e, &key, api);
                 catalog.note_fields(&key, || super::catalog::response_fields(e));
-                if api {
+                // An exchange stored as metadata only says nothing of the interface's shape.
+                if api && stored.whole {
                     summaries
                         .entry(key.clone())
                         .or_default()

@@ -105,6 +105,9 @@ struct ExchangeView {
     client_address: Option<String>,
     /// The catalog endpoint it was counted in.
     endpoint_id: Option<i64>,
+    /// `whole`, or `metadata` when the `sampled` storage policy kept no headers or bodies (the
+    /// body sizes are still given).
+    stored: &'static str,
     #[serde(skip_serializing_if = "Producer::is_empty")]
     producer: Producer,
     request: MessageView,
@@ -157,6 +160,14 @@ impl From<Message> for MessageView {
 impl From<StoredExchange> for ExchangeView {
     fn from(stored: StoredExchange) -> Self {
         let e = stored.exchange;
+        let mut request = MessageView::from(e.request);
+        let mut response = e.response.map(MessageView::from);
+        if !stored.whole {
+            request.body_size = stored.request_body_size.unwrap_or(0) as usize;
+            if let Some(response) = &mut response {
+                response.body_size = stored.response_body_size.unwrap_or(0) as usize;
+            }
+        }
         ExchangeView {
             id: stored.id,
             received_at: stored.received_at,
@@ -172,9 +183,10 @@ impl From<StoredExchange> for ExchangeView {
             status: e.status,
             client_address: e.client_address,
             endpoint_id: stored.endpoint_id,
+            stored: if stored.whole { "whole" } else { "metadata" },
             producer: e.producer,
-            request: e.request.into(),
-            response: e.response.map(Into::into),
+            request,
+            response,
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::discovery::catalog::{Classified, Classifier};
 use crate::discovery::summaries::Sampler;
 use crate::model::exchange::{Exchange, SourceFormat};
 use crate::observability::names;
-use crate::store::Store;
+use crate::store::{ExchangePolicy, Store};
 use normalize::{Context, Limits, RecordError};
 use redact::{RedactionConfig, Redactor};
 use writer::{CommitSettings, WriteError, Writer, WriterTasks};
@@ -171,6 +171,8 @@ pub struct IngestSettings {
     pub commit: CommitSettings,
     /// Writer tasks committing concurrently ([`writer::writers_for`] the backend).
     pub writers: usize,
+    /// What is stored of each exchange.
+    pub exchanges: ExchangePolicy,
 }
 
 /// Decodes, normalises, redacts, classifies and commits. Cheap to clone.
@@ -185,6 +187,7 @@ struct Inner {
     decoder: Decoder,
     classifier: Arc<Classifier>,
     sampler: Arc<Sampler>,
+    policy: ExchangePolicy,
 }
 
 impl Ingestor {
@@ -203,6 +206,7 @@ impl Ingestor {
                 decoder: Decoder::new(settings),
                 classifier,
                 sampler,
+                policy: settings.exchanges,
             }),
         };
         (ingestor, tasks)
@@ -231,12 +235,20 @@ impl Ingestor {
         let run = move || -> Result<(Classified, Vec<Rejection>), DecodeError> {
             let decoded = ingestor.inner.decoder.decode(&body, format, received_at)?;
             let sampler = &ingestor.inner.sampler;
-            let records = ingestor
-                .inner
-                .classifier
-                .classify(decoded.exchanges, |key, exchange| {
-                    sampler.admit(key, exchange)
-                });
+            let sampled = ingestor.inner.policy == ExchangePolicy::Sampled;
+            let mut whole = Vec::new();
+            let mut records =
+                ingestor
+                    .inner
+                    .classifier
+                    .classify(decoded.exchanges, |key, exchange| {
+                        let admitted = sampler.admit(key, exchange);
+                        if sampled {
+                            whole.push(sampler.keep_whole(key, exchange, admitted));
+                        }
+                        admitted
+                    });
+            records.whole = whole;
             drop(budget);
             Ok((records, decoded.rejected))
         };

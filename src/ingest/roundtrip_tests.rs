@@ -52,6 +52,7 @@ fn decoder(redact: bool, cap: usize) -> Decoder {
         max_stored_body_bytes: cap,
         commit: CommitSettings::default(),
         writers: 1,
+        exchanges: crate::store::ExchangePolicy::Full,
     })
 }
 

@@ -372,7 +372,15 @@ async fn gather(
 /// discovery merge folds rows this batch touches) is retried a few times before it fails.
 async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     let mut batch = WriteBatch::default();
+    let sampled = jobs.iter().any(|j| !j.records.whole.is_empty());
     for job in jobs {
+        if sampled {
+            let n = job.records.exchanges.len();
+            let whole = &job.records.whole;
+            batch
+                .whole
+                .extend((0..n).map(|i| whole.get(i).copied().unwrap_or(true)));
+        }
         batch.exchanges.extend(job.records.exchanges.iter());
         batch.keys.extend(job.records.keys.iter());
         batch.catalog.absorb(&job.records.catalog);

@@ -11,6 +11,25 @@ pub(super) fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Headers as stored: all of them for an exchange stored whole, none for metadata only.
+pub(super) fn stored_headers(headers: &[(String, String)], whole: bool) -> String {
+    if whole {
+        headers_json(headers)
+    } else {
+        "[]".to_owned()
+    }
+}
+
+/// A body as stored: whole, or nothing for metadata only.
+pub(super) fn stored_body(body: &[u8], whole: bool) -> &[u8] {
+    if whole { body } else { &[] }
+}
+
+/// A body's size as stored in its size column (bodies are capped far below 2 GiB).
+pub(super) fn body_size(body: &[u8]) -> i32 {
+    i32::try_from(body.len()).unwrap_or(i32::MAX)
+}
+
 /// Producer metadata as stored; `None` when there is nothing to say.
 pub(super) fn producer_json(producer: &Producer) -> Option<String> {
     (!producer.is_empty()).then(|| serde_json::to_string(producer).unwrap_or_default())
@@ -40,18 +59,30 @@ pub(super) struct ExchangeRow {
     pub(super) client_address: Option<String>,
     pub(super) producer: Option<String>,
     pub(super) endpoint_id: Option<i64>,
+    pub(super) whole: bool,
+    pub(super) request_content_type: Option<String>,
+    pub(super) response_content_type: Option<String>,
+    pub(super) request_body_size: Option<i64>,
+    pub(super) response_body_size: Option<i64>,
 }
 
 impl ExchangeRow {
     pub(super) fn into_stored(self) -> Result<StoredExchange, StoreError> {
         let id = self.id;
         let corrupt = |reason: String| StoreError::Corrupt { id, reason };
-        let headers = |json: &str| {
+        let whole = self.whole;
+        // Metadata only: the content type, from its column, is the one header there is.
+        let headers = |json: &str, content_type: Option<String>| {
+            if !whole {
+                return Ok(content_type
+                    .map(|t| vec![("content-type".to_owned(), t)])
+                    .unwrap_or_default());
+            }
             serde_json::from_str::<Vec<(String, String)>>(json)
                 .map_err(|e| corrupt(format!("headers: {e}")))
         };
         let request = Message {
-            headers: headers(&self.request_headers)?,
+            headers: headers(&self.request_headers, self.request_content_type)?,
             body: CapturedBody {
                 bytes: self.request_body,
                 truncated: self.request_body_truncated,
@@ -59,7 +90,7 @@ impl ExchangeRow {
         };
         let response = match self.response_headers {
             Some(json) => Some(Message {
-                headers: headers(&json)?,
+                headers: headers(&json, self.response_content_type)?,
                 body: CapturedBody {
                     bytes: self.response_body.unwrap_or_default(),
                     truncated: self.response_body_truncated.unwrap_or(false),
@@ -94,10 +125,18 @@ impl ExchangeRow {
             client_address: self.client_address,
             producer,
         };
+        let size = |stored: Option<i64>, body: Option<&Message>| {
+            stored
+                .and_then(|s| u64::try_from(s).ok())
+                .or_else(|| body.map(|m| m.body.bytes.len() as u64))
+        };
         Ok(StoredExchange {
             id,
             received_at: self.received_at,
             endpoint_id: self.endpoint_id,
+            whole: self.whole,
+            request_body_size: size(self.request_body_size, Some(&exchange.request)),
+            response_body_size: size(self.response_body_size, exchange.response.as_ref()),
             exchange,
         })
     }

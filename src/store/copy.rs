@@ -6,26 +6,28 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{headers_json, producer_json};
+use super::codec::{body_size, producer_json, stored_body, stored_headers};
 use crate::model::exchange::Exchange;
 
 /// The columns written, in the order [`encode_exchanges`] writes them.
 pub(super) const COLUMNS: &str = "received_at, observed_at, source_format, scheme, host, port, \
      method, raw_path, path, query, status, request_headers, request_body, \
      request_body_truncated, request_content_type, response_headers, response_body, \
-     response_body_truncated, response_content_type, client_address, producer, endpoint_id";
+     response_body_truncated, response_content_type, client_address, producer, endpoint_id, \
+     whole, request_body_size, response_body_size";
 
-const FIELDS: i16 = 22;
+const FIELDS: i16 = 25;
 
 /// Microseconds between the Unix epoch and the Postgres epoch (2000-01-01).
 const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// Encodes rows, header and trailer included, ready to send; `endpoint_ids[i]` is the catalog
-/// endpoint of `exchanges[i]`.
+/// endpoint of `exchanges[i]`, and `whole(i)` whether its headers and bodies are stored.
 pub(super) fn encode_exchanges(
     received_at: DateTime<Utc>,
     exchanges: &[&Exchange],
     endpoint_ids: &[i64],
+    whole: impl Fn(usize) -> bool,
 ) -> Vec<u8> {
     let estimate: usize = exchanges
         .iter()
@@ -40,6 +42,7 @@ pub(super) fn encode_exchanges(
     for (i, e) in exchanges.iter().enumerate() {
         out.0.extend_from_slice(&FIELDS.to_be_bytes());
         let response = e.response.as_ref();
+        let whole = whole(i);
         out.timestamp(received_at);
         out.timestamp(e.observed_at);
         out.text(Some(e.source.as_str()));
@@ -52,17 +55,27 @@ pub(super) fn encode_exchanges(
         out.text(e.query.as_deref());
         // Statuses are validated to 100..=599 on ingest.
         out.int2(e.status.map(|s| s as i16));
-        out.jsonb(Some(&headers_json(&e.request.headers)));
-        out.bytes(Some(&e.request.body.bytes));
+        out.jsonb(Some(&stored_headers(&e.request.headers, whole)));
+        out.bytes(Some(stored_body(&e.request.body.bytes, whole)));
         out.bool(Some(e.request.body.truncated));
         out.text(e.request.content_type().as_deref());
-        out.jsonb(response.map(|r| headers_json(&r.headers)).as_deref());
-        out.bytes(response.map(|r| r.body.bytes.as_slice()));
+        out.jsonb(
+            response
+                .map(|r| stored_headers(&r.headers, whole))
+                .as_deref(),
+        );
+        out.bytes(response.map(|r| stored_body(&r.body.bytes, whole)));
         out.bool(response.map(|r| r.body.truncated));
         out.text(response.and_then(|r| r.content_type()).as_deref());
         out.text(e.client_address.as_deref());
         out.jsonb(producer_json(&e.producer).as_deref());
         out.int8(endpoint_ids.get(i).copied());
+        out.bool(Some(whole));
+        out.int4(body_size(&e.request.body.bytes));
+        match response {
+            Some(r) => out.int4(body_size(&r.body.bytes)),
+            None => out.null(),
+        }
     }
     out.0.extend_from_slice(&(-1i16).to_be_bytes());
     out.0

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use postgres::PgStore;
-pub use settings::{Backend, DatabaseSettings, DatabaseUrl, StorageSettings};
+pub use settings::{Backend, DatabaseSettings, DatabaseUrl, ExchangePolicy, StorageSettings};
 
 pub use sqlite::SqliteStore;
 
@@ -140,6 +140,14 @@ pub struct StoredExchange {
     pub received_at: DateTime<Utc>,
     /// The catalog endpoint it was counted in.
     pub endpoint_id: Option<i64>,
+    /// Whether it was stored whole; else `exchange` has no headers or bodies, and the sizes
+    /// below say what its bodies were.
+    pub whole: bool,
+    /// The size of the request body as captured (before any cut to the stored limit, when the
+    /// producer said so), when known.
+    pub request_body_size: Option<u64>,
+    /// The size of the response body, when known.
+    pub response_body_size: Option<u64>,
     /// The exchange as kept (redacted).
     pub exchange: Exchange,
 }
@@ -387,6 +395,16 @@ pub struct WriteBatch<'a> {
     pub catalog: CatalogBatch,
     /// Endpoint summaries of sampled exchanges, serialised, one per endpoint, in key order.
     pub summaries: Vec<(EndpointKey, String)>,
+    /// Whether `exchanges[i]` is stored whole (headers and bodies) or as metadata only; empty
+    /// when every exchange is stored whole.
+    pub whole: Vec<bool>,
+}
+
+impl WriteBatch<'_> {
+    /// Whether exchange `i` is stored whole.
+    pub fn is_whole(&self, i: usize) -> bool {
+        self.whole.get(i).copied().unwrap_or(true)
+    }
 }
 
 /// The discovery leader lock; held until dropped or released.

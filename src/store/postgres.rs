@@ -180,7 +180,9 @@ impl Store for PgStore {
             .iter()
             .map(|key| ids.get(*key).copied().unwrap_or_default())
             .collect();
-        let rows = copy::encode_exchanges(received_at, &batch.exchanges, &endpoint_ids);
+        let rows = copy::encode_exchanges(received_at, &batch.exchanges, &endpoint_ids, |i| {
+            batch.is_whole(i)
+        });
         copy_exchanges(&mut tx, &rows).await?;
         if !batch.summaries.is_empty() {
             insert_summaries(&mut tx, &batch.summaries).await?;
@@ -199,6 +201,8 @@ impl Store for PgStore {
              raw_path, path, query, status, request_headers::text as request_headers, \
              request_body, request_body_truncated, response_headers::text as response_headers, \
              response_body, response_body_truncated, client_address, producer::text as producer, \
+             whole, request_body_size, response_body_size, request_content_type, \
+             response_content_type, \
              coalesce((select a.endpoint_id from endpoint_aliases a \
                where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
              from exchanges where true",
@@ -694,6 +698,8 @@ impl HostRebuild for PgRebuild {
              raw_path, path, query, status, request_headers::text as request_headers, \
              request_body, request_body_truncated, response_headers::text as response_headers, \
              response_body, response_body_truncated, client_address, producer::text as producer, \
+             whole, request_body_size, response_body_size, request_content_type, \
+             response_content_type, \
              endpoint_id from exchanges where host = $1 and id < $2 order by id desc limit $3",
         )
         .bind(&self.hostname)
@@ -826,6 +832,15 @@ fn read_row(row: &PgRow) -> Result<ExchangeRow, StoreError> {
         client_address: row.try_get("client_address")?,
         producer: row.try_get("producer")?,
         endpoint_id: row.try_get("endpoint_id")?,
+        whole: row.try_get("whole")?,
+        request_content_type: row.try_get("request_content_type")?,
+        response_content_type: row.try_get("response_content_type")?,
+        request_body_size: row
+            .try_get::<Option<i32>, _>("request_body_size")?
+            .map(i64::from),
+        response_body_size: row
+            .try_get::<Option<i32>, _>("response_body_size")?
+            .map(i64::from),
     })
 }
 

@@ -188,7 +188,7 @@ mod tests {
     }
 }
 
-/// The `[storage]` section: how long stored exchanges are kept.
+/// The `[storage]` section: what is kept of each exchange, and for how long.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
@@ -197,6 +197,32 @@ pub struct StorageSettings {
     /// summaries and the spec revisions are kept whatever the age of the traffic behind them.
     #[serde(with = "humantime_serde")]
     pub retention: Option<Duration>,
+    /// What is stored of each exchange.
+    pub exchanges: ExchangePolicy,
+}
+
+/// What is stored of each exchange (`[storage] exchanges`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExchangePolicy {
+    /// Every exchange whole: headers and bodies.
+    #[default]
+    Full,
+    /// Headers and bodies of a bounded sample per endpoint and status (the exchanges read into
+    /// the endpoint summaries), of every error (status 400 and above) and of every response of a
+    /// shape not seen before on its endpoint; the metadata of every other exchange (times,
+    /// method, path, query, status, content types, body sizes, endpoint). Counts stay exact.
+    Sampled,
+}
+
+impl ExchangePolicy {
+    /// The policy's name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangePolicy::Full => "full",
+            ExchangePolicy::Sampled => "sampled",
+        }
+    }
 }
 
 impl StorageSettings {

@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Row};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::codec::{ExchangeRow, headers_json, producer_json};
+use super::codec::{ExchangeRow, body_size, producer_json, stored_body, stored_headers};
 use super::{
     Backend, CatalogChanges, CatalogMarks, Cursor, DatabaseSettings, DatabaseUrl, EndpointQuery,
     EndpointRow, EndpointTemplate, ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader,
@@ -162,7 +162,8 @@ impl Store for SqliteStore {
             "select id, received_at, observed_at, source_format, scheme, host, port, method, \
              raw_path, path, query, status, request_headers, request_body, \
              request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer, \
+             client_address, producer, whole, request_body_size, response_body_size, \
+             request_content_type, response_content_type, \
              coalesce((select a.endpoint_id from endpoint_aliases a \
                where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
              from exchanges where 1",
@@ -397,9 +398,10 @@ async fn append_in(
 ) -> Result<(), StoreError> {
     upsert_hosts(conn, new_hosts, false).await?;
     let ids = upsert_endpoints(conn, &batch.catalog).await?;
-    for (exchange, key) in batch.exchanges.iter().zip(&batch.keys) {
+    for (i, (exchange, key)) in batch.exchanges.iter().zip(&batch.keys).enumerate() {
         // One prepared statement reused for every row: SQLite's fastest bulk path.
-        insert_exchange(conn, received_at, exchange, ids.get(*key).copied()).await?;
+        let endpoint = ids.get(*key).copied();
+        insert_exchange(conn, received_at, exchange, endpoint, batch.is_whole(i)).await?;
     }
     insert_summaries(conn, &batch.summaries).await?;
     Ok(())
@@ -641,7 +643,9 @@ impl HostRebuild for SqliteRebuild {
             "select id, received_at, observed_at, source_format, scheme, host, port, method, \
              raw_path, path, query, status, request_headers, request_body, \
              request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer, endpoint_id from exchanges \
+             client_address, producer, whole, request_body_size, response_body_size, \
+             request_content_type, response_content_type, \
+             endpoint_id from exchanges \
              where host = ? and id < ? order by id desc limit ?",
         )
         .bind(hostname)
@@ -733,6 +737,7 @@ async fn insert_exchange(
     received_at: DateTime<Utc>,
     e: &Exchange,
     endpoint_id: Option<i64>,
+    whole: bool,
 ) -> Result<(), sqlx::Error> {
     let response = e.response.as_ref();
     sqlx::query(
@@ -740,7 +745,8 @@ async fn insert_exchange(
          method, raw_path, path, query, status, request_headers, request_body, \
          request_body_truncated, request_content_type, response_headers, response_body, \
          response_body_truncated, response_content_type, client_address, producer, \
-         endpoint_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         endpoint_id, whole, request_body_size, response_body_size) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(to_micros(received_at))
     .bind(to_micros(e.observed_at))
@@ -753,17 +759,20 @@ async fn insert_exchange(
     .bind(&e.path)
     .bind(&e.query)
     .bind(e.status.map(i64::from))
-    .bind(headers_json(&e.request.headers))
-    .bind(&e.request.body.bytes)
+    .bind(stored_headers(&e.request.headers, whole))
+    .bind(stored_body(&e.request.body.bytes, whole))
     .bind(e.request.body.truncated)
     .bind(e.request.content_type())
-    .bind(response.map(|r| headers_json(&r.headers)))
-    .bind(response.map(|r| &r.body.bytes))
+    .bind(response.map(|r| stored_headers(&r.headers, whole)))
+    .bind(response.map(|r| stored_body(&r.body.bytes, whole)))
     .bind(response.map(|r| r.body.truncated))
     .bind(response.and_then(|r| r.content_type()))
     .bind(&e.client_address)
     .bind(producer_json(&e.producer))
     .bind(endpoint_id)
+    .bind(whole)
+    .bind(body_size(&e.request.body.bytes))
+    .bind(response.map(|r| body_size(&r.body.bytes)))
     .execute(conn)
     .await?;
     Ok(())
@@ -792,5 +801,10 @@ fn read_row(row: &SqliteRow) -> Result<ExchangeRow, StoreError> {
         client_address: row.try_get("client_address")?,
         producer: row.try_get("producer")?,
         endpoint_id: row.try_get("endpoint_id")?,
+        whole: row.try_get("whole")?,
+        request_content_type: row.try_get("request_content_type")?,
+        response_content_type: row.try_get("response_content_type")?,
+        request_body_size: row.try_get("request_body_size")?,
+        response_body_size: row.try_get("response_body_size")?,
     })
 }

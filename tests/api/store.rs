@@ -103,6 +103,7 @@ crate::trials! {
     backend: [
         retention_expires_old_exchanges_and_keeps_the_counts,
         folds_chain_without_rewriting_exchanges,
+        sampled_storage_keeps_a_sample_whole_and_counts_everything,
     ],
     tokio: [
         sqlite_locked_answers_503_and_stores_nothing,
@@ -280,6 +281,86 @@ async fn folds_chain_without_rewriting_exchanges(db: Db) {
     let rows_after: Vec<(i64, Option<i64>)> = app.database.rows(LINKS).await;
     assert_eq!(rows_after, rows_before, "exchange rows were rewritten");
     store.close().await;
+    app.stop().await;
+}
+
+/// Under `exchanges = "sampled"`: the first exchanges of an endpoint and status, every error and
+/// every new response shape are stored whole; the rest as metadata (no headers or bodies, but
+/// their sizes and content types), and the catalog counts them all.
+async fn sampled_storage_keeps_a_sample_whole_and_counts_everything(db: Db) {
+    use reconstructor::discovery::summaries::SAMPLE_FIRST;
+
+    const HOST: &str = "sampled.example";
+    let app = TestApp::spawn(db, |config| {
+        config.storage.exchanges = reconstructor::store::ExchangePolicy::Sampled;
+    })
+    .await;
+    let record = |path: &str, status: u16, body: &str| {
+        crate::common::akto_record(
+            "GET",
+            &format!("https://{HOST}{path}"),
+            &[
+                ("authorization", "Bearer abc"),
+                ("accept", "application/json"),
+            ],
+            "",
+            status,
+            "application/json",
+            body,
+        )
+    };
+    let plain = 100;
+    let mut records: Vec<Value> = (0..plain)
+        .map(|i| record(&format!("/orders/{i}"), 200, r#"{"id":1,"total":2}"#))
+        .collect();
+    records.extend((0..3).map(|i| record(&format!("/orders/{i}"), 500, r#"{"error":"x"}"#)));
+    records.push(record(
+        "/orders/7",
+        200,
+        r#"{"id":1,"total":2,"refunds":[]}"#,
+    ));
+    for chunk in records.chunks(20) {
+        let body = json!({ "batchData": chunk }).to_string();
+        assert_eq!(app.post("/api/ingestData", body).await.status(), 200);
+    }
+
+    let (_, page) = app
+        .get_json(&format!("/api/exchanges?host={HOST}&limit=1000"))
+        .await;
+    let exchanges = page["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), records.len());
+    let (whole, metadata): (Vec<&Value>, Vec<&Value>) =
+        exchanges.iter().partition(|e| e["stored"] == "whole");
+    // The first of the endpoint's 200s, the three errors and the one new shape.
+    assert_eq!(
+        whole.len(),
+        SAMPLE_FIRST as usize + 3 + 1,
+        "{}",
+        whole.len()
+    );
+    assert_eq!(whole.iter().filter(|e| e["status"] == 500).count(), 3);
+    assert!(
+        whole
+            .iter()
+            .any(|e| e["response"]["body"].as_str().unwrap().contains("refunds"))
+    );
+    for e in &metadata {
+        assert_eq!(e["stored"], "metadata");
+        assert_eq!(e["status"], 200);
+        assert_eq!(e["request"]["headers"].as_array().unwrap().len(), 0, "{e}");
+        assert_eq!(e["response"]["body"], "");
+        assert_eq!(e["response"]["body_size"], r#"{"id":1,"total":2}"#.len());
+        assert_eq!(e["response"]["content_type"], "application/json");
+        assert!(e["endpoint_id"].is_i64(), "{e}");
+    }
+    let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+    let hits: u64 = body["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["hits"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hits, records.len() as u64);
     app.stop().await;
 }
 

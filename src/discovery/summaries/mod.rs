@@ -23,7 +23,7 @@ pub use compact::compact;
 pub(crate) use read::host_endpoints;
 pub use read::host_spec;
 
-use super::catalog::Classified;
+use super::catalog::{Classified, response_fields};
 use crate::model::catalog::EndpointKey;
 use crate::model::exchange::Exchange;
 use crate::openapi::{EndpointSummary, SummaryLimits};
@@ -45,6 +45,10 @@ pub const SAMPLE_WINDOW: Duration = Duration::from_secs(10);
 /// sampled generously again for a while).
 const SAMPLE_KEYS: usize = 100_000;
 
+/// Response shapes remembered per endpoint (for the `sampled` storage policy); past this many,
+/// an endpoint's shapes are no longer told apart.
+const SHAPES_PER_ENDPOINT: usize = 32;
+
 /// Which exchanges are read into their endpoint's summary, per process.
 #[derive(Debug)]
 pub struct Sampler {
@@ -56,6 +60,8 @@ struct SamplerState {
     /// Exchanges admitted per endpoint and status: in all, and in the current window.
     admitted: HashMap<EndpointKey, Vec<Admitted>>,
     window_started: Instant,
+    /// Response shapes (signatures of top-level field names) seen per endpoint.
+    shapes: HashMap<EndpointKey, Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +77,7 @@ impl Default for Sampler {
             state: Mutex::new(SamplerState {
                 admitted: HashMap::new(),
                 window_started: Instant::now(),
+                shapes: HashMap::new(),
             }),
         }
     }
@@ -116,6 +123,33 @@ impl Sampler {
         counts.total = counts.total.saturating_add(1);
         counts.window += 1;
         true
+    }
+}
+
+impl Sampler {
+    /// Whether `exchange` is kept whole under the `sampled` storage policy, given whether it was
+    /// admitted to its endpoint's summary: admitted ones, errors (status 400 and above) and
+    /// responses of a shape not seen before on the endpoint are.
+    pub fn keep_whole(&self, key: &EndpointKey, exchange: &Exchange, admitted: bool) -> bool {
+        if exchange.status.is_some_and(|s| s >= 400) {
+            return true;
+        }
+        let Some(shape) = response_fields(exchange) else {
+            return admitted;
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.shapes.contains_key(key) && state.shapes.len() >= SAMPLE_KEYS {
+            state.shapes.clear();
+        }
+        let shapes = match state.shapes.get_mut(key) {
+            Some(shapes) => shapes,
+            None => state.shapes.entry(key.clone()).or_default(),
+        };
+        let new = !shapes.contains(&shape) && shapes.len() < SHAPES_PER_ENDPOINT;
+        if new {
+            shapes.push(shape);
+        }
+        admitted || new
     }
 }
 
