@@ -36,7 +36,8 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Rebuild the endpoint catalog from stored exchanges (with the current rules and merge), then
-    /// exit. Ingest for a host waits while that host is rebuilt.
+    /// exit. Stored exchanges are read without a lock; ingest for a host waits only while its new
+    /// catalog is written.
     Reprocess {
         /// Only this host key (`api.example.com`, `api.example.com:8443`); every host when
         /// omitted.

@@ -107,6 +107,8 @@ pub mod names {
     pub const DISCOVERY_MERGE_INTERVAL: &str = "reconstructor_discovery_merge_interval_seconds";
     /// Counter: merge rounds that failed.
     pub const DISCOVERY_MERGE_FAILURES: &str = "reconstructor_discovery_merge_failures_total";
+    /// Histogram: how long a rebuild (reprocess, rules change) held its host's lock.
+    pub const DISCOVERY_REBUILD_LOCK_SECONDS: &str = "reconstructor_discovery_rebuild_lock_seconds";
     /// Gauge: whether the database answered a trivial query at the last scrape.
     pub const DATABASE_UP: &str = "reconstructor_database_up";
     /// Gauge: connections open in the pool (idle and in use).
@@ -292,6 +294,12 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "Merge rounds that failed (the next round retries)",
         ),
         (
+            DISCOVERY_REBUILD_LOCK_SECONDS,
+            Histogram,
+            Some(Seconds),
+            "How long a host rebuild (reprocess, rules change) held the host's lock, which its ingest waits on",
+        ),
+        (
             DATABASE_UP,
             Gauge,
             None,
@@ -464,6 +472,7 @@ fn register_metrics() {
     let _ = metrics::histogram!(INGEST_REQUEST_BODY);
     let _ = metrics::histogram!(INGEST_COMMIT_DURATION);
     let _ = metrics::histogram!(INGEST_COMMIT_RECORDS);
+    let _ = metrics::histogram!(DISCOVERY_REBUILD_LOCK_SECONDS);
     metrics::gauge!(
         BUILD_INFO,
         "version" => env!("CARGO_PKG_VERSION"),

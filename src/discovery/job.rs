@@ -14,12 +14,66 @@ use super::merge::{MergeSettings, Observed, merge};
 use super::settings::DiscoverySettings;
 use super::summaries;
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
+use crate::model::template::HostRules;
 use crate::observability::names;
 use crate::openapi::{EndpointSummary, SummaryLimits};
-use crate::store::{CatalogMarks, EndpointRow, Store, StoreError};
+use crate::store::{CatalogMarks, EndpointRow, Store, StoreError, StoredExchange};
 
 /// Exchanges read per round trip while reprocessing.
 const SCAN_CHUNK: u32 = 5_000;
+
+/// What a reprocess gathers from a host's stored exchanges.
+#[derive(Debug, Default)]
+struct Gathered {
+    catalog: CatalogBatch,
+    summaries: BTreeMap<EndpointKey, EndpointSummary>,
+    keys: Vec<EndpointKey>,
+    index: HashMap<EndpointKey, u32>,
+    /// `(exchange id, stored endpoint id, index in keys)`.
+    assignments: Vec<(i64, Option<i64>, u32)>,
+}
+
+impl Gathered {
+    fn add(
+        &mut self,
+        host: &str,
+        rules: &HostRules,
+        stored: &StoredExchange,
+        limits: &SummaryLimits,
+    ) {
+        let e = &stored.exchange;
+        if host_key(&e.host, e.port, e.scheme) != host {
+            return;
+        }
+        let template = super::catalog::resolve_template(&e.path, rules, None);
+        let key = EndpointKey {
+            host: host.to_owned(),
+            method: e.method.clone(),
+            template: template.annotated(),
+        };
+        let api = super::catalog::is_api(e);
+        self.catalog.add(e, &key, api);
+        self.catalog
+            .note_fields(&key, || super::catalog::response_fields(e));
+        // An exchange stored as metadata only says nothing of the interface's shape.
+        if api && stored.whole {
+            self.summaries
+                .entry(key.clone())
+                .or_default()
+                .observe(e, &template, limits);
+        }
+        let next = self.keys.len() as u32;
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None => {
+                self.index.insert(key.clone(), next);
+                self.keys.push(key);
+                next
+            }
+        };
+        self.assignments.push((stored.id, stored.endpoint_id, i));
+    }
+}
 
 /// Discovery's background work for one process.
 #[derive(Debug)]
@@ -308,49 +362,22 @@ impl Discovery {
     ) -> Result<ReprocessReport, StoreError> {
         let started = Instant::now();
         let rules = self.classifier.rules(host);
-        let mut rebuild = self.store.rebuild_host(host).await?;
-        let mut catalog = CatalogBatch::default();
-        let mut summaries: BTreeMap<EndpointKey, EndpointSummary> = BTreeMap::new();
         let limits = SummaryLimits::default();
-        let mut keys: Vec<EndpointKey> = Vec::new();
-        let mut index: HashMap<EndpointKey, u32> = HashMap::new();
-        let mut assignments: Vec<(i64, u32)> = Vec::new();
+        // The exchanges stored so far are read without holding any lock that ingest waits on.
+        let mut rebuild = self.store.rebuild_host(host).await?;
+        let mut gathered = Gathered::default();
         let mut before = None;
         loop {
             let chunk = rebuild.scan(before, SCAN_CHUNK).await?;
             let Some(last) = chunk.last() else { break };
             before = Some(last.id);
             for stored in &chunk {
-                let e = &stored.exchange;
-                if host_key(&e.host, e.port, e.scheme) != host {
-                    continue;
-                }
-                let template = super::catalog::resolve_template(&e.path, &rules, None);
-                let key = EndpointKey {
-                    host: host.to_owned(),
-                    method: e.method.clone(),
-                    template: template.annotated(),
-                };
-                let api = super::catalog::is_api(e);
-                catalog.add(e, &key, api);
-                catalog.note_fields(&key, || super::catalog::response_fields(e));
-                // An exchange stored as metadata only says nothing of the interface's shape.
-                if api && stored.whole {
-                    summaries
-                        .entry(key.clone())
-                        .or_default()
-                        .observe(e, &template, &limits);
-                }
-                let next = keys.len() as u32;
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
-                    next
-                });
-                assignments.push((stored.id, i));
+                gathered.add(host, &rules, stored, &limits);
             }
-            progress(assignments.len() as u64);
+            progress(gathered.assignments.len() as u64);
         }
-        // Merge what was seen, then fold the catalog and the assignments accordingly.
+        // Merge what was seen, still without a lock.
+        let catalog = &gathered.catalog;
         let observed: Vec<Observed> = catalog
             .endpoints
             .iter()
@@ -375,6 +402,19 @@ impl Discovery {
                 None => key.clone(),
             }
         };
+        // From here ingest of the host waits: the exchanges stored since the scan are read, and
+        // the new catalog written.
+        let locked = Instant::now();
+        for stored in &rebuild.lock().await? {
+            gathered.add(host, &rules, stored, &limits);
+        }
+        let Gathered {
+            mut catalog,
+            summaries,
+            keys,
+            assignments,
+            ..
+        } = gathered;
         let mut folded = CatalogBatch {
             hosts: std::mem::take(&mut catalog.hosts),
             endpoints: BTreeMap::new(),
@@ -399,12 +439,37 @@ impl Discovery {
             }
         }
         let final_keys: Vec<EndpointKey> = keys.iter().map(target).collect();
+        // Stored exchanges are not rewritten. A stored endpoint id whose exchanges all go to one
+        // endpoint becomes an alias of it; the exchanges of one split between several (and of
+        // none) are linked one by one.
+        let mut groups: HashMap<i64, Option<&EndpointKey>> = HashMap::new();
+        for (_, stored, i) in &assignments {
+            let Some(stored) = stored else { continue };
+            let key = &final_keys[*i as usize];
+            groups
+                .entry(*stored)
+                .and_modify(|group| {
+                    if *group != Some(key) {
+                        *group = None;
+                    }
+                })
+                .or_insert(Some(key));
+        }
+        let aliases: Vec<(i64, &EndpointKey)> = groups
+            .iter()
+            .filter_map(|(id, key)| Some((*id, (*key)?)))
+            .collect();
         let links: Vec<(i64, &EndpointKey)> = assignments
             .iter()
-            .map(|(id, i)| (*id, &final_keys[*i as usize]))
+            .filter(|(_, stored, _)| {
+                stored.is_none_or(|s| groups.get(&s).is_some_and(Option::is_none))
+            })
+            .map(|(id, _, i)| (*id, &final_keys[*i as usize]))
             .collect();
-        rebuild.write(&folded, &links).await?;
+        rebuild.write(&folded, &aliases, &links).await?;
         rebuild.finish().await?;
+        let held = locked.elapsed();
+        metrics::histogram!(names::DISCOVERY_REBUILD_LOCK_SECONDS).record(held.as_secs_f64());
         let rows: Vec<(EndpointKey, String)> = folded_summaries
             .into_iter()
             .filter(|(_, summary)| !summary.is_empty())
@@ -420,14 +485,16 @@ impl Discovery {
             .remove(host);
         self.refresh().await?;
         let report = ReprocessReport {
-            exchanges: links.len() as u64,
+            exchanges: assignments.len() as u64,
             endpoints: folded.endpoints.len(),
         };
         tracing::info!(
             host,
             exchanges = report.exchanges,
             endpoints = report.endpoints,
+            linked = links.len(),
             elapsed = ?started.elapsed(),
+            locked = ?held,
             "reprocessed"
         );
         Ok(report)

@@ -361,23 +361,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn close(&self);
 }
 
-/// A catalog rebuild of one host, in one transaction (see [`Store::rebuild_host`]).
+/// A catalog rebuild of one host (see [`Store::rebuild_host`]): the exchanges stored before it
+/// began are read without any lock; then the host's lock is taken (ingest of the host waits
+/// from there until [`HostRebuild::finish`]) for the few stored since, and the new catalog is
+/// written. Stored exchanges are never rewritten: the rebuild maps their stored endpoint ids.
 #[async_trait]
 pub trait HostRebuild: Send + std::fmt::Debug {
-    /// Exchanges whose host name is the host key's, older than `before` (an id), newest first.
-    /// The caller keeps those whose host key matches (the port decides).
+    /// Exchanges whose host name is the host key's, stored before the rebuild began and older
+    /// than `before` (an id), newest first. The caller keeps those whose host key matches (the
+    /// port decides).
     async fn scan(
         &mut self,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredExchange>, StoreError>;
 
-    /// Replaces the host's endpoints with `catalog` and links each exchange id of `assignments`
-    /// to its endpoint. The host's exchange count and times are replaced too.
+    /// Takes the host's lock and returns the exchanges stored since the rebuild began (the
+    /// same host name), newest first.
+    async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError>;
+
+    /// Replaces the host's endpoints with `catalog`, and resolves stored exchanges to them:
+    /// `aliases` maps stored endpoint ids whose exchanges all belong to one endpoint, `links`
+    /// single exchanges (of a stored endpoint that was split, or of none). The host's exchange
+    /// count and times are replaced too. Needs [`HostRebuild::lock`] first.
     async fn write(
         &mut self,
         catalog: &CatalogBatch,
-        assignments: &[(i64, &EndpointKey)],
+        aliases: &[(i64, &EndpointKey)],
+        links: &[(i64, &EndpointKey)],
     ) -> Result<(), StoreError>;
 
     /// Makes the rebuild visible.
@@ -599,21 +610,35 @@ pub(crate) fn plain_template(template: &str) -> String {
 }
 
 /// Narrows an exchange listing to one endpoint: its own exchanges and those of every endpoint
-/// folded into it (through `endpoint_aliases`).
+/// folded into it (through `endpoint_aliases`), or linked to it by a rebuild (`exchange_links`,
+/// which wins).
 pub(crate) fn push_endpoint_filter<'a, DB>(sql: &mut sqlx::QueryBuilder<'a, DB>, endpoint: i64)
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    sql.push(" and (exchanges.endpoint_id = ")
+    sql.push(" and ((exchanges.endpoint_id = ")
         .push_bind(endpoint)
         .push(
             " or exchanges.endpoint_id in \
              (select alias_id from endpoint_aliases where endpoint_id = ",
         )
         .push_bind(endpoint)
+        .push(
+            ")) and not exists (select 1 from exchange_links l \
+             where l.exchange_id = exchanges.id) \
+             or exchanges.id in (select exchange_id from exchange_links where endpoint_id = ",
+        )
+        .push_bind(endpoint)
         .push("))");
 }
+
+/// The endpoint an exchange row resolves to (a rebuild's link, else the alias of its stored
+/// endpoint id, else that id), as a select-list expression named `endpoint_id`.
+pub(crate) const RESOLVED_ENDPOINT: &str = "coalesce(\
+     (select l.endpoint_id from exchange_links l where l.exchange_id = exchanges.id), \
+     (select a.endpoint_id from endpoint_aliases a where a.alias_id = exchanges.endpoint_id), \
+     exchanges.endpoint_id) as endpoint_id";
 
 /// Changes grouped by `(method, target)`, each with the templates folded into it.
 pub(crate) fn group_folds(folds: &[Fold]) -> BTreeMap<(String, String), Vec<String>> {

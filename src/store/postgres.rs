@@ -146,6 +146,14 @@ impl Store for PgStore {
             .rows_affected();
             expired.rows += deleted;
             if deleted < super::EXPIRE_BATCH as u64 {
+                // Links of expired exchanges go too: ids grow with time, so every exchange
+                // below the oldest one left is gone.
+                sqlx::query(
+                    "delete from exchange_links where exchange_id < \
+                     coalesce((select min(id) from exchanges), 9223372036854775807)",
+                )
+                .execute(&self.pool)
+                .await?;
                 return Ok(expired);
             }
         }
@@ -196,17 +204,10 @@ impl Store for PgStore {
         &self,
         query: &ExchangeQuery,
     ) -> Result<Vec<StoredExchange>, StoreError> {
-        let mut sql = QueryBuilder::new(
-            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
-             raw_path, path, query, status, request_headers::text as request_headers, \
-             request_body, request_body_truncated, response_headers::text as response_headers, \
-             response_body, response_body_truncated, client_address, producer::text as producer, \
-             whole, request_body_size, response_body_size, request_content_type, \
-             response_content_type, \
-             coalesce((select a.endpoint_id from endpoint_aliases a \
-               where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
-             from exchanges where true",
-        );
+        let mut sql = QueryBuilder::new(format!(
+            "select {EXCHANGE_COLUMNS}, {} from exchanges where true",
+            super::RESOLVED_ENDPOINT
+        ));
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
         }
@@ -357,7 +358,7 @@ impl Store for PgStore {
             let path = super::plain_template(&to);
             // One statement: the rows are deleted (locking them, and seeing any increment
             // committed meanwhile), their sum is added to the target, and their ids (and the
-            // aliases that pointed at them) become aliases of the target. Exchanges stay as
+            // aliases and links that pointed at them) resolve to the target. Exchanges stay as
             // stored: O(endpoints), whatever the traffic behind them.
             let (n,): (i64,) = sqlx::query_as(
                 "with moved as ( \
@@ -403,9 +404,13 @@ impl Store for PgStore {
                    update endpoint_aliases set endpoint_id = (select id from target) \
                    where endpoint_id in (select id from moved) \
                    returning 1 \
+                 ), relinked as ( \
+                   update exchange_links set endpoint_id = (select id from target) \
+                   where endpoint_id in (select id from moved) \
+                   returning 1 \
                  ) \
                  select (select count(*) from moved) + 0 * (select count(*) from aliased) \
-                   + 0 * (select count(*) from repointed)",
+                   + 0 * (select count(*) from repointed) + 0 * (select count(*) from relinked)",
             )
             .bind(host)
             .bind(&method)
@@ -422,14 +427,7 @@ impl Store for PgStore {
     }
 
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
-        lock_host(&mut tx, host).await?;
-        let (hostname, _) = crate::model::catalog::split_host_key(host);
-        Ok(Box::new(PgRebuild {
-            tx,
-            host: host.to_owned(),
-            hostname: hostname.to_owned(),
-        }))
+        Ok(Box::new(PgRebuild::start(&self.pool, host).await?))
     }
 
     async fn host_summaries(&self, host: &str) -> Result<Vec<SummaryRow>, StoreError> {
@@ -678,12 +676,51 @@ async fn insert_summaries(
     Ok(())
 }
 
-/// A host rebuild inside one transaction that holds the host's lock.
+/// The columns of an exchange row, but its endpoint.
+const EXCHANGE_COLUMNS: &str = "id, received_at, observed_at, source_format, scheme, host, \
+     port, method, raw_path, path, query, status, request_headers::text as request_headers, \
+     request_body, request_body_truncated, response_headers::text as response_headers, \
+     response_body, response_body_truncated, client_address, producer::text as producer, whole, \
+     request_body_size, response_body_size, request_content_type, response_content_type";
+
+/// A host rebuild: reads without a lock up to `through`, then one transaction that holds the
+/// host's lock.
 #[derive(Debug)]
 struct PgRebuild {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    pool: PgPool,
+    tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
     host: String,
     hostname: String,
+    /// The highest id of the host's exchanges when the rebuild began, with no commit of the host
+    /// in flight: every exchange of the host up to it is committed, every later one is above.
+    through: i64,
+}
+
+impl PgRebuild {
+    async fn start(pool: &PgPool, host: &str) -> Result<Self, StoreError> {
+        let (hostname, _) = crate::model::catalog::split_host_key(host);
+        let mut tx = pool.begin().await.map_err(super::unreachable)?;
+        lock_host(&mut tx, host).await?;
+        let (through,): (i64,) =
+            sqlx::query_as("select coalesce(max(id), 0) from exchanges where host = $1")
+                .bind(hostname)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(PgRebuild {
+            pool: pool.clone(),
+            tx: None,
+            host: host.to_owned(),
+            hostname: hostname.to_owned(),
+            through,
+        })
+    }
+
+    fn tx(&mut self) -> Result<&mut sqlx::PgConnection, StoreError> {
+        self.tx
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Other(sqlx::Error::Protocol("rebuild not locked".into())))
+    }
 }
 
 #[async_trait]
@@ -693,20 +730,33 @@ impl HostRebuild for PgRebuild {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredExchange>, StoreError> {
-        let rows = sqlx::query(
-            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
-             raw_path, path, query, status, request_headers::text as request_headers, \
-             request_body, request_body_truncated, response_headers::text as response_headers, \
-             response_body, response_body_truncated, client_address, producer::text as producer, \
-             whole, request_body_size, response_body_size, request_content_type, \
-             response_content_type, \
-             endpoint_id from exchanges where host = $1 and id < $2 order by id desc limit $3",
-        )
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = $1 and id <= $2 and id < $3 order by id desc limit $4"
+        ))
         .bind(&self.hostname)
+        .bind(self.through)
         .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&self.pool)
         .await?;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
+    async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        lock_host(&mut tx, &self.host).await?;
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = $1 and id > $2 order by id desc"
+        ))
+        .bind(&self.hostname)
+        .bind(self.through)
+        .fetch_all(&mut *tx)
+        .await?;
+        self.tx = Some(tx);
         rows.iter()
             .map(|row| read_row(row)?.into_stored())
             .collect()
@@ -715,44 +765,55 @@ impl HostRebuild for PgRebuild {
     async fn write(
         &mut self,
         catalog: &CatalogBatch,
-        assignments: &[(i64, &EndpointKey)],
+        aliases: &[(i64, &EndpointKey)],
+        links: &[(i64, &EndpointKey)],
     ) -> Result<(), StoreError> {
-        sqlx::query("delete from endpoints where host = $1")
-            .bind(&self.host)
-            .execute(&mut *self.tx)
-            .await?;
-        // Every exchange is linked afresh below: the host's aliases are no longer needed.
-        sqlx::query("delete from endpoint_aliases where host = $1")
-            .bind(&self.host)
-            .execute(&mut *self.tx)
-            .await?;
+        let host = self.host.clone();
+        let tx = self.tx()?;
+        // Everything the host's exchanges resolved through is replaced below.
+        for table in ["endpoints", "endpoint_aliases", "exchange_links"] {
+            sqlx::query(&format!("delete from {table} where host = $1"))
+                .bind(&host)
+                .execute(&mut *tx)
+                .await?;
+        }
         // A host's counts are computed from its endpoints, just deleted: a host without
         // traffic needs no row update.
         if !catalog.hosts.is_empty() {
-            upsert_hosts(&mut self.tx, catalog, true).await?;
+            upsert_hosts(tx, catalog, true).await?;
         }
-        let ids = upsert_endpoints(&mut self.tx, catalog).await?;
-        for chunk in assignments.chunks(10_000) {
-            let exchange_ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-            let endpoint_ids: Vec<Option<i64>> = chunk
-                .iter()
-                .map(|(_, key)| ids.get(*key).copied())
-                .collect();
-            sqlx::query(
-                "update exchanges set endpoint_id = v.e \
-                 from unnest($1::int8[], $2::int8[]) as v(id, e) where exchanges.id = v.id",
-            )
-            .bind(&exchange_ids)
-            .bind(&endpoint_ids)
-            .execute(&mut *self.tx)
-            .await?;
+        let ids = upsert_endpoints(tx, catalog).await?;
+        for (table, key_column, pairs) in [
+            ("endpoint_aliases", "alias_id", aliases),
+            ("exchange_links", "exchange_id", links),
+        ] {
+            for chunk in pairs.chunks(10_000) {
+                let from: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+                let to: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|(_, key)| ids.get(*key).copied())
+                    .collect();
+                sqlx::query(&format!(
+                    "insert into {table} ({key_column}, endpoint_id, host) \
+                     select f, t, $3 from unnest($1::int8[], $2::int8[]) as v(f, t) \
+                     where t is not null"
+                ))
+                .bind(&from)
+                .bind(&to)
+                .bind(&host)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         Ok(())
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
-        stamp_host(&mut self.tx, &self.host).await?;
-        self.tx.commit().await?;
+        let host = self.host.clone();
+        stamp_host(self.tx()?, &host).await?;
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
         Ok(())
     }
 }

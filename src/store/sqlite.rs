@@ -119,6 +119,14 @@ impl Store for SqliteStore {
             .rows_affected();
             expired.rows += deleted;
             if deleted < super::EXPIRE_BATCH as u64 {
+                // Links of expired exchanges go too: ids grow with time, so every exchange
+                // below the oldest one left is gone.
+                sqlx::query(
+                    "delete from exchange_links where exchange_id < \
+                     coalesce((select min(id) from exchanges), 9223372036854775807)",
+                )
+                .execute(&self.pool)
+                .await?;
                 return Ok(expired);
             }
             tokio::task::yield_now().await;
@@ -158,16 +166,10 @@ impl Store for SqliteStore {
         &self,
         query: &ExchangeQuery,
     ) -> Result<Vec<StoredExchange>, StoreError> {
-        let mut sql = QueryBuilder::new(
-            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
-             raw_path, path, query, status, request_headers, request_body, \
-             request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer, whole, request_body_size, response_body_size, \
-             request_content_type, response_content_type, \
-             coalesce((select a.endpoint_id from endpoint_aliases a \
-               where a.alias_id = exchanges.endpoint_id), endpoint_id) as endpoint_id \
-             from exchanges where 1",
-        );
+        let mut sql = QueryBuilder::new(format!(
+            "select {EXCHANGE_COLUMNS}, {} from exchanges where 1",
+            super::RESOLVED_ENDPOINT
+        ));
         if let Some(host) = &query.host {
             sql.push(" and host = ").push_bind(host);
         }
@@ -324,13 +326,18 @@ impl Store for SqliteStore {
     }
 
     async fn rebuild_host(&self, host: &str) -> Result<Box<dyn HostRebuild>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
-        sqlx::query("begin immediate").execute(&mut *conn).await?;
         let (hostname, _) = crate::model::catalog::split_host_key(host);
+        let (through,): (i64,) =
+            sqlx::query_as("select coalesce(max(id), 0) from exchanges where host = ?")
+                .bind(hostname)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Box::new(SqliteRebuild {
-            conn: Some(conn),
+            pool: self.pool.clone(),
+            conn: None,
             host: host.to_owned(),
             hostname: hostname.to_owned(),
+            through,
         }))
     }
 
@@ -562,16 +569,18 @@ async fn fold_in(
             .bind(&moved_ids)
             .execute(&mut *conn)
             .await?;
-        // Exchanges stay as stored: the folded ids, and the aliases that pointed at them,
-        // resolve to the target from now on.
-        sqlx::query(
-            "update endpoint_aliases set endpoint_id = ? \
-             where endpoint_id in (select value from json_each(?))",
-        )
-        .bind(target)
-        .bind(&moved_ids)
-        .execute(&mut *conn)
-        .await?;
+        // Exchanges stay as stored: the folded ids, and the aliases and links that pointed at
+        // them, resolve to the target from now on.
+        for table in ["endpoint_aliases", "exchange_links"] {
+            sqlx::query(&format!(
+                "update {table} set endpoint_id = ? \
+                 where endpoint_id in (select value from json_each(?))"
+            ))
+            .bind(target)
+            .bind(&moved_ids)
+            .execute(&mut *conn)
+            .await?;
+        }
         sqlx::query(
             "insert into endpoint_aliases (alias_id, endpoint_id, host) \
              select value, ?, ? from json_each(?) where true \
@@ -608,17 +617,31 @@ async fn insert_summaries(
     Ok(())
 }
 
-/// A host rebuild inside one `begin immediate` transaction.
+/// The columns of an exchange row, but its endpoint.
+const EXCHANGE_COLUMNS: &str = "id, received_at, observed_at, source_format, scheme, host, \
+     port, method, raw_path, path, query, status, request_headers, request_body, \
+     request_body_truncated, response_headers, response_body, response_body_truncated, \
+     client_address, producer, whole, request_body_size, response_body_size, \
+     request_content_type, response_content_type";
+
+/// A host rebuild: reads up to `through` outside any transaction, then one `begin immediate`
+/// transaction (SQLite's write lock).
 #[derive(Debug)]
 struct SqliteRebuild {
+    pool: SqlitePool,
     conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
     host: String,
     hostname: String,
+    /// The highest id of the host's committed exchanges when the rebuild began; a write in
+    /// flight then commits higher ids (one writer at a time).
+    through: i64,
 }
 
 impl SqliteRebuild {
-    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        self.conn.as_mut().expect("connection held until commit")
+    fn conn(&mut self) -> Result<&mut sqlx::SqliteConnection, StoreError> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Other(sqlx::Error::Protocol("rebuild not locked".into())))
     }
 }
 
@@ -638,20 +661,34 @@ impl HostRebuild for SqliteRebuild {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredExchange>, StoreError> {
-        let hostname = self.hostname.clone();
-        let rows = sqlx::query(
-            "select id, received_at, observed_at, source_format, scheme, host, port, method, \
-             raw_path, path, query, status, request_headers, request_body, \
-             request_body_truncated, response_headers, response_body, response_body_truncated, \
-             client_address, producer, whole, request_body_size, response_body_size, \
-             request_content_type, response_content_type, \
-             endpoint_id from exchanges \
-             where host = ? and id < ? order by id desc limit ?",
-        )
-        .bind(hostname)
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = ? and id <= ? and id < ? order by id desc limit ?"
+        ))
+        .bind(&self.hostname)
+        .bind(self.through)
         .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
-        .fetch_all(self.conn())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
+    async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        self.conn = Some(conn);
+        let hostname = self.hostname.clone();
+        let through = self.through;
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = ? and id > ? order by id desc"
+        ))
+        .bind(hostname)
+        .bind(through)
+        .fetch_all(self.conn()?)
         .await?;
         rows.iter()
             .map(|row| read_row(row)?.into_stored())
@@ -661,39 +698,50 @@ impl HostRebuild for SqliteRebuild {
     async fn write(
         &mut self,
         catalog: &CatalogBatch,
-        assignments: &[(i64, &EndpointKey)],
+        aliases: &[(i64, &EndpointKey)],
+        links: &[(i64, &EndpointKey)],
     ) -> Result<(), StoreError> {
         let host = self.host.clone();
-        let conn = self.conn();
-        sqlx::query("delete from endpoints where host = ?")
-            .bind(&host)
-            .execute(&mut *conn)
-            .await?;
-        // Every exchange is linked afresh below: the host's aliases are no longer needed.
-        sqlx::query("delete from endpoint_aliases where host = ?")
-            .bind(&host)
-            .execute(&mut *conn)
-            .await?;
+        let conn = self.conn()?;
+        // Everything the host's exchanges resolved through is replaced below.
+        for table in ["endpoints", "endpoint_aliases", "exchange_links"] {
+            sqlx::query(&format!("delete from {table} where host = ?"))
+                .bind(&host)
+                .execute(&mut *conn)
+                .await?;
+        }
         // A host's counts are computed from its endpoints, just deleted: a host without
         // traffic needs no row update.
         if !catalog.hosts.is_empty() {
             upsert_hosts(conn, catalog, true).await?;
         }
         let ids = upsert_endpoints(conn, catalog).await?;
-        for (exchange, key) in assignments {
-            sqlx::query("update exchanges set endpoint_id = ? where id = ?")
-                .bind(ids.get(*key).copied())
-                .bind(exchange)
+        for (table, key_column, pairs) in [
+            ("endpoint_aliases", "alias_id", aliases),
+            ("exchange_links", "exchange_id", links),
+        ] {
+            for chunk in pairs.chunks(5_000) {
+                let rows: Vec<(i64, i64)> = chunk
+                    .iter()
+                    .filter_map(|(from, key)| Some((*from, *ids.get(*key)?)))
+                    .collect();
+                sqlx::query(&format!(
+                    "insert into {table} ({key_column}, endpoint_id, host) \
+                     select value ->> 0, value ->> 1, ? from json_each(?)"
+                ))
+                .bind(&host)
+                .bind(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned()))
                 .execute(&mut *conn)
                 .await?;
+            }
         }
         Ok(())
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         let host = self.host.clone();
-        stamp_host(self.conn(), &host).await?;
-        sqlx::query("commit").execute(self.conn()).await?;
+        stamp_host(self.conn()?, &host).await?;
+        sqlx::query("commit").execute(self.conn()?).await?;
         self.conn.take();
         Ok(())
     }

@@ -247,25 +247,47 @@ async fn rules_rewrite_stored_traffic(db: Db) {
             .json(&body)
             .send()
     };
+    // Two more exchanges, counted in the merged `/users/{user}/repos`: the rules below split
+    // that endpoint between two.
+    let repos = |user: &str| json_record(&format!("/users/{user}/repos"), json!([]));
+    post_all(&app, &[repos("mojombo"), repos("defunkt")]).await;
     let response =
         put(json!({"templates": ["/users/{login}/repos"], "literals": ["/users/mojombo"]}))
             .await
             .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["reprocessed_exchanges"], 98);
+    assert_eq!(body["reprocessed_exchanges"], 100);
 
-    wait_for(
-        &app,
-        &[
-            ("GET", "/orders/{orderId}", 30),
-            ("GET", "/sessions/{sessionId}", 10),
-            ("GET", "/users/me", 15),
-            ("GET", "/users/mojombo/repos", 2),
-            ("GET", "/users/{login}/repos", 38),
-        ],
-    )
-    .await;
+    let expected = [
+        ("GET", "/orders/{orderId}", 30),
+        ("GET", "/sessions/{sessionId}", 10),
+        ("GET", "/users/me", 15),
+        ("GET", "/users/mojombo/repos", 3),
+        ("GET", "/users/{login}/repos", 39),
+    ];
+    wait_for(&app, &expected).await;
+    // The two exchanges of the split endpoint are linked one by one; the others go by aliases.
+    let links: Vec<(i64,)> = app
+        .database
+        .rows("select exchange_id from exchange_links")
+        .await;
+    assert_eq!(links.len(), 2, "{links:?}");
+    // No stored exchange was rewritten, and each is listed under its new endpoint.
+    let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+    for endpoint in body["endpoints"].as_array().unwrap() {
+        let id = endpoint["id"].as_i64().unwrap();
+        let (_, page) = app
+            .get_json(&format!("/api/exchanges?endpoint_id={id}&limit=1000"))
+            .await;
+        let listed = page["exchanges"].as_array().unwrap();
+        assert_eq!(
+            Some(listed.len() as u64),
+            endpoint["hits"].as_u64(),
+            "{endpoint}"
+        );
+        assert!(listed.iter().all(|e| e["endpoint_id"] == id), "{page}");
+    }
     let (_, rules) = app.get_json(&format!("/api/hosts/{HOST}/rules")).await;
     assert_eq!(rules["stored"]["literals"], json!(["/users/mojombo"]));
     assert_eq!(
@@ -571,13 +593,26 @@ async fn reprocess_rebuilds_a_missing_catalog(db: Db) {
     );
     let hosts = store.list_hosts().await.unwrap();
     assert_eq!(hosts[0].exchanges, 98);
-    // Every exchange is linked again.
-    let (linked,) = raw_count(
+    // The stored exchanges are not rewritten, yet every one resolves to its endpoint again.
+    let (unlinked,) = raw_count(
         &config,
         "select count(*) from exchanges where endpoint_id is null",
     )
     .await;
-    assert_eq!(linked, 0);
+    assert_eq!(unlinked, 98);
+    let listing = |endpoint_id: Option<i64>| reconstructor::store::ExchangeQuery {
+        endpoint_id,
+        limit: 1000,
+        ..Default::default()
+    };
+    let all = store.list_exchanges(&listing(None)).await.unwrap();
+    assert_eq!(all.len(), 98);
+    assert!(all.iter().all(|e| e.endpoint_id.is_some()));
+    for row in &rows {
+        let listed = store.list_exchanges(&listing(Some(row.id))).await.unwrap();
+        assert_eq!(listed.len() as u64, row.hits, "{}", row.path);
+        assert!(listed.iter().all(|e| e.endpoint_id == Some(row.id)));
+    }
     let summaries = store.host_summaries(HOST).await.unwrap();
     assert!(!summaries.is_empty());
     store.close().await;

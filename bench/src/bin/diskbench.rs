@@ -8,6 +8,7 @@
 //! whole database, on SQLite the file once its write-ahead log is checkpointed. It prints the
 //! bytes per exchange and the gigabytes per million exchanges.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -36,8 +37,16 @@ struct Args {
 }
 
 const RESOURCES: [&str; 10] = [
-    "orders", "customers", "invoices", "products", "shipments", "tickets", "accounts", "payments",
-    "devices", "reports",
+    "orders",
+    "customers",
+    "invoices",
+    "products",
+    "shipments",
+    "tickets",
+    "accounts",
+    "payments",
+    "devices",
+    "reports",
 ];
 
 fn record(i: usize, endpoints: usize, rng: &mut fastrand::Rng) -> wire::akto::Record {
@@ -74,26 +83,35 @@ fn record(i: usize, endpoints: usize, rng: &mut fastrand::Rng) -> wire::akto::Re
     } else {
         String::new()
     };
-    wire::akto::Record::new(if post { "POST" } else { "GET" }, format!("https://disk.example{path}"))
-        .with_mirroring_defaults()
-        .with_request_headers(wire::Headers::from_pairs([
-            ("accept", "application/json"),
-            ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
-            ("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo"),
-            ("x-request-id", "9d2f1c2e-6c1b-4e0a-a6a4-0c4b1d7e8f90"),
-            ("accept-encoding", "gzip, br"),
-        ]))
-        .with_response_headers(wire::Headers::from_pairs([
-            ("content-type", "application/json"),
-            ("cache-control", "no-store"),
-            ("x-ratelimit-remaining", "4999"),
-            ("date", "Mon, 07 Dec 2026 08:00:00 GMT"),
-        ]))
-        .with_request_payload(&request)
-        .with_response_payload(&response.to_string())
-        .with_ip("198.51.100.9")
-        .with_time(1_763_700_000)
-        .with_status(status, "OK")
+    wire::akto::Record::new(
+        if post { "POST" } else { "GET" },
+        format!("https://disk.example{path}"),
+    )
+    .with_mirroring_defaults()
+    .with_request_headers(wire::Headers::from_pairs([
+        ("accept", "application/json"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36",
+        ),
+        (
+            "authorization",
+            "Bearer eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo",
+        ),
+        ("x-request-id", "9d2f1c2e-6c1b-4e0a-a6a4-0c4b1d7e8f90"),
+        ("accept-encoding", "gzip, br"),
+    ]))
+    .with_response_headers(wire::Headers::from_pairs([
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("x-ratelimit-remaining", "4999"),
+        ("date", "Mon, 07 Dec 2026 08:00:00 GMT"),
+    ]))
+    .with_request_payload(&request)
+    .with_response_payload(response.to_string())
+    .with_ip("198.51.100.9")
+    .with_time(1_763_700_000)
+    .with_status(status, "OK")
 }
 
 /// A fresh database for one run: its URL, and how to drop it after.
@@ -101,8 +119,12 @@ async fn fresh_database(admin: &str, policy: ExchangePolicy) -> anyhow::Result<S
     use sqlx::Connection as _;
     let name = format!("diskbench_{}_{}", policy.as_str(), std::process::id());
     let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(&format!("drop database if exists {name}")).execute(&mut conn).await?;
-    sqlx::query(&format!("create database {name}")).execute(&mut conn).await?;
+    sqlx::query(&format!("drop database if exists {name}"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await?;
     let mut url = reqwest::Url::parse(admin)?;
     url.set_path(&name);
     Ok(url.to_string())
@@ -110,7 +132,10 @@ async fn fresh_database(admin: &str, policy: ExchangePolicy) -> anyhow::Result<S
 
 async fn drop_database(admin: &str, url: &str) -> anyhow::Result<()> {
     use sqlx::Connection as _;
-    let name = reqwest::Url::parse(url)?.path().trim_start_matches('/').to_owned();
+    let name = reqwest::Url::parse(url)?
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
     let mut conn = sqlx::PgConnection::connect(admin).await?;
     sqlx::query(&format!("drop database if exists {name} with (force)"))
         .execute(&mut conn)
@@ -136,17 +161,21 @@ async fn postgres_size(url: &str) -> anyhow::Result<(i64, i64)> {
 async fn sqlite_size(url: &str) -> anyhow::Result<i64> {
     use sqlx::Connection as _;
     let mut conn = sqlx::SqliteConnection::connect(url).await?;
-    sqlx::query("pragma wal_checkpoint(truncate)").execute(&mut conn).await?;
+    sqlx::query("pragma wal_checkpoint(truncate)")
+        .execute(&mut conn)
+        .await?;
     let path = url.trim_start_matches("sqlite://");
     Ok(std::fs::metadata(path)?.len() as i64)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "| store | policy | exchanges | stored whole | exchange tables | database | bytes per exchange | GB per million | ingest rate |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
     for policy in [ExchangePolicy::Full, ExchangePolicy::Sampled] {
         let url = match &args.database_url {
             Some(admin) => Some(fresh_database(admin, policy).await?),
@@ -167,15 +196,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let mut posted = 0;
         while posted < args.exchanges {
             let n = args.batch.min(args.exchanges - posted);
-            let records: Vec<_> =
-                (posted..posted + n).map(|i| record(i, args.endpoints, &mut rng)).collect();
+            let records: Vec<_> = (posted..posted + n)
+                .map(|i| record(i, args.endpoints, &mut rng))
+                .collect();
             let response = client
                 .post(format!("{}/api/ingestData", server.base))
                 .header("content-type", "application/json")
                 .body(json!({ "batchData": records }).to_string())
                 .send()
                 .await?;
-            anyhow::ensure!(response.status().is_success(), "ingest answered {}", response.status());
+            anyhow::ensure!(
+                response.status().is_success(),
+                "ingest answered {}",
+                response.status()
+            );
             posted += n;
         }
         let rate = args.exchanges as f64 / started.elapsed().as_secs_f64();
@@ -193,7 +227,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         };
         server.stop().await?;
         let per = database as f64 / args.exchanges as f64;
-        println!(
+        writeln!(
+            out,
             "| {store} | {} | {} | {:.1} % | {:.1} MiB | {:.1} MiB | {per:.0} | {:.2} | {rate:.0}/s |",
             policy.as_str(),
             args.exchanges,
@@ -201,7 +236,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             tables as f64 / 1_048_576.0,
             database as f64 / 1_048_576.0,
             per * 1e6 / 1e9,
-        );
+        )?;
         if let (Some(admin), Some(url)) = (&args.database_url, &url) {
             drop_database(admin, url).await?;
         }
@@ -224,7 +259,5 @@ async fn count_whole(url: &str) -> anyhow::Result<i64> {
 }
 
 fn main() -> anyhow::Result<()> {
-    reconstructor_bench::block_on(async {
-        run(Args::parse()).await.context("diskbench")
-    })
+    reconstructor_bench::block_on(async { run(Args::parse()).await.context("diskbench") })
 }
