@@ -376,6 +376,7 @@ pub fn state(
     );
     let discovery = Arc::new(Discovery::new(&config.discovery, store.clone(), classifier));
     let state = AppState {
+        rebuilds: Arc::new(crate::discovery::rebuilds::Rebuilds::new(discovery.clone())),
         discovery,
         store,
         ingestor,

@@ -7,5 +7,6 @@
 pub mod catalog;
 pub mod job;
 pub mod merge;
+pub mod rebuilds;
 pub mod settings;
 pub mod summaries;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
 use super::params::{NoParams, QueryParams, Strict};
 use axum::response::IntoResponse;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::discovery::rebuilds::RebuildStatus;
 use crate::discovery::settings::HostRulesConfig;
 use crate::model::catalog::add_counts;
 use crate::model::template::Template;
@@ -249,18 +251,38 @@ pub(super) async fn get_rules(
 pub(super) struct RulesUpdated {
     host: String,
     stored: StoredRules,
-    /// Exchanges re-read and endpoints in the rebuilt catalog of the host.
-    reprocessed_exchanges: u64,
-    endpoints: usize,
+    /// The rebuild of the host's catalog with the new rules.
+    rebuild: RebuildStatus,
+    /// Where to poll it.
+    rebuild_status: String,
+    /// With `?wait=true`: exchanges re-read and endpoints in the rebuilt catalog of the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reprocessed_exchanges: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoints: Option<usize>,
 }
 
-/// `PUT /api/hosts/{host}/rules`: replaces the host's stored rules and rebuilds its catalog with
-/// them, so that they apply to the traffic already stored.
+/// Query parameters of `PUT …/rules`.
+#[derive(Debug, Deserialize)]
+pub(super) struct RulesParams {
+    /// Answer once the catalog is rebuilt, rather than at once.
+    wait: Option<bool>,
+}
+
+impl QueryParams for RulesParams {
+    const NAMES: &'static [&'static str] = &["wait"];
+}
+
+/// `PUT /api/hosts/{host}/rules[?wait=true]`: replaces the host's stored rules and rebuilds its
+/// catalog with them in the background, so that they apply to the traffic already stored
+/// (202, with the rebuild's status; `?wait=true` answers 200 once it is done). Ingest of the host
+/// goes on meanwhile: it waits only while the new catalog is written.
 pub(super) async fn put_rules(
     State(state): State<AppState>,
     Path(host): Path<String>,
+    Strict(params): Strict<RulesParams>,
     body: axum::body::Bytes,
-) -> Result<Json<RulesUpdated>, ApiError> {
+) -> Result<(StatusCode, Json<RulesUpdated>), ApiError> {
     let host = host.to_ascii_lowercase();
     let given: HostRulesConfig = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
         code: "invalid_rules",
@@ -274,13 +296,40 @@ pub(super) async fn put_rules(
     })?;
     state.store.put_host_rules(&host, &rules).await?;
     state.discovery.refresh().await?;
-    let report = state.discovery.reprocess(&host).await?;
-    Ok(Json(RulesUpdated {
-        stored: StoredRules::from(&rules),
-        host,
-        reprocessed_exchanges: report.exchanges,
-        endpoints: report.endpoints,
-    }))
+    let rebuild_status = format!("/api/hosts/{host}/rebuild");
+    let (code, report) = if params.wait.unwrap_or(false) {
+        (StatusCode::OK, Some(state.rebuilds.run_now(&host).await?))
+    } else {
+        state.rebuilds.start(&host);
+        (StatusCode::ACCEPTED, None)
+    };
+    let rebuild = state.rebuilds.status(&host).ok_or(ApiError::NotFound)?;
+    Ok((
+        code,
+        Json(RulesUpdated {
+            stored: StoredRules::from(&rules),
+            rebuild,
+            rebuild_status,
+            reprocessed_exchanges: report.as_ref().map(|r| r.exchanges),
+            endpoints: report.map(|r| r.endpoints),
+            host,
+        }),
+    ))
+}
+
+/// `GET /api/hosts/{host}/rebuild`: the host's last rebuild started by this process (after a
+/// rules change), with its progress.
+pub(super) async fn rebuild(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Strict(_): Strict<NoParams>,
+) -> Result<Json<RebuildStatus>, ApiError> {
+    let host = host.to_ascii_lowercase();
+    state
+        .rebuilds
+        .status(&host)
+        .map(Json)
+        .ok_or(ApiError::NotFound)
 }
 
 /// Query parameters of the document routes.

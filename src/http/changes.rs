@@ -217,7 +217,7 @@ pub(super) async fn put_reference(
     state.store.changes().put_reference(&host, &row).await?;
     state.store.put_host_rules(&host, &rules).await?;
     state.discovery.refresh().await?;
-    let report = state.discovery.reprocess(&host).await?;
+    let report = state.rebuilds.run_now(&host).await?;
     let operations = changes::surface::Surface::of(&parsed.document)
         .operations
         .len();

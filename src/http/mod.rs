@@ -40,6 +40,8 @@ pub struct AppState {
     pub ingestor: Ingestor,
     /// The endpoint catalog's background work (rules, merges, reprocessing).
     pub discovery: Arc<Discovery>,
+    /// Host rebuilds started through the API, with their status.
+    pub rebuilds: Arc<crate::discovery::rebuilds::Rebuilds>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Bytes of request bodies that may be held in memory at once, across all requests.
@@ -82,6 +84,7 @@ pub fn router(state: AppState) -> Router {
             "/api/hosts/{host}/rules",
             get(catalog::get_rules).put(catalog::put_rules),
         )
+        .route("/api/hosts/{host}/rebuild", get(catalog::rebuild))
         .route("/api/hosts/{host}/revisions", get(changes::revisions))
         .route("/api/hosts/{host}/diff", get(changes::diff))
         .route("/api/hosts/{host}/drift", get(changes::drift))

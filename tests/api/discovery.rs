@@ -243,7 +243,7 @@ async fn rules_rewrite_stored_traffic(db: Db) {
 
     let put = |body: Value| {
         app.client
-            .put(app.url(&format!("/api/hosts/{HOST}/rules")))
+            .put(app.url(&format!("/api/hosts/{HOST}/rules?wait=true")))
             .json(&body)
             .send()
     };
@@ -307,6 +307,32 @@ async fn rules_rewrite_stored_traffic(db: Db) {
     }
     let (_, rules) = app.get_json(&format!("/api/hosts/{HOST}/rules")).await;
     assert_eq!(rules["stored"]["literals"], json!(["/users/mojombo"]));
+
+    // Without `wait`, the answer comes at once (202) and the rebuild runs in the background,
+    // with a status to poll until it is done.
+    let response = app
+        .client
+        .put(app.url(&format!("/api/hosts/{HOST}/rules")))
+        .json(&json!({"templates": [], "literals": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["rebuild_status"], format!("/api/hosts/{HOST}/rebuild"));
+    let started = Instant::now();
+    let status = loop {
+        let (code, status) = app.get_json(&format!("/api/hosts/{HOST}/rebuild")).await;
+        assert_eq!(code, 200, "{status}");
+        if status["state"] != "running" {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(status["exchanges_read"], 100, "{status}");
+    assert!(status["finished_at"].is_string(), "{status}");
     app.stop().await;
 }
 

@@ -16,7 +16,7 @@ async fn rules_for_a_host_without_traffic(db: Db) {
     let app = TestApp::spawn(db, |_| {}).await;
     let response = app
         .client
-        .put(app.url("/api/hosts/never-seen.example/rules"))
+        .put(app.url("/api/hosts/never-seen.example/rules?wait=true"))
         .json(&json!({"templates": ["/items/{id}"], "literals": []}))
         .send()
         .await
@@ -25,6 +25,12 @@ async fn rules_for_a_host_without_traffic(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["reprocessed_exchanges"], 0);
     assert_eq!(body["endpoints"], 0);
+    assert_eq!(body["rebuild"]["state"], "done", "{body}");
+    let (status, body) = app.get_json("/api/hosts/never-seen.example/rebuild").await;
+    assert_eq!((status, &body["state"]), (200, &json!("done")), "{body}");
+    // No rebuild was started for a host never named.
+    let (status, _) = app.get_json("/api/hosts/other.example/rebuild").await;
+    assert_eq!(status, 404);
     app.stop().await;
 }
 

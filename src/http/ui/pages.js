@@ -589,7 +589,15 @@ export async function rulesPage(host) {
         result.textContent = "Saving and re-reading the stored traffic…";
         try {
           const updated = await putJson(`${hostApi(host)}/rules`, body);
-          result.textContent = `Saved. ${count(updated.reprocessed_exchanges)} exchanges re-read; ${count(updated.endpoints)} endpoints now.`;
+          // The catalog is rebuilt in the background: follow it until it ends.
+          let rebuild = updated.rebuild;
+          while (rebuild.state === "running") {
+            result.textContent = `Rules stored; re-reading the stored traffic: ${count(rebuild.exchanges_read)} exchanges so far…`;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            rebuild = await getJson(`${hostApi(host)}/rebuild`);
+          }
+          if (rebuild.state === "failed") throw new Error(`the rules are saved, but rebuilding the catalog failed: ${rebuild.error}`);
+          result.textContent = `Saved. ${count(rebuild.exchanges_read)} exchanges re-read; ${count(rebuild.endpoints)} endpoints now.`;
           drawEndpoints(await allEndpoints(host));
           announce("Rules saved");
         } catch (e) {
