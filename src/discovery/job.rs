@@ -157,6 +157,8 @@ pub struct ReprocessReport {
     pub exchanges: u64,
     /// Endpoints in the rebuilt catalog.
     pub endpoints: usize,
+    /// How long the host's lock was held (ingest of the host waited at most this long).
+    pub locked: Duration,
 }
 
 impl Discovery {
@@ -487,6 +489,7 @@ impl Discovery {
         let report = ReprocessReport {
             exchanges: assignments.len() as u64,
             endpoints: folded.endpoints.len(),
+            locked: held,
         };
         tracing::info!(
             host,

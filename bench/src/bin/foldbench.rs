@@ -6,6 +6,7 @@
 //! that host (whose lock the fold takes) and the rest to other hosts, while it folds every
 //! endpoint of the first host into two templates in one `Store::fold_endpoints` call. It reports
 //! the fold's duration and the latency and status of every ingest request that overlapped it.
+//! With `--operation reprocess` the host's catalog is rebuilt instead (as a rules change does).
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Parser;
+use reconstructor::discovery::catalog::Classifier;
+use reconstructor::discovery::job::Discovery;
 use reconstructor::model::catalog::Fold;
 use reconstructor_bench::{InProcess, percentile};
 use serde_json::json;
@@ -50,6 +53,10 @@ struct Args {
     /// A postgres:// URL to use instead of a temporary SQLite file.
     #[arg(long)]
     database_url: Option<String>,
+    /// `fold` (one `Store::fold_endpoints` call), or `reprocess` (the host's catalog rebuilt
+    /// from its stored exchanges, as a rules change does).
+    #[arg(long, default_value = "fold", value_parser = ["fold", "reprocess"])]
+    operation: String,
 }
 
 fn record(host: &str, path: &str) -> wire::akto::Record {
@@ -179,7 +186,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let fold_start = Instant::now();
-    let folded = store.fold_endpoints(HOST, &folds).await?;
+    let done = if args.operation == "reprocess" {
+        let discovery = Discovery::new(
+            &server.config.discovery,
+            store.clone(),
+            Arc::new(Classifier::new(server.config.discovery.host_rules())),
+        );
+        let report = discovery.reprocess(HOST).await?;
+        format!(
+            "reprocess of {} exchanges into {} endpoints (the host's lock held {:.1?})",
+            report.exchanges, report.endpoints, report.locked
+        )
+    } else {
+        let folded = store.fold_endpoints(HOST, &folds).await?;
+        format!("fold of {folded} endpoints into 2 over {stored} exchanges")
+    };
     let fold_end = Instant::now();
     tokio::time::sleep(Duration::from_secs(2)).await;
     running.store(false, Ordering::Relaxed);
@@ -202,15 +223,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             times.last().copied().unwrap_or_default()
         )
     };
+    writeln!(out, "{done}: {:.1?}", fold_end - fold_start)?;
     writeln!(
         out,
-        "fold of {folded} endpoints into 2 over {stored} exchanges: {:.1?}",
-        fold_end - fold_start
-    )?;
-    writeln!(
-        out,
-        "ingest ({}-record batches) overlapping the fold: {}",
+        "ingest ({}-record batches) overlapping the {}: {}",
         args.batch,
+        args.operation,
         summary(&during)
     )?;
     writeln!(
