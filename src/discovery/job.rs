@@ -22,6 +22,14 @@ use crate::store::{CatalogMarks, EndpointRow, Store, StoreError, StoredExchange}
 /// Exchanges read per round trip while reprocessing.
 const SCAN_CHUNK: u32 = 5_000;
 
+/// Catch-up reads of a rebuild before it takes the host's lock: at most this many, stopping
+/// early once one returns fewer than [`CATCH_UP_ENOUGH`] exchanges (what is left is read under
+/// the lock).
+const CATCH_UP_ROUNDS: usize = 4;
+
+/// See [`CATCH_UP_ROUNDS`].
+const CATCH_UP_ENOUGH: usize = 500;
+
 /// What a reprocess gathers from a host's stored exchanges.
 #[derive(Debug, Default)]
 struct Gathered {
@@ -404,8 +412,19 @@ impl Discovery {
                 None => key.clone(),
             }
         };
-        // From here ingest of the host waits: the exchanges stored since the scan are read, and
-        // the new catalog written.
+        // Catch up, without a lock, with what was stored meanwhile, until little is left.
+        for _ in 0..CATCH_UP_ROUNDS {
+            let more = rebuild.catch_up().await?;
+            for stored in &more {
+                gathered.add(host, &rules, stored, &limits);
+            }
+            progress(gathered.assignments.len() as u64);
+            if more.len() < CATCH_UP_ENOUGH {
+                break;
+            }
+        }
+        // From here ingest of the host waits: the few exchanges stored since the last catch-up
+        // are read, and the new catalog written.
         let locked = Instant::now();
         for stored in &rebuild.lock().await? {
             gathered.add(host, &rules, stored, &limits);

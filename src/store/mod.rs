@@ -376,8 +376,12 @@ pub trait HostRebuild: Send + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<StoredExchange>, StoreError>;
 
-    /// Takes the host's lock and returns the exchanges stored since the rebuild began (the
-    /// same host name), newest first.
+    /// Catches up without a lock: returns the exchanges stored since the rebuild began (or
+    /// since the last catch-up), newest first, and counts them as read.
+    async fn catch_up(&mut self) -> Result<Vec<StoredExchange>, StoreError>;
+
+    /// Takes the host's lock and returns the exchanges stored since the rebuild began (or since
+    /// the last catch-up; the same host name), newest first.
     async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError>;
 
     /// Replaces the host's endpoints with `catalog`, and resolves stored exchanges to them:

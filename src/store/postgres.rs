@@ -699,6 +699,19 @@ struct PgRebuild {
 impl PgRebuild {
     async fn start(pool: &PgPool, host: &str) -> Result<Self, StoreError> {
         let (hostname, _) = crate::model::catalog::split_host_key(host);
+        let through = Self::mark(pool, host, hostname).await?;
+        Ok(PgRebuild {
+            pool: pool.clone(),
+            tx: None,
+            host: host.to_owned(),
+            hostname: hostname.to_owned(),
+            through,
+        })
+    }
+
+    /// The highest id of the host's exchanges, read under the host's lock (for as long as the
+    /// commits in flight take): every exchange of the host up to it is committed.
+    async fn mark(pool: &PgPool, host: &str, hostname: &str) -> Result<i64, StoreError> {
         let mut tx = pool.begin().await.map_err(super::unreachable)?;
         lock_host(&mut tx, host).await?;
         let (through,): (i64,) =
@@ -707,13 +720,7 @@ impl PgRebuild {
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
-        Ok(PgRebuild {
-            pool: pool.clone(),
-            tx: None,
-            host: host.to_owned(),
-            hostname: hostname.to_owned(),
-            through,
-        })
+        Ok(through)
     }
 
     fn tx(&mut self) -> Result<&mut sqlx::PgConnection, StoreError> {
@@ -740,6 +747,23 @@ impl HostRebuild for PgRebuild {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
+    async fn catch_up(&mut self) -> Result<Vec<StoredExchange>, StoreError> {
+        let through = Self::mark(&self.pool, &self.host, &self.hostname).await?;
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = $1 and id > $2 and id <= $3 order by id desc"
+        ))
+        .bind(&self.hostname)
+        .bind(self.through)
+        .bind(through)
+        .fetch_all(&self.pool)
+        .await?;
+        self.through = through;
         rows.iter()
             .map(|row| read_row(row)?.into_stored())
             .collect()

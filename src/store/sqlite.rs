@@ -676,6 +676,27 @@ impl HostRebuild for SqliteRebuild {
             .collect()
     }
 
+    async fn catch_up(&mut self) -> Result<Vec<StoredExchange>, StoreError> {
+        let (through,): (i64,) =
+            sqlx::query_as("select coalesce(max(id), 0) from exchanges where host = ?")
+                .bind(&self.hostname)
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(&format!(
+            "select {EXCHANGE_COLUMNS}, endpoint_id from exchanges \
+             where host = ? and id > ? and id <= ? order by id desc"
+        ))
+        .bind(&self.hostname)
+        .bind(self.through)
+        .bind(through)
+        .fetch_all(&self.pool)
+        .await?;
+        self.through = through;
+        rows.iter()
+            .map(|row| read_row(row)?.into_stored())
+            .collect()
+    }
+
     async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("begin immediate").execute(&mut *conn).await?;
