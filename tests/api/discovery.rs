@@ -488,6 +488,7 @@ crate::trials! {
         reprocess_rebuilds_a_missing_catalog,
         summaries_are_committed_with_their_exchanges,
         the_classifier_refreshes_incrementally,
+        rebuilds_under_ingest_count_every_exchange,
     ],
     postgres: [two_replicas_count_exactly],
 }
@@ -739,6 +740,68 @@ async fn the_classifier_refreshes_incrementally(db: Db) {
     assert_eq!(discovery.refresh().await.unwrap(), nothing);
     store.close().await;
     app.stop().await;
+}
+
+/// Rebuilds of a host while its traffic keeps arriving: whatever lands before, during or after
+/// each of them, every exchange is counted once and listed under its endpoint.
+async fn rebuilds_under_ingest_count_every_exchange(db: Db) {
+    use std::sync::Arc;
+
+    use reconstructor::discovery::catalog::Classifier;
+    use reconstructor::discovery::job::Discovery;
+
+    let app = Arc::new(
+        TestApp::spawn(db, |config| {
+            config.discovery.merge_interval = Duration::from_secs(3600);
+        })
+        .await,
+    );
+    let config = app.database.config();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
+    let discovery = Discovery::new(
+        &config.discovery,
+        store.clone(),
+        Arc::new(Classifier::new(config.discovery.host_rules())),
+    );
+    let record = |i: usize| json_record(&format!("/items/{}/parts", i % 40), json!({"n": i}));
+    let first: Vec<Value> = (0..400).map(record).collect();
+    post_all(&app, &first).await;
+    let later = 600;
+    let ingest = tokio::spawn({
+        let app = app.clone();
+        async move {
+            for chunk in (400..400 + later).collect::<Vec<_>>().chunks(10) {
+                let records: Vec<Value> = chunk.iter().map(|i| record(*i)).collect();
+                post_all(&app, &records).await;
+            }
+        }
+    });
+    let mut rebuilds = 0;
+    while !ingest.is_finished() || rebuilds == 0 {
+        discovery.reprocess(HOST).await.unwrap();
+        rebuilds += 1;
+    }
+    ingest.await.unwrap();
+    discovery.reprocess(HOST).await.unwrap();
+
+    let (_, body) = app
+        .get_json(&format!("/api/hosts/{HOST}/endpoints?limit=1000"))
+        .await;
+    let endpoints = body["endpoints"].as_array().unwrap();
+    let total: u64 = endpoints.iter().map(|e| e["hits"].as_u64().unwrap()).sum();
+    assert_eq!(total, 400 + later as u64, "after {rebuilds} rebuilds");
+    for endpoint in endpoints {
+        let id = endpoint["id"].as_i64().unwrap();
+        let (_, page) = app
+            .get_json(&format!("/api/exchanges?endpoint_id={id}&limit=1000"))
+            .await;
+        let listed = page["exchanges"].as_array().unwrap().len() as u64;
+        assert_eq!(Some(listed), endpoint["hits"].as_u64(), "{endpoint}");
+    }
+    store.close().await;
+    if let Ok(app) = Arc::try_unwrap(app) {
+        app.stop().await;
+    }
 }
 
 async fn raw_execute(config: &reconstructor::config::Config, statement: &str) {
