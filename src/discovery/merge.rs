@@ -777,6 +777,8 @@ impl Forest {
             .iter()
             .filter(|c| !self.nodes[c.node].children.is_empty())
             .count();
+        // A candidate that is itself updated (`PUT`, `PATCH`) is an item, whatever lies below it
+        // (`/pods/<name>/exec`, `/pods/<name>/portforward`: sub-resources that are not words).
         let collections = group
             .iter()
             .filter(|c| {
@@ -785,7 +787,11 @@ impl Forest {
                     .keys()
                     .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
                     .count();
-                unique >= VALUE_POSITION || self.holds_values(c.node)
+                let updated = self.nodes[c.node]
+                    .ends
+                    .iter()
+                    .any(|e| e.method == "PUT" || e.method == "PATCH");
+                !updated && (unique >= VALUE_POSITION || self.holds_values(c.node))
             })
             .count();
         // Collections that are created by a `POST` to themselves are a family too, whatever their
@@ -1611,6 +1617,50 @@ mod tests {
             .map(|(m, p)| (m.to_owned(), p))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn hot_items_with_sub_resources_that_are_not_words_merge() {
+        // A dozen hot names, most of them word pairs, each an item (read, replaced, patched)
+        // with the same sub-resources, a third of which are not words.
+        let names = [
+            "data-gateway",
+            "docs-client",
+            "search-gateway",
+            "sync-cli",
+            "web-monorepo",
+            "api-vertex",
+            "data-platform",
+            "ui-cli",
+            "fjordx_41",
+            "globexq_89",
+            "wayneq_12",
+            "orbitz_4",
+        ];
+        let subs = [
+            "attach",
+            "binding",
+            "eviction",
+            "exec",
+            "log",
+            "portforward",
+            "proxy",
+            "status",
+            "ephemeralcontainers",
+        ];
+        let mut requests = vec![("GET", "/v1/ns/prod/pods".to_owned(), None)];
+        for _ in 0..5 {
+            for name in names {
+                for method in ["GET", "PUT", "PATCH", "DELETE"] {
+                    requests.push((method, format!("/v1/ns/prod/pods/{name}"), None));
+                }
+                for sub in subs {
+                    requests.push(("GET", format!("/v1/ns/prod/pods/{name}/{sub}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 1 + 4 + subs.len(), "{found:?}");
     }
 
     /// A template with parameter names left out (`/a/{}/b`).
