@@ -17,7 +17,7 @@ use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
 use crate::model::template::HostRules;
 use crate::observability::names;
 use crate::openapi::{EndpointSummary, SummaryLimits};
-use crate::store::{CatalogMarks, EndpointRow, Store, StoreError, StoredExchange};
+use crate::store::{CatalogMarks, EndpointRow, HostRow, Store, StoreError, StoredExchange};
 
 /// Exchanges read per round trip while reprocessing.
 const SCAN_CHUNK: u32 = 5_000;
@@ -99,6 +99,8 @@ pub struct Discovery {
     /// How far the classifier has read the catalog.
     refreshed: tokio::sync::Mutex<RefreshState>,
     refresh_lookback: Duration,
+    /// What each merged host looked like after its last merge, for follow-up merges.
+    follow: Mutex<HashMap<String, FollowUp>>,
 }
 
 /// How long an endpoint id or a change stamp may take from being drawn to being committed, with
@@ -147,6 +149,54 @@ pub struct RefreshReport {
     pub reloaded: Vec<String>,
 }
 
+/// A merged host as its last merge left it: a follow-up merge runs once its traffic pauses
+/// with endpoints that were not there then, rather than a whole merge interval later.
+#[derive(Debug, Clone)]
+struct FollowUp {
+    /// API endpoints right after the last merge.
+    endpoints: u64,
+    /// Exchanges at the last check, to tell when the traffic pauses.
+    checked: u64,
+    /// When the last merge ended.
+    at: Instant,
+    /// The least time from one merge of the host to a follow-up: doubled after each merge that
+    /// folded nothing (the new endpoints are real ones), back to the check period after one that
+    /// folded something.
+    gap: Duration,
+}
+
+impl FollowUp {
+    /// The state after a merge that folded `folded` endpoints and left the host as `after`:
+    /// the gap doubles (up to `longest`) after a merge that folded nothing, and is `shortest`
+    /// otherwise.
+    fn after(
+        previous: Option<&FollowUp>,
+        after: &HostRow,
+        folded: u64,
+        shortest: Duration,
+        longest: Duration,
+    ) -> FollowUp {
+        let gap = match previous {
+            Some(previous) if folded == 0 => (previous.gap * 2).min(longest).max(shortest),
+            _ => shortest,
+        };
+        FollowUp {
+            endpoints: after.endpoints,
+            checked: after.exchanges,
+            at: Instant::now(),
+            gap,
+        }
+    }
+
+    /// Whether a follow-up merge is due at `now`, given the host as it is now; notes its
+    /// exchanges for the next check.
+    fn due(&mut self, host: &HostRow, now: Instant) -> bool {
+        let paused = self.checked == host.exchanges;
+        self.checked = host.exchanges;
+        paused && host.endpoints != self.endpoints && now.duration_since(self.at) >= self.gap
+    }
+}
+
 /// What a merge round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergeReport {
@@ -186,6 +236,7 @@ impl Discovery {
             not_ready: Mutex::default(),
             refreshed: tokio::sync::Mutex::default(),
             refresh_lookback: REFRESH_LOOKBACK,
+            follow: Mutex::default(),
         }
     }
 
@@ -264,10 +315,16 @@ impl Discovery {
     /// One merge round, if this process can take the leader lock: every host whose traffic
     /// changed since its last merge is merged to a fixed point and its merged endpoints folded.
     pub async fn merge_round(&self) -> Result<MergeReport, StoreError> {
+        self.merge_round_of(None).await
+    }
+
+    /// [`Discovery::merge_round`] over `only` these hosts (those that changed), or over every
+    /// host.
+    pub async fn merge_round_of(&self, only: Option<&[String]>) -> Result<MergeReport, StoreError> {
         let Some(leader) = self.store.try_lead().await? else {
             return Ok(MergeReport::default());
         };
-        let result = self.merge_hosts().await;
+        let result = self.merge_hosts(only).await;
         leader.release().await;
         let report = result?;
         if report.folded > 0 {
@@ -276,25 +333,51 @@ impl Discovery {
         Ok(report)
     }
 
-    async fn merge_hosts(&self) -> Result<MergeReport, StoreError> {
+    async fn merge_hosts(&self, only: Option<&[String]>) -> Result<MergeReport, StoreError> {
         let mut report = MergeReport {
             led: true,
             ..MergeReport::default()
         };
         for host in self.store.list_hosts().await? {
             let seen = self.merged_count(&host.host);
-            if seen == Some(host.exchanges) {
+            if seen == Some(host.exchanges) || only.is_some_and(|only| !only.contains(&host.host)) {
                 continue;
             }
             report.hosts += 1;
-            report.folded += self.merge_host(&host.host).await?;
+            let folded = self.merge_host(&host.host).await?;
+            report.folded += folded;
             summaries::compact(&*self.store, &host.host, false).await?;
+            let after = self.store.host(&host.host).await?;
+            self.note_merged(&host.host, after.as_ref().unwrap_or(&host), folded);
             self.merged
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(host.host, host.exchanges);
         }
         Ok(report)
+    }
+
+    /// Remembers what a merge of `host` left, for follow-up merges.
+    fn note_merged(&self, host: &str, after: &HostRow, folded: u64) {
+        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let next = FollowUp::after(
+            follow.get(host),
+            after,
+            folded,
+            FIRST_MERGE_CHECK.min(self.merge_interval),
+            self.merge_interval,
+        );
+        follow.insert(host.to_owned(), next);
+    }
+
+    /// Whether a merged host is due for a follow-up merge: it has endpoints its last merge did
+    /// not see, its traffic paused since the previous check, and the gap since its last merge has
+    /// passed.
+    fn follow_up_due(&self, host: &HostRow) -> bool {
+        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        follow
+            .get_mut(&host.host)
+            .is_some_and(|state| state.due(host, Instant::now()))
     }
 
     fn merged_count(&self, host: &str) -> Option<u64> {
@@ -548,11 +631,16 @@ impl Discovery {
         Ok(total)
     }
 
-    /// Whether a host that was never merged has a position with at least `min_distinct` distinct
-    /// literal children: its first merge need not wait for the merge timer.
-    pub async fn first_merge_due(&self) -> Result<bool, StoreError> {
+    /// The hosts whose merge need not wait for the merge timer: those never merged with a
+    /// position that has at least `min_distinct` distinct literal children, and merged ones due
+    /// for a follow-up (new endpoints since their last merge, and their traffic paused).
+    pub async fn hosts_due(&self) -> Result<Vec<String>, StoreError> {
+        let mut due = Vec::new();
         for host in self.store.list_hosts().await? {
-            if self.merged_count(&host.host).is_some() {
+            if let Some(count) = self.merged_count(&host.host) {
+                if count != host.exchanges && self.follow_up_due(&host) {
+                    due.push(host.host);
+                }
                 continue;
             }
             let unchanged = self
@@ -569,20 +657,22 @@ impl Discovery {
                 .iter()
                 .map(|e| crate::store::plain_template(&e.template));
             if has_wide_position(templates, self.settings.min_distinct) {
-                return Ok(true);
+                due.push(host.host);
+                continue;
             }
             self.not_ready
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(host.host, host.exchanges);
         }
-        Ok(false)
+        Ok(due)
     }
 
-    /// One merge round, logged and measured.
-    async fn merge_now(&self) {
+    /// One merge round (over `only` these hosts, or every one that changed), logged and
+    /// measured.
+    async fn merge_now(&self, only: Option<&[String]>) {
         let started = Instant::now();
-        match self.merge_round().await {
+        match self.merge_round_of(only).await {
             Ok(report) => {
                 if report.led {
                     crate::observability::record_merge(
@@ -606,7 +696,9 @@ impl Discovery {
         let mut refresh = tokio::time::interval(self.refresh_interval);
         let mut merge = tokio::time::interval(self.merge_interval);
         // A new host's first merge runs as soon as one of its positions has enough distinct
-        // children, checked this often, rather than a whole merge interval later.
+        // children, and a merged host's follow-up as soon as its traffic pauses with endpoints
+        // its last merge did not see; both are checked this often, rather than waiting a whole
+        // merge interval.
         let mut first = tokio::time::interval(FIRST_MERGE_CHECK.min(self.merge_interval));
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         merge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -622,19 +714,20 @@ impl Discovery {
                     }
                 }
                 _ = first.tick() => {
-                    match self.first_merge_due().await {
-                        Ok(true) => self.merge_now().await,
-                        Ok(false) => {}
+                    match self.hosts_due().await {
+                        Ok(hosts) if hosts.is_empty() => {}
+                        Ok(hosts) => self.merge_now(Some(&hosts)).await,
                         Err(e) => tracing::warn!(error = %e, "checking for first merges failed"),
                     }
                 }
-                _ = merge.tick() => self.merge_now().await,
+                _ = merge.tick() => self.merge_now(None).await,
             }
         }
     }
 }
 
-/// How often the job looks for new hosts ready for their first merge.
+/// How often the job looks for new hosts ready for their first merge, and for merged hosts due
+/// for a follow-up.
 const FIRST_MERGE_CHECK: Duration = Duration::from_secs(1);
 
 /// Whether some position of these plain templates has at least `min_distinct` distinct literal
@@ -673,6 +766,54 @@ fn observed(row: &EndpointRow) -> Observed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn host(exchanges: u64, endpoints: u64) -> HostRow {
+        HostRow {
+            host: "api.example".to_owned(),
+            hostname: "api.example".to_owned(),
+            port: 443,
+            schemes: vec!["https".to_owned()],
+            namespaces: Vec::new(),
+            endpoints,
+            exchanges,
+            first_seen: chrono::Utc::now(),
+            last_seen: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_follow_up_merge_waits_for_a_pause_with_new_endpoints() {
+        let second = Duration::from_secs(1);
+        let interval = Duration::from_secs(30);
+        let mut state = FollowUp::after(None, &host(100, 20), 5, second, interval);
+        let later = state.at + 2 * second;
+        // Traffic still arriving: not yet.
+        assert!(!state.due(&host(150, 30), later));
+        // Paused, with endpoints the merge did not see: due.
+        assert!(state.due(&host(150, 30), later));
+        // Paused, but only more hits on the endpoints it saw: not due.
+        let mut quiet = FollowUp::after(None, &host(100, 20), 5, second, interval);
+        assert!(!quiet.due(&host(180, 20), later));
+        assert!(!quiet.due(&host(180, 20), later));
+        // Not before the gap since the last merge.
+        let mut early = FollowUp::after(None, &host(100, 20), 5, second, interval);
+        assert!(!early.due(&host(100, 25), early.at));
+    }
+
+    #[test]
+    fn follow_ups_that_fold_nothing_back_off() {
+        let second = Duration::from_secs(1);
+        let interval = Duration::from_secs(30);
+        let mut state = FollowUp::after(None, &host(1, 1), 3, second, interval);
+        let mut gaps = Vec::new();
+        for _ in 0..7 {
+            state = FollowUp::after(Some(&state), &host(1, 1), 0, second, interval);
+            gaps.push(state.gap.as_secs());
+        }
+        assert_eq!(gaps, [2, 4, 8, 16, 30, 30, 30]);
+        let state = FollowUp::after(Some(&state), &host(1, 1), 2, second, interval);
+        assert_eq!(state.gap, second);
+    }
 
     #[test]
     fn a_wide_position_is_ready_for_its_first_merge() {

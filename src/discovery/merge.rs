@@ -717,6 +717,17 @@ impl Forest {
                 keep.push((c.text.clone(), c.node));
             }
         }
+        // The one candidate with sub-resources among siblings that are all bare leaves: its
+        // subtree differs from theirs, so it is a resource of its own (`/data/hmda/slice/…` beside
+        // `/data/<dataset>`).
+        let mut inner = group
+            .iter()
+            .filter(|c| !self.nodes[c.node].children.is_empty());
+        if let (Some(only), None) = (inner.next(), inner.next())
+            && group.len() > MIN_SAME_SHAPE
+        {
+            keep.retain(|(text, _)| *text != only.text);
+        }
         if keep.len() + extra < needed {
             return None;
         }
@@ -766,6 +777,8 @@ impl Forest {
             .iter()
             .filter(|c| !self.nodes[c.node].children.is_empty())
             .count();
+        // A candidate that is itself updated (`PUT`, `PATCH`) is an item, whatever lies below it
+        // (`/pods/<name>/exec`, `/pods/<name>/portforward`: sub-resources that are not words).
         let collections = group
             .iter()
             .filter(|c| {
@@ -774,10 +787,24 @@ impl Forest {
                     .keys()
                     .filter(|k| matches!(k, Key::Literal(t) if direct[t.as_str()] == 1))
                     .count();
-                unique >= VALUE_POSITION || self.holds_values(c.node)
+                let updated = self.nodes[c.node]
+                    .ends
+                    .iter()
+                    .any(|e| e.method == "PUT" || e.method == "PATCH");
+                !updated && (unique >= VALUE_POSITION || self.holds_values(c.node))
             })
             .count();
-        if wordy_siblings && collections >= 2 && collections * 2 > inner {
+        // Collections that are created by a `POST` to themselves are a family too, whatever their
+        // names (Kubernetes' `configmaps`, `persistentvolumeclaims` under `/namespaces/{ns}`): a
+        // parameter's values are items, and items are not posted to with more items below them.
+        let posted = group
+            .iter()
+            .filter(|c| {
+                self.nodes[c.node].ends.iter().any(|e| e.method == "POST")
+                    && self.holds_values(c.node)
+            })
+            .count();
+        if (wordy_siblings || posted * 2 > inner) && collections >= 2 && collections * 2 > inner {
             return Structure::Differing;
         }
         let mut under: HashMap<&str, usize> = HashMap::new();
@@ -1515,6 +1542,136 @@ mod tests {
             discover(&few, &HostRules::default(), &MergeSettings::default()).len(),
             9
         );
+    }
+
+    #[test]
+    fn one_sibling_with_sub_resources_among_leaves_stays_literal() {
+        // A dozen hot datasets, each a bare leaf, and `hmda` with sub-resources of its own.
+        let mut requests = vec![("GET", "/data".to_owned(), None)];
+        for _ in 0..30 {
+            for user in &USERNAMES[..12] {
+                requests.push(("GET", format!("/data/{user}-set"), None));
+            }
+            requests.push(("GET", "/data/hmda".to_owned(), None));
+            requests.push(("GET", "/data/hmda/slice/metadata".to_owned(), None));
+            requests.push(("GET", "/data/hmda/concept/geo".to_owned(), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/data"),
+                ("GET", "/data/hmda"),
+                ("GET", "/data/hmda/slice/metadata"),
+                ("GET", "/data/hmda/concept/geo"),
+                ("GET", "/data/{data}"),
+            ])
+        );
+    }
+
+    #[test]
+    fn posted_collections_are_a_family_whatever_their_names() {
+        // Kinds under a namespace, named without separators (not dictionary words), each a
+        // collection with its own list and create and the same hot names below; the namespaces
+        // themselves are values.
+        let kinds = [
+            "configmaps",
+            "persistentvolumeclaims",
+            "limitranges",
+            "podtemplates",
+            "resourcequotas",
+            "serviceaccounts",
+            "replicationcontrollers",
+            "pods",
+            "secrets",
+        ];
+        let namespaces = ["kube-system", "prodq", "stagingx", "zorvik", "tenantb"];
+        let mut requests = Vec::new();
+        for ns in namespaces {
+            requests.push(("GET", format!("/api/v1/namespaces/{ns}"), None));
+            for kind in kinds {
+                requests.push(("GET", format!("/api/v1/namespaces/{ns}/{kind}"), None));
+                requests.push(("POST", format!("/api/v1/namespaces/{ns}/{kind}"), None));
+                for name in &USERNAMES[..10] {
+                    requests.push((
+                        "GET",
+                        format!("/api/v1/namespaces/{ns}/{kind}/{name}"),
+                        None,
+                    ));
+                }
+            }
+        }
+        let found: BTreeSet<(String, String)> =
+            discover(&requests, &HostRules::default(), &MergeSettings::default())
+                .into_iter()
+                .map(|(m, p)| (m, shape_of(&Template::parse(&p).expect("parses"))))
+                .collect();
+        let mut expected = vec![("GET", "/api/v1/namespaces/{}".to_owned())];
+        for kind in kinds {
+            expected.push(("GET", format!("/api/v1/namespaces/{{}}/{kind}")));
+            expected.push(("POST", format!("/api/v1/namespaces/{{}}/{kind}")));
+            expected.push(("GET", format!("/api/v1/namespaces/{{}}/{kind}/{{}}")));
+        }
+        let expected: BTreeSet<(String, String)> = expected
+            .into_iter()
+            .map(|(m, p)| (m.to_owned(), p))
+            .collect();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn hot_items_with_sub_resources_that_are_not_words_merge() {
+        // A dozen hot names, most of them word pairs, each an item (read, replaced, patched)
+        // with the same sub-resources, a third of which are not words.
+        let names = [
+            "data-gateway",
+            "docs-client",
+            "search-gateway",
+            "sync-cli",
+            "web-monorepo",
+            "api-vertex",
+            "data-platform",
+            "ui-cli",
+            "fjordx_41",
+            "globexq_89",
+            "wayneq_12",
+            "orbitz_4",
+        ];
+        let subs = [
+            "attach",
+            "binding",
+            "eviction",
+            "exec",
+            "log",
+            "portforward",
+            "proxy",
+            "status",
+            "ephemeralcontainers",
+        ];
+        let mut requests = vec![("GET", "/v1/ns/prod/pods".to_owned(), None)];
+        for _ in 0..5 {
+            for name in names {
+                for method in ["GET", "PUT", "PATCH", "DELETE"] {
+                    requests.push((method, format!("/v1/ns/prod/pods/{name}"), None));
+                }
+                for sub in subs {
+                    requests.push(("GET", format!("/v1/ns/prod/pods/{name}/{sub}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 1 + 4 + subs.len(), "{found:?}");
+    }
+
+    /// A template with parameter names left out (`/a/{}/b`).
+    fn shape_of(t: &Template) -> String {
+        t.segments()
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(text) => format!("/{text}"),
+                Segment::Param { .. } => "/{}".to_owned(),
+            })
+            .collect()
     }
 
     #[test]
