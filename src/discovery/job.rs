@@ -41,6 +41,55 @@ struct Gathered {
     assignments: Vec<(i64, Option<i64>, u32)>,
 }
 
+/// How a rebuild resolves the stored exchanges to the new endpoints without rewriting them, built
+/// up as they are read (most of it before the host's lock is taken). A stored endpoint id whose
+/// exchanges all go to one new endpoint becomes an alias of it; the exchanges of one split
+/// between several (and of none) are linked one by one.
+#[derive(Debug, Default)]
+struct Resolution {
+    /// The new endpoint (an index into `finals`) of each key of [`Gathered::keys`].
+    final_of: Vec<u32>,
+    finals: Vec<EndpointKey>,
+    final_index: HashMap<EndpointKey, u32>,
+    /// Per stored endpoint id, the one new endpoint its exchanges go to; `None` when split.
+    groups: HashMap<i64, Option<u32>>,
+    /// Assignments of [`Gathered::assignments`] already grouped.
+    grouped: usize,
+}
+
+impl Resolution {
+    /// Takes in what `gathered` read since the last update; `target` renames a key as the
+    /// merge decided.
+    fn update(&mut self, gathered: &Gathered, target: &impl Fn(&EndpointKey) -> EndpointKey) {
+        for key in &gathered.keys[self.final_of.len()..] {
+            let to = target(key);
+            let next = self.finals.len() as u32;
+            let index = match self.final_index.get(&to) {
+                Some(index) => *index,
+                None => {
+                    self.final_index.insert(to.clone(), next);
+                    self.finals.push(to);
+                    next
+                }
+            };
+            self.final_of.push(index);
+        }
+        for (_, stored, k) in &gathered.assignments[self.grouped..] {
+            let Some(stored) = stored else { continue };
+            let to = self.final_of[*k as usize];
+            self.groups
+                .entry(*stored)
+                .and_modify(|group| {
+                    if *group != Some(to) {
+                        *group = None;
+                    }
+                })
+                .or_insert(Some(to));
+        }
+        self.grouped = gathered.assignments.len();
+    }
+}
+
 impl Gathered {
     fn add(
         &mut self,
@@ -506,16 +555,18 @@ impl Discovery {
                 break;
             }
         }
+        let mut resolution = Resolution::default();
+        resolution.update(&gathered, &target);
         // From here ingest of the host waits: the few exchanges stored since the last catch-up
         // are read, and the new catalog written.
         let locked = Instant::now();
         for stored in &rebuild.lock().await? {
             gathered.add(host, &rules, stored, &limits);
         }
+        resolution.update(&gathered, &target);
         let Gathered {
             mut catalog,
             summaries,
-            keys,
             assignments,
             ..
         } = gathered;
@@ -542,33 +593,22 @@ impl Discovery {
                 }
             }
         }
-        let final_keys: Vec<EndpointKey> = keys.iter().map(target).collect();
-        // Stored exchanges are not rewritten. A stored endpoint id whose exchanges all go to one
-        // endpoint becomes an alias of it; the exchanges of one split between several (and of
-        // none) are linked one by one.
-        let mut groups: HashMap<i64, Option<&EndpointKey>> = HashMap::new();
-        for (_, stored, i) in &assignments {
-            let Some(stored) = stored else { continue };
-            let key = &final_keys[*i as usize];
-            groups
-                .entry(*stored)
-                .and_modify(|group| {
-                    if *group != Some(key) {
-                        *group = None;
-                    }
-                })
-                .or_insert(Some(key));
-        }
+        let Resolution {
+            final_of,
+            finals,
+            groups,
+            ..
+        } = &resolution;
         let aliases: Vec<(i64, &EndpointKey)> = groups
             .iter()
-            .filter_map(|(id, key)| Some((*id, (*key)?)))
+            .filter_map(|(id, to)| Some((*id, &finals[(*to)? as usize])))
             .collect();
         let links: Vec<(i64, &EndpointKey)> = assignments
             .iter()
             .filter(|(_, stored, _)| {
                 stored.is_none_or(|s| groups.get(&s).is_some_and(Option::is_none))
             })
-            .map(|(id, _, i)| (*id, &final_keys[*i as usize]))
+            .map(|(id, _, k)| (*id, &finals[final_of[*k as usize] as usize]))
             .collect();
         rebuild.write(&folded, &aliases, &links).await?;
         rebuild.finish().await?;
