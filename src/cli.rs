@@ -336,6 +336,18 @@ struct StorageArgs {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     exchanges: Option<String>,
+
+    /// Most disk the database may use, e.g. 50GiB (at least 64MiB): beyond it the oldest
+    /// exchanges are deleted [default: no limit].
+    #[arg(
+        id = "storage_disk_budget",
+        long = "disk-budget",
+        env = "RECONSTRUCTOR_DISK_BUDGET",
+        value_name = "SIZE",
+        value_parser = crate::model::size::parse
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk_budget: Option<usize>,
 }
 
 /// The part of `[database]` only `serve` uses.
@@ -638,6 +650,27 @@ mod tests {
             assert!(serve.contains(&flag.to_owned()), "{flag}: {serve:?}");
         }
         assert!(!flags("export").contains(&"listen".to_owned()));
+    }
+
+    #[test]
+    fn a_disk_budget_takes_units_and_a_floor() {
+        let load = |budget: &str| {
+            Cli::try_parse_from(["reconstructor", "serve", "--disk-budget", budget])
+                .map_err(|e| e.to_string())
+                .and_then(|cli| cli.load().map_err(|e| e.to_string()))
+        };
+        let Ok(Parsed::Serve(config)) = load("50GiB") else {
+            panic!("serve")
+        };
+        assert_eq!(
+            config.storage.disk_budget,
+            Some(bytesize::ByteSize::gib(50))
+        );
+        match load("1MiB") {
+            Err(err) => assert!(err.contains("storage.disk_budget"), "{err}"),
+            Ok(_) => panic!("a budget below the floor was accepted"),
+        }
+        assert!(load("lots").is_err());
     }
 
     #[test]

@@ -332,6 +332,16 @@ impl Config {
                 "must be at least 1h (or unset to keep exchanges forever)",
             ));
         }
+        if self
+            .storage
+            .disk_budget
+            .is_some_and(|b| b < StorageSettings::MIN_DISK_BUDGET)
+        {
+            return Err(invalid(
+                "storage.disk_budget",
+                "must be at least 64MiB (or unset for no limit)",
+            ));
+        }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));
         }

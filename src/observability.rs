@@ -109,6 +109,12 @@ pub mod names {
     pub const DISCOVERY_MERGE_FAILURES: &str = "reconstructor_discovery_merge_failures_total";
     /// Histogram: how long a rebuild (reprocess, rules change) held its host's lock.
     pub const DISCOVERY_REBUILD_LOCK_SECONDS: &str = "reconstructor_discovery_rebuild_lock_seconds";
+    /// Counter: catalog count rows appended by ingest and settled into their endpoints.
+    pub const CATALOG_COUNTS_SETTLED: &str = "reconstructor_catalog_counts_settled_total";
+    /// Counter: settle rounds that failed.
+    pub const CATALOG_SETTLE_FAILURES: &str = "reconstructor_catalog_settle_failures_total";
+    /// Gauge: the bytes the database uses on disk, as the disk budget counts them.
+    pub const DATABASE_SIZE: &str = "reconstructor_database_size_bytes";
     /// Gauge: whether the database answered a trivial query at the last scrape.
     pub const DATABASE_UP: &str = "reconstructor_database_up";
     /// Gauge: connections open in the pool (idle and in use).
@@ -300,6 +306,24 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "How long a host rebuild (reprocess, rules change) held the host's lock, which its ingest waits on",
         ),
         (
+            DATABASE_SIZE,
+            Gauge,
+            Some(Bytes),
+            "Bytes the database uses on disk, read at scrape time (pg_database_size; SQLite pages in use)",
+        ),
+        (
+            CATALOG_COUNTS_SETTLED,
+            Counter,
+            Some(Count),
+            "Count rows appended by ingest (Postgres) and added to their endpoints by a settle round",
+        ),
+        (
+            CATALOG_SETTLE_FAILURES,
+            Counter,
+            Some(Count),
+            "Settle rounds that failed (the next round retries; reads count unsettled rows)",
+        ),
+        (
             DATABASE_UP,
             Gauge,
             None,
@@ -457,6 +481,8 @@ fn register_metrics() {
         INGEST_COMMIT_OVERTIME,
         DISCOVERY_ENDPOINTS_FOLDED,
         DISCOVERY_MERGE_FAILURES,
+        CATALOG_COUNTS_SETTLED,
+        CATALOG_SETTLE_FAILURES,
     ] {
         metrics::counter!(name).absolute(0);
     }
@@ -492,8 +518,8 @@ pub struct Snapshot {
     pub inflight_body_bytes: (usize, usize),
     /// The database pool.
     pub pool: crate::store::PoolStatus,
-    /// Whether the database answered.
-    pub database_up: bool,
+    /// The database's size on disk, when it answered.
+    pub database_size: Option<u64>,
     /// The configured merge interval.
     pub merge_interval: std::time::Duration,
 }
@@ -520,7 +546,14 @@ fn record_snapshot(snapshot: &Snapshot) {
     gauge(DATABASE_POOL_CONNECTIONS, snapshot.pool.size);
     gauge(DATABASE_POOL_IDLE, snapshot.pool.idle);
     gauge(DATABASE_POOL_MAX, snapshot.pool.max);
-    metrics::gauge!(DATABASE_UP).set(if snapshot.database_up { 1.0 } else { 0.0 });
+    metrics::gauge!(DATABASE_UP).set(if snapshot.database_size.is_some() {
+        1.0
+    } else {
+        0.0
+    });
+    if let Some(bytes) = snapshot.database_size {
+        metrics::gauge!(DATABASE_SIZE).set(bytes as f64);
+    }
     metrics::gauge!(DISCOVERY_MERGE_INTERVAL).set(snapshot.merge_interval.as_secs_f64());
 }
 

@@ -17,11 +17,16 @@ use crate::discovery::summaries::Sampler;
 use crate::http::{AppState, router};
 use crate::ingest::Ingestor;
 use crate::ingest::writer::WriterTasks;
+use crate::observability::names;
 use crate::progress::Progress;
-use crate::store::{self, Store};
+use crate::store::{self, Backend, StorageSettings, Store};
 
 /// How often housekeeping (upcoming partitions) runs.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the database's size is measured against the disk budget.
+const BUDGET_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the counts ingest appended are settled into their endpoints.
+const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `reconstructor serve`: runs until SIGTERM or ctrl-c.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -272,9 +277,10 @@ impl Application {
                 cancel.cancel();
             }
         });
+        tokio::spawn(settle_counts(self.store.clone(), cancel.clone()));
         tokio::spawn(maintain(
             self.store.clone(),
-            config.storage.retention,
+            config.storage.clone(),
             cancel.clone(),
         ));
 
@@ -448,18 +454,119 @@ fn warn_if_open(config: &Config) {
 }
 
 /// Keeps upcoming partitions ready and expires exchanges past the retention (once at start,
-/// then every round); failures are logged and retried next round.
-async fn maintain(store: Arc<dyn Store>, retention: Option<Duration>, cancel: CancellationToken) {
+/// then hourly), and measures the database against the disk budget every minute; failures are
+/// logged and retried next round.
+async fn maintain(store: Arc<dyn Store>, storage: StorageSettings, cancel: CancellationToken) {
+    let mut hourly = tokio::time::Instant::now();
+    let mut first = true;
     loop {
-        if let Some(retention) = retention {
-            expire(&*store, retention).await;
+        if first || hourly.elapsed() >= MAINTENANCE_INTERVAL {
+            if !first && let Err(e) = store.maintain().await {
+                tracing::warn!(error = %e, "database maintenance failed");
+            }
+            if let Some(retention) = storage.retention {
+                expire(&*store, retention).await;
+            }
+            hourly = tokio::time::Instant::now();
+            first = false;
+        }
+        if let Some(budget) = storage.disk_budget {
+            match enforce_disk_budget(&*store, budget.as_u64()).await {
+                Ok(expired) if expired == crate::store::Expired::default() => {}
+                Ok(expired) => tracing::info!(
+                    budget = %budget,
+                    partitions = expired.partitions,
+                    rows = expired.rows,
+                    "deleted the oldest exchanges to stay within the disk budget"
+                ),
+                Err(e) => tracing::warn!(error = %e, "enforcing the disk budget failed"),
+            }
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
+            _ = tokio::time::sleep(BUDGET_INTERVAL) => {}
         }
-        if let Err(e) = store.maintain().await {
-            tracing::warn!(error = %e, "database maintenance failed");
+    }
+}
+
+/// One disk-budget round: while the database uses more than `budget` bytes, the oldest
+/// exchanges are deleted, a day at a time on Postgres (a day partition dropped whole gives its
+/// disk back at once) and an hour at a time on SQLite (whose freed pages are reused). The
+/// current day's partition (Postgres) and the last hour (SQLite) are kept: a budget smaller than
+/// that is reported, not enforced by deleting what just arrived.
+pub async fn enforce_disk_budget(
+    store: &dyn Store,
+    budget: u64,
+) -> Result<crate::store::Expired, crate::store::StoreError> {
+    let mut total = crate::store::Expired::default();
+    let now = chrono::Utc::now();
+    let (step, keep_from) = match store.backend() {
+        Backend::Postgres => (
+            chrono::Duration::days(1),
+            now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc(),
+        ),
+        Backend::Sqlite => (chrono::Duration::hours(1), now - chrono::Duration::hours(1)),
+    };
+    loop {
+        let used = store.disk_usage().await?;
+        metrics::gauge!(names::DATABASE_SIZE).set(used as f64);
+        if used <= budget {
+            return Ok(total);
+        }
+        let Some(oldest) = store.oldest_exchange().await? else {
+            tracing::warn!(
+                used,
+                budget,
+                "the database is over its disk budget with no exchange left to delete"
+            );
+            return Ok(total);
+        };
+        let before = match store.backend() {
+            // The end of the oldest exchange's day partition.
+            Backend::Postgres => (oldest
+                .date_naive()
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                + step)
+                .min(keep_from),
+            Backend::Sqlite => (oldest + step).min(keep_from),
+        };
+        let expired = if before > oldest {
+            store.expire(before).await?
+        } else {
+            crate::store::Expired::default()
+        };
+        total.partitions += expired.partitions;
+        total.rows += expired.rows;
+        total.deferred += expired.deferred;
+        if expired.partitions == 0 && expired.rows == 0 {
+            if expired.deferred == 0 {
+                tracing::warn!(
+                    used,
+                    budget,
+                    "the database is over its disk budget with only recent exchanges left"
+                );
+            }
+            return Ok(total);
+        }
+    }
+}
+
+/// Adds the catalog counts ingest appended to their endpoints, every [`SETTLE_INTERVAL`], so
+/// that reads, which add what is not settled yet, stay cheap. Failures are logged and retried.
+async fn settle_counts(store: Arc<dyn Store>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(SETTLE_INTERVAL) => {}
+        }
+        match store.settle_counts().await {
+            Ok(0) => {}
+            Ok(rows) => metrics::counter!(names::CATALOG_COUNTS_SETTLED).increment(rows),
+            Err(e) => {
+                metrics::counter!(names::CATALOG_SETTLE_FAILURES).increment(1);
+                tracing::warn!(error = %e, "settling catalog counts failed");
+            }
         }
     }
 }

@@ -62,10 +62,12 @@ const METRICS_PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `GET /metrics`: Prometheus text exposition, with the gauges read at scrape time.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let database_up = matches!(
-        tokio::time::timeout(METRICS_PING_TIMEOUT, state.store.ping()).await,
-        Ok(Ok(()))
-    );
+    // Measuring the database's size is the ping.
+    let database_size =
+        match tokio::time::timeout(METRICS_PING_TIMEOUT, state.store.disk_usage()).await {
+            Ok(Ok(bytes)) => Some(bytes),
+            _ => None,
+        };
     let writer = state.ingestor.writer();
     let budget = state.config.max_inflight_body_bytes;
     let snapshot = crate::observability::Snapshot {
@@ -76,7 +78,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             budget,
         ),
         pool: state.store.pool_status(),
-        database_up,
+        database_size,
         merge_interval: state.discovery.merge_interval(),
     };
     (

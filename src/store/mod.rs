@@ -269,14 +269,29 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// endpoint summaries are kept. Safe to run from several replicas at once.
     async fn expire(&self, before: DateTime<Utc>) -> Result<Expired, StoreError>;
 
+    /// The bytes the database uses on disk, as the disk budget counts them: Postgres's
+    /// `pg_database_size`; SQLite's pages in use (free pages are reused, not given back).
+    async fn disk_usage(&self) -> Result<u64, StoreError>;
+
+    /// When the oldest stored exchange was received, if any.
+    async fn oldest_exchange(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// The connection pool's occupancy right now (for the metrics).
     fn pool_status(&self) -> PoolStatus;
 
+    /// Adds the catalog counts that ingest appended (Postgres) to their endpoints, a bounded
+    /// number of rows per transaction; returns the rows settled. Reads count the rows not yet
+    /// settled, so this only keeps them few. Safe to run from several replicas at once (one
+    /// settles, the others skip).
+    async fn settle_counts(&self) -> Result<u64, StoreError>;
+
     /// Appends exchanges and adds their aggregates to the catalog, in one transaction: all of it
-    /// is stored, or none. Catalog rows are upserted in key order.
+    /// is stored, or none. New endpoints are created in key order; on Postgres the counts of
+    /// known ones are appended beside them ([`Store::settle_counts`]) rather than added to their
+    /// rows, so that commits counting one endpoint never wait for each other.
     async fn append(
         &self,
         received_at: DateTime<Utc>,
@@ -713,7 +728,7 @@ pub(crate) const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schem
      s.exchanges, s.first_seen, s.last_seen, s.endpoints \
      from hosts h join (select host, cast(sum(hits) as bigint) as exchanges, min(first_seen) as first_seen, \
        max(last_seen) as last_seen, sum(case when api then 1 else 0 end) as endpoints \
-       from endpoints group by host) s on s.host = h.host";
+       from endpoint_totals group by host) s on s.host = h.host";
 
 /// Hosts, with their schemes and namespaces, that this process has written: a batch writes a
 /// host row only when it brings something new (a host's counts are its endpoints').

@@ -17,7 +17,7 @@ use super::{
     EndpointRow, EndpointTemplate, ExchangeOrigin, ExchangeQuery, HostRebuild, HostRow, Leader,
     Store, StoreError, StoredExchange, SummaryRow, WriteBatch,
 };
-use crate::model::catalog::{CatalogBatch, EndpointKey, Fold};
+use crate::model::catalog::{CatalogBatch, EndpointDelta, EndpointKey, Fold};
 use crate::model::template::HostRules;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -159,10 +159,43 @@ impl Store for PgStore {
         }
     }
 
+    async fn disk_usage(&self) -> Result<u64, StoreError> {
+        let (bytes,): (i64,) = sqlx::query_as("select pg_database_size(current_database())")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(bytes.max(0) as u64)
+    }
+
+    async fn oldest_exchange(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // Ids grow with time; each partition's primary key starts with the id.
+        let row: Option<(DateTime<Utc>,)> =
+            sqlx::query_as("select received_at from exchanges order by id limit 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(at,)| at))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("select 1").execute(&mut *conn).await?;
         Ok(())
+    }
+
+    async fn settle_counts(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+            if !lock_counts(&mut tx, false).await? {
+                // Another replica, a fold or a rebuild is at it.
+                return Ok(total);
+            }
+            let settled = settle(&mut tx, None, SETTLE_BATCH).await?;
+            tx.commit().await?;
+            total += settled;
+            if settled < SETTLE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn append(
@@ -182,7 +215,7 @@ impl Store for PgStore {
         if !new_hosts.hosts.is_empty() {
             upsert_hosts(&mut tx, &new_hosts, false).await?;
         }
-        let ids = upsert_endpoints(&mut tx, &batch.catalog).await?;
+        let ids = count_endpoints(&mut tx, &batch.catalog).await?;
         let endpoint_ids: Vec<i64> = batch
             .keys
             .iter()
@@ -267,7 +300,7 @@ impl Store for PgStore {
              status_codes::text as status_codes, \
              request_content_types::text as request_content_types, \
              response_content_types::text as response_content_types, fields \
-             from endpoints where host = ",
+             from endpoint_totals where host = ",
         );
         sql.push_bind(&query.host);
         if let Some(method) = &query.method {
@@ -353,6 +386,10 @@ impl Store for PgStore {
         // Exclusive: the commits in flight for this host finish first, so the counts they add
         // to a folded endpoint are visible here and move with it.
         lock_host(&mut tx, host).await?;
+        // The host's unsettled counts go into their endpoints first, so that they move with
+        // them.
+        lock_counts(&mut tx, true).await?;
+        settle(&mut tx, Some(host), i64::MAX).await?;
         let mut folded = 0u64;
         for ((method, to), froms) in super::group_folds(folds) {
             let path = super::plain_template(&to);
@@ -526,6 +563,72 @@ async fn lock_host(tx: &mut sqlx::PgConnection, host: &str) -> Result<(), sqlx::
     Ok(())
 }
 
+/// The advisory lock key that settling counts, folds and rebuilds share: each of them moves
+/// `endpoint_counts` rows, and ingest, which only appends them, never takes it.
+const COUNTS_LOCK: i64 = 0x7265_636f_6e73_7402;
+
+/// Rows settled per statement by [`PostgresStore::settle_counts`].
+const SETTLE_BATCH: i64 = 50_000;
+
+/// Adds `endpoint_counts` rows (of `host`, or of any host up to `limit` rows) to their
+/// endpoints and deletes them; returns the rows settled. The caller holds [`COUNTS_LOCK`].
+async fn settle(
+    tx: &mut sqlx::PgConnection,
+    host: Option<&str>,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let (settled,): (i64,) = sqlx::query_as(
+        "with d as ( \
+           delete from endpoint_counts where ctid = any(array( \
+             select ctid from endpoint_counts where $1::text is null or host = $1 limit $2)) \
+           returning * \
+         ), s as ( \
+           select endpoint_id, bool_or(api) as api, sum(hits)::bigint as hits, \
+             min(first_seen) as f, max(last_seen) as l, \
+             reconstructor_sum_counts(status_codes) as sc, \
+             reconstructor_sum_counts(request_content_types) as rq, \
+             reconstructor_sum_counts(response_content_types) as rs, max(fields) as fi \
+           from d group by endpoint_id \
+         ), u as ( \
+           update endpoints e set \
+             api = e.api or s.api, \
+             hits = e.hits + s.hits, \
+             first_seen = least(e.first_seen, s.f), \
+             last_seen = greatest(e.last_seen, s.l), \
+             status_codes = reconstructor_add_counts(e.status_codes, s.sc), \
+             request_content_types = reconstructor_add_counts(e.request_content_types, s.rq), \
+             response_content_types = reconstructor_add_counts(e.response_content_types, \
+               s.rs), \
+             fields = coalesce(e.fields, s.fi) \
+           from s where e.id = s.endpoint_id \
+           returning 1 \
+         ) \
+         select (select count(*) from d) + 0 * (select count(*) from u)",
+    )
+    .bind(host)
+    .bind(limit)
+    .fetch_one(tx)
+    .await?;
+    Ok(settled as u64)
+}
+
+/// Takes [`COUNTS_LOCK`] until the end of the transaction; `false` when `wait` is off and
+/// another transaction holds it.
+async fn lock_counts(tx: &mut sqlx::PgConnection, wait: bool) -> Result<bool, sqlx::Error> {
+    if wait {
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(COUNTS_LOCK)
+            .execute(tx)
+            .await?;
+        return Ok(true);
+    }
+    let (locked,): (bool,) = sqlx::query_as("select pg_try_advisory_xact_lock($1)")
+        .bind(COUNTS_LOCK)
+        .fetch_one(tx)
+        .await?;
+    Ok(locked)
+}
+
 /// Writes the batch's hosts: their schemes and namespaces are added to what is stored (or,
 /// with `replace`, replace it).
 async fn upsert_hosts(
@@ -571,73 +674,35 @@ async fn upsert_hosts(
     Ok(())
 }
 
-/// Upserts the batch's endpoint aggregates in key order; returns the id of each.
+/// Upserts the endpoint aggregates in key order, adding to the rows there; returns the id of
+/// each. For rebuilds, which hold the host's lock: ingest uses [`count_endpoints`].
 async fn upsert_endpoints(
     tx: &mut sqlx::PgConnection,
     catalog: &CatalogBatch,
 ) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
-    let n = catalog.endpoints.len();
-    let mut hosts = Vec::with_capacity(n);
-    let mut methods = Vec::with_capacity(n);
-    let mut templates = Vec::with_capacity(n);
-    let mut paths = Vec::with_capacity(n);
-    let mut apis = Vec::with_capacity(n);
-    let mut hits = Vec::with_capacity(n);
-    let mut firsts = Vec::with_capacity(n);
-    let mut lasts = Vec::with_capacity(n);
-    let mut statuses = Vec::with_capacity(n);
-    let mut requests = Vec::with_capacity(n);
-    let mut responses = Vec::with_capacity(n);
-    let mut fields = Vec::with_capacity(n);
-    for (key, d) in &catalog.endpoints {
-        hosts.push(key.host.as_str());
-        methods.push(key.method.as_str());
-        templates.push(key.template.as_str());
-        paths.push(super::plain_template(&key.template));
-        apis.push(d.api);
-        hits.push(d.hits as i64);
-        firsts.push(d.first_seen);
-        lasts.push(d.last_seen);
-        statuses.push(super::counts_json(&d.status_codes));
-        requests.push(super::counts_json(&d.request_types));
-        responses.push(super::counts_json(&d.response_types));
-        fields.push(d.fields);
-    }
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "insert into endpoints (host, method, template, path, api, hits, first_seen, last_seen, \
-           status_codes, request_content_types, response_content_types, fields) \
-         select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::int8[], \
-           $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], \
-           $12::int8[]) with ordinality as r(h, m, t, p, a, n, f, l, sc, rq, rs, fi, o) \
-         order by o \
-         on conflict (host, method, template) do update set \
-           api = endpoints.api or excluded.api, \
-           hits = endpoints.hits + excluded.hits, \
-           first_seen = least(endpoints.first_seen, excluded.first_seen), \
-           last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
-           status_codes = reconstructor_add_counts(endpoints.status_codes, excluded.status_codes), \
-           request_content_types = reconstructor_add_counts(endpoints.request_content_types, \
-             excluded.request_content_types), \
-           response_content_types = reconstructor_add_counts(endpoints.response_content_types, \
-             excluded.response_content_types), \
-           fields = coalesce(endpoints.fields, excluded.fields) \
-         returning id, host, method, template",
-    )
-    .bind(&hosts)
-    .bind(&methods)
-    .bind(&templates)
-    .bind(&paths)
-    .bind(&apis)
-    .bind(&hits)
-    .bind(&firsts)
-    .bind(&lasts)
-    .bind(&statuses)
-    .bind(&requests)
-    .bind(&responses)
-    .bind(&fields)
-    .fetch_all(&mut *tx)
-    .await?;
+    let columns = EndpointColumns::of(catalog.endpoints.iter());
+    let rows: Vec<(i64, String, String, String)> = columns
+        .bind(sqlx::query_as(&format!(
+            "insert into endpoints (host, method, template, path, api, hits, first_seen, \
+               last_seen, status_codes, request_content_types, response_content_types, fields) \
+             select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
+             from {ENDPOINT_ROWS} order by o \
+             on conflict (host, method, template) do update set \
+               api = endpoints.api or excluded.api, \
+               hits = endpoints.hits + excluded.hits, \
+               first_seen = least(endpoints.first_seen, excluded.first_seen), \
+               last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
+               status_codes = reconstructor_add_counts(endpoints.status_codes, \
+                 excluded.status_codes), \
+               request_content_types = reconstructor_add_counts( \
+                 endpoints.request_content_types, excluded.request_content_types), \
+               response_content_types = reconstructor_add_counts( \
+                 endpoints.response_content_types, excluded.response_content_types), \
+               fields = coalesce(endpoints.fields, excluded.fields) \
+             returning id, host, method, template"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, host, method, template)| {
@@ -651,6 +716,158 @@ async fn upsert_endpoints(
             )
         })
         .collect())
+}
+
+/// A batch's endpoint aggregates as the column arrays the statements below bind, in key order.
+struct EndpointColumns<'a> {
+    keys: Vec<&'a EndpointKey>,
+    hosts: Vec<&'a str>,
+    methods: Vec<&'a str>,
+    templates: Vec<&'a str>,
+    paths: Vec<String>,
+    apis: Vec<bool>,
+    hits: Vec<i64>,
+    firsts: Vec<DateTime<Utc>>,
+    lasts: Vec<DateTime<Utc>>,
+    statuses: Vec<String>,
+    requests: Vec<String>,
+    responses: Vec<String>,
+    fields: Vec<Option<i64>>,
+}
+
+impl<'a> EndpointColumns<'a> {
+    fn of(endpoints: impl Iterator<Item = (&'a EndpointKey, &'a EndpointDelta)>) -> Self {
+        let (low, _) = endpoints.size_hint();
+        let mut c = EndpointColumns {
+            keys: Vec::with_capacity(low),
+            hosts: Vec::with_capacity(low),
+            methods: Vec::with_capacity(low),
+            templates: Vec::with_capacity(low),
+            paths: Vec::with_capacity(low),
+            apis: Vec::with_capacity(low),
+            hits: Vec::with_capacity(low),
+            firsts: Vec::with_capacity(low),
+            lasts: Vec::with_capacity(low),
+            statuses: Vec::with_capacity(low),
+            requests: Vec::with_capacity(low),
+            responses: Vec::with_capacity(low),
+            fields: Vec::with_capacity(low),
+        };
+        for (key, d) in endpoints {
+            c.keys.push(key);
+            c.hosts.push(key.host.as_str());
+            c.methods.push(key.method.as_str());
+            c.templates.push(key.template.as_str());
+            c.paths.push(super::plain_template(&key.template));
+            c.apis.push(d.api);
+            c.hits.push(d.hits as i64);
+            c.firsts.push(d.first_seen);
+            c.lasts.push(d.last_seen);
+            c.statuses.push(super::counts_json(&d.status_codes));
+            c.requests.push(super::counts_json(&d.request_types));
+            c.responses.push(super::counts_json(&d.response_types));
+            c.fields.push(d.fields);
+        }
+        c
+    }
+
+    /// Binds the arrays as `$1`…`$12`, in the order of [`ENDPOINT_ROWS`].
+    fn bind<'q, O>(
+        &'q self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.hosts)
+            .bind(&self.methods)
+            .bind(&self.templates)
+            .bind(&self.paths)
+            .bind(&self.apis)
+            .bind(&self.hits)
+            .bind(&self.firsts)
+            .bind(&self.lasts)
+            .bind(&self.statuses)
+            .bind(&self.requests)
+            .bind(&self.responses)
+            .bind(&self.fields)
+    }
+}
+
+/// The rows bound by [`EndpointColumns::bind`], with `o` their position in the batch.
+const ENDPOINT_ROWS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+     $5::bool[], $6::int8[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], \
+     $11::text[], $12::int8[]) with ordinality as r(h, m, t, p, a, n, f, l, sc, rq, rs, fi, o)";
+
+/// Counts a batch's endpoint aggregates without touching an existing endpoint's row: each
+/// endpoint already in the catalog gets an `endpoint_counts` row, settled later; a new one is
+/// inserted with its counts. Returns the id of each.
+///
+/// An upsert would lock every endpoint row the batch counts until commit, so that two commits
+/// counting one hot endpoint (two writers, two replicas) run one after the other, each waiting
+/// for the other's fsync. Here only commits creating the same endpoint wait for each other,
+/// once; they insert in key order, so they cannot deadlock.
+async fn count_endpoints(
+    tx: &mut sqlx::PgConnection,
+    catalog: &CatalogBatch,
+) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
+    let mut ids: HashMap<EndpointKey, i64> = HashMap::with_capacity(catalog.endpoints.len());
+    let mut pending: Vec<(&EndpointKey, &EndpointDelta)> = catalog.endpoints.iter().collect();
+    // Known endpoints are counted, new ones inserted; an insert that lost a race with a commit
+    // creating the same endpoint finds it known on the next round.
+    for _ in 0..3 {
+        let columns = EndpointColumns::of(pending.iter().copied());
+        let known: Vec<(i64, i64)> = columns
+            .bind(sqlx::query_as(&format!(
+                "with r as (select * from {ENDPOINT_ROWS}), \
+                 k as (select e.id, r.* from r join endpoints e \
+                   on e.host = r.h and e.method = r.m and e.template = r.t), \
+                 counted as (insert into endpoint_counts (endpoint_id, host, api, hits, \
+                   first_seen, last_seen, status_codes, request_content_types, \
+                   response_content_types, fields) \
+                   select id, h, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi from k) \
+                 select id, o from k"
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+        for (id, o) in known {
+            ids.insert(columns.keys[(o - 1) as usize].clone(), id);
+        }
+        pending.retain(|(key, _)| !ids.contains_key(*key));
+        if pending.is_empty() {
+            return Ok(ids);
+        }
+        let columns = EndpointColumns::of(pending.iter().copied());
+        let inserted: Vec<(i64, String, String, String)> = columns
+            .bind(sqlx::query_as(&format!(
+                "insert into endpoints (host, method, template, path, api, hits, first_seen, \
+                   last_seen, status_codes, request_content_types, response_content_types, \
+                   fields) \
+                 select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
+                 from {ENDPOINT_ROWS} order by o \
+                 on conflict (host, method, template) do nothing \
+                 returning id, host, method, template"
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+        for (id, host, method, template) in inserted {
+            ids.insert(
+                EndpointKey {
+                    host,
+                    method,
+                    template,
+                },
+                id,
+            );
+        }
+        pending.retain(|(key, _)| !ids.contains_key(*key));
+        if pending.is_empty() {
+            return Ok(ids);
+        }
+    }
+    // Only an endpoint deleted after each insert lost its race, three times over, gets here.
+    Err(sqlx::Error::Protocol(format!(
+        "{} endpoints could be neither counted nor created",
+        pending.len()
+    )))
 }
 
 async fn insert_summaries(
@@ -794,8 +1011,15 @@ impl HostRebuild for PgRebuild {
     ) -> Result<(), StoreError> {
         let host = self.host.clone();
         let tx = self.tx()?;
-        // Everything the host's exchanges resolved through is replaced below.
-        for table in ["endpoints", "endpoint_aliases", "exchange_links"] {
+        // Everything the host's exchanges resolved through is replaced below, and the counts
+        // are those of the exchanges read.
+        lock_counts(tx, true).await?;
+        for table in [
+            "endpoint_counts",
+            "endpoints",
+            "endpoint_aliases",
+            "exchange_links",
+        ] {
             sqlx::query(&format!("delete from {table} where host = $1"))
                 .bind(&host)
                 .execute(&mut *tx)

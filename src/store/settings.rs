@@ -199,6 +199,12 @@ pub struct StorageSettings {
     pub retention: Option<Duration>,
     /// What is stored of each exchange.
     pub exchanges: ExchangePolicy,
+    /// Most disk the database may use. Checked every minute: while the database is larger, the
+    /// oldest exchanges are deleted (whole days on Postgres, an hour's worth at a time on
+    /// SQLite), never the current day's on Postgres nor the last hour's on SQLite. Like the
+    /// retention, it keeps the catalog's counts, the summaries and the spec revisions. `None`
+    /// sets no limit.
+    pub disk_budget: Option<bytesize::ByteSize>,
 }
 
 /// What is stored of each exchange (`[storage] exchanges`).
@@ -229,4 +235,7 @@ impl StorageSettings {
     /// The shortest retention accepted: anything shorter is more likely a missing unit than a
     /// wish to keep nothing.
     pub const MIN_RETENTION: Duration = Duration::from_secs(3600);
+
+    /// The smallest disk budget accepted: below it the catalog alone may not fit.
+    pub const MIN_DISK_BUDGET: bytesize::ByteSize = bytesize::ByteSize::mib(64);
 }

@@ -133,10 +133,36 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn disk_usage(&self) -> Result<u64, StoreError> {
+        let (bytes,): (i64,) = sqlx::query_as(
+            "select ((select page_count from pragma_page_count()) \
+               - (select freelist_count from pragma_freelist_count())) \
+               * (select page_size from pragma_page_size())",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(bytes.max(0) as u64)
+    }
+
+    async fn oldest_exchange(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("select received_at from exchanges order by id limit 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(micros,)| from_micros(micros))
+            .transpose()
+            .map_err(Into::into)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(super::unreachable)?;
         sqlx::query("select 1").execute(&mut *conn).await?;
         Ok(())
+    }
+
+    async fn settle_counts(&self) -> Result<u64, StoreError> {
+        // Ingest adds to the endpoint rows directly: SQLite commits one at a time anyway.
+        Ok(0)
     }
 
     async fn append(

@@ -153,6 +153,7 @@ async fn metrics_families_are_named_described_and_typed(db: Db) {
 
     // The gauges read at scrape time.
     assert_eq!(sample_value(&text, names::DATABASE_UP), 1.0);
+    assert!(sample_value(&text, names::DATABASE_SIZE) > 0.0);
     assert_eq!(
         sample_value(&text, names::INGEST_QUEUE_LIMIT_RECORDS),
         12_345.0

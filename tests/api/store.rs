@@ -102,6 +102,7 @@ async fn postgres_concurrent_migrations() {
 crate::trials! {
     backend: [
         retention_expires_old_exchanges_and_keeps_the_counts,
+        a_disk_budget_deletes_the_oldest_exchanges_and_keeps_the_counts,
         folds_chain_without_rewriting_exchanges,
         sampled_storage_keeps_a_sample_whole_and_counts_everything,
     ],
@@ -109,7 +110,11 @@ crate::trials! {
         sqlite_locked_answers_503_and_stores_nothing,
         a_commit_past_the_timeout_stores_exactly_what_was_acknowledged,
     ],
-    postgres: [postgres_outage_answers_503_then_recovers, postgres_concurrent_migrations],
+    postgres: [
+        postgres_outage_answers_503_then_recovers,
+        postgres_concurrent_migrations,
+        commits_never_wait_for_a_hot_endpoint_row,
+    ],
 }
 
 /// One `GET https://<host><path>` Akto record per path.
@@ -140,7 +145,38 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
     assert_eq!(response.status(), 200);
     assert_eq!(count(&app).await, 10);
 
-    // Four exchanges are 40 days old, one 50 days; the rest are new.
+    age_exchanges(&app, db).await;
+
+    let config = app.database.config();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
+    let before = chrono::Utc::now() - chrono::Duration::days(30);
+    let expired = store.expire(before).await.unwrap();
+    match db {
+        Db::Postgres => {
+            assert_eq!(
+                (expired.partitions, expired.rows, expired.deferred),
+                (1, 1, 0)
+            );
+        }
+        Db::Sqlite => assert_eq!((expired.partitions, expired.rows), (0, 5)),
+    }
+    assert_eq!(count(&app).await, 5);
+    assert_eq!(
+        store.expire(before).await.unwrap(),
+        reconstructor::store::Expired::default()
+    );
+
+    // The catalog still counts every exchange it was sent.
+    let (_, hosts) = app.get_json("/api/hosts").await;
+    assert_eq!(hosts["hosts"][0]["exchanges"], 10, "{hosts}");
+    store.close().await;
+    app.stop().await;
+}
+
+/// Makes the first four stored exchanges 40 days old and the fifth 50 days (on Postgres, the
+/// four in a day partition of their own, as maintenance makes them, the fifth in the default
+/// partition).
+async fn age_exchanges(app: &TestApp, db: Db) {
     let day = chrono::Utc::now().date_naive() - chrono::Days::new(40);
     match db {
         Db::Postgres => {
@@ -185,27 +221,43 @@ async fn retention_expires_old_exchanges_and_keeps_the_counts(db: Db) {
                 .await;
         }
     }
+}
 
-    let config = app.database.config();
-    let store = reconstructor::startup::connect(&config).await.unwrap();
-    let before = chrono::Utc::now() - chrono::Duration::days(30);
-    let expired = store.expire(before).await.unwrap();
+/// Over its disk budget, the database loses its oldest exchanges first (a whole day partition
+/// on Postgres, an hour of rows at a time on SQLite), never the current ones, and the catalog
+/// keeps counting everything.
+async fn a_disk_budget_deletes_the_oldest_exchanges_and_keeps_the_counts(db: Db) {
+    let app = TestApp::spawn(db, |_| {}).await;
+    let batch = gets("budget.example", (0..10).map(|i| format!("/orders/{i}")));
+    let response = app.post("/api/ingestData", batch.to_string()).await;
+    assert_eq!(response.status(), 200);
+    age_exchanges(&app, db).await;
+
+    let store = reconstructor::startup::connect(&app.database.config())
+        .await
+        .unwrap();
+    let used = store.disk_usage().await.unwrap();
+    assert!(used > 0);
+    let roomy = reconstructor::startup::enforce_disk_budget(&*store, used * 2)
+        .await
+        .unwrap();
+    assert_eq!(roomy, reconstructor::store::Expired::default());
+    assert_eq!(count(&app).await, 10);
+
+    // A budget nothing fits in: everything but the recent traffic goes.
+    let tight = reconstructor::startup::enforce_disk_budget(&*store, 1)
+        .await
+        .unwrap();
     match db {
-        Db::Postgres => {
-            assert_eq!(
-                (expired.partitions, expired.rows, expired.deferred),
-                (1, 1, 0)
-            );
-        }
-        Db::Sqlite => assert_eq!((expired.partitions, expired.rows), (0, 5)),
+        Db::Postgres => assert_eq!((tight.partitions, tight.rows), (1, 1)),
+        Db::Sqlite => assert_eq!((tight.partitions, tight.rows), (0, 5)),
     }
     assert_eq!(count(&app).await, 5);
-    assert_eq!(
-        store.expire(before).await.unwrap(),
-        reconstructor::store::Expired::default()
-    );
+    let again = reconstructor::startup::enforce_disk_budget(&*store, 1)
+        .await
+        .unwrap();
+    assert_eq!(again, reconstructor::store::Expired::default());
 
-    // The catalog still counts every exchange it was sent.
     let (_, hosts) = app.get_json("/api/hosts").await;
     assert_eq!(hosts["hosts"][0]["exchanges"], 10, "{hosts}");
     store.close().await;
@@ -411,5 +463,99 @@ async fn a_commit_past_the_timeout_stores_exactly_what_was_acknowledged() {
         !clients.iter().any(|a| a.contains(':')),
         "the IPv6 client's record was stored: {body}"
     );
+    app.stop().await;
+}
+
+/// The hits of one endpoint, read through the API.
+async fn endpoint_hits(app: &TestApp, host: &str) -> Vec<(String, u64)> {
+    let (_, body) = app
+        .get_json(&format!("/api/hosts/{host}/endpoints?include_non_api=true"))
+        .await;
+    body["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_owned(),
+                e["hits"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Ingest appends counts beside a known endpoint instead of updating its row: a commit goes
+/// through while another transaction holds that row's lock (as a concurrent commit counting the
+/// same endpoint would), reads count what is not settled yet, and settling keeps the counts.
+async fn commits_never_wait_for_a_hot_endpoint_row() {
+    let app = TestApp::spawn(Db::Postgres, |_| {}).await;
+    let host = "hot.example";
+    let batch = gets(host, (0..5).map(|_| "/health".to_owned()));
+    assert_eq!(
+        app.post("/api/ingestData", batch.to_string())
+            .await
+            .status(),
+        200
+    );
+
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(app.database.url.expose())
+        .await
+        .unwrap();
+    sqlx::query("begin").execute(&mut holder).await.unwrap();
+    let (locked,): (i64,) = sqlx::query_as(
+        "select count(*) from (select id from endpoints where host = $1 for update) l",
+    )
+    .bind(host)
+    .fetch_one(&mut holder)
+    .await
+    .unwrap();
+    assert_eq!(locked, 1);
+
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.post("/api/ingestData", batch.to_string()),
+    )
+    .await
+    .expect("the commit does not wait for the endpoint's row lock");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        endpoint_hits(&app, host).await,
+        [("/health".to_owned(), 10)]
+    );
+
+    // A settle round skips nothing and loses nothing once the row is free.
+    sqlx::query("rollback").execute(&mut holder).await.unwrap();
+    let store = reconstructor::startup::connect(&app.database.config())
+        .await
+        .unwrap();
+    // The server settles every second too: whichever round takes the lock, none is left.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        store.settle_counts().await.unwrap();
+        let (pending,): (i64,) = sqlx::query_as("select count(*) from endpoint_counts")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} rows unsettled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (stored,): (i64,) = sqlx::query_as("select hits from endpoints where host = $1")
+        .bind(host)
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(stored, 10);
+    assert_eq!(
+        endpoint_hits(&app, host).await,
+        [("/health".to_owned(), 10)]
+    );
+    let (_, hosts) = app.get_json("/api/hosts").await;
+    assert_eq!(hosts["hosts"][0]["exchanges"], 10);
     app.stop().await;
 }
