@@ -282,16 +282,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The connection pool's occupancy right now (for the metrics).
     fn pool_status(&self) -> PoolStatus;
 
-    /// Adds the catalog counts that ingest appended (Postgres) to their endpoints, a bounded
-    /// number of rows per transaction; returns the rows settled. Reads count the rows not yet
-    /// settled, so this only keeps them few. Safe to run from several replicas at once (one
-    /// settles, the others skip).
+    /// Adds the catalog counts that ingest appended beside their endpoints (Postgres, when
+    /// commits contend for an endpoint's row) to those endpoints; returns the rows settled.
+    /// Reads count the rows not yet settled, so this only keeps them few. Safe to run from
+    /// several replicas at once (one settles, the others skip).
     async fn settle_counts(&self) -> Result<u64, StoreError>;
 
     /// Appends exchanges and adds their aggregates to the catalog, in one transaction: all of it
-    /// is stored, or none. New endpoints are created in key order; on Postgres the counts of
-    /// known ones are appended beside them ([`Store::settle_counts`]) rather than added to their
-    /// rows, so that commits counting one endpoint never wait for each other.
+    /// is stored, or none. New endpoints are created in key order; on Postgres the counts of an
+    /// endpoint whose row another commit holds are appended beside it
+    /// ([`Store::settle_counts`]), so that commits counting one endpoint never wait for each
+    /// other.
     async fn append(
         &self,
         received_at: DateTime<Utc>,

@@ -182,20 +182,14 @@ impl Store for PgStore {
     }
 
     async fn settle_counts(&self) -> Result<u64, StoreError> {
-        let mut total = 0;
-        loop {
-            let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
-            if !lock_counts(&mut tx, false).await? {
-                // Another replica, a fold or a rebuild is at it.
-                return Ok(total);
-            }
-            let settled = settle(&mut tx, None, SETTLE_BATCH).await?;
-            tx.commit().await?;
-            total += settled;
-            if settled < SETTLE_BATCH as u64 {
-                return Ok(total);
-            }
+        let mut tx = self.pool.begin().await.map_err(super::unreachable)?;
+        if !lock_counts(&mut tx, false).await? {
+            // Another replica, a fold or a rebuild is at it.
+            return Ok(0);
         }
+        let settled = settle(&mut tx, None).await?;
+        tx.commit().await?;
+        Ok(settled)
     }
 
     async fn append(
@@ -389,7 +383,7 @@ impl Store for PgStore {
         // The host's unsettled counts go into their endpoints first, so that they move with
         // them.
         lock_counts(&mut tx, true).await?;
-        settle(&mut tx, Some(host), i64::MAX).await?;
+        settle(&mut tx, Some(host)).await?;
         let mut folded = 0u64;
         for ((method, to), froms) in super::group_folds(folds) {
             let path = super::plain_template(&to);
@@ -567,20 +561,25 @@ async fn lock_host(tx: &mut sqlx::PgConnection, host: &str) -> Result<(), sqlx::
 /// `endpoint_counts` rows, and ingest, which only appends them, never takes it.
 const COUNTS_LOCK: i64 = 0x7265_636f_6e73_7402;
 
-/// Rows settled per statement by [`PostgresStore::settle_counts`].
-const SETTLE_BATCH: i64 = 50_000;
-
-/// Adds `endpoint_counts` rows (of `host`, or of any host up to `limit` rows) to their
-/// endpoints and deletes them; returns the rows settled. The caller holds [`COUNTS_LOCK`].
-async fn settle(
-    tx: &mut sqlx::PgConnection,
-    host: Option<&str>,
-    limit: i64,
-) -> Result<u64, sqlx::Error> {
-    let (settled,): (i64,) = sqlx::query_as(
-        "with d as ( \
-           delete from endpoint_counts where ctid = any(array( \
-             select ctid from endpoint_counts where $1::text is null or host = $1 limit $2)) \
+/// Adds the `endpoint_counts` rows of `host` (or of every host) to their endpoints and deletes
+/// them; returns the rows settled. The caller holds [`COUNTS_LOCK`].
+///
+/// Without a host (the periodic settle), endpoints whose rows a commit holds are left for the
+/// next round: waiting for them would make that commit's next rows skip the endpoints the settle
+/// holds meanwhile. With a host (before a fold, under the host's lock) nothing holds them, and
+/// every row is settled.
+async fn settle(tx: &mut sqlx::PgConnection, host: Option<&str>) -> Result<u64, sqlx::Error> {
+    let lock = if host.is_some() {
+        "for update"
+    } else {
+        "for update skip locked"
+    };
+    let (settled,): (i64,) = sqlx::query_as(&format!(
+        "with free as ( \
+           select id from endpoints where id in (select endpoint_id from endpoint_counts \
+             where $1::text is null or host = $1) {lock} \
+         ), d as ( \
+           delete from endpoint_counts where endpoint_id in (select id from free) \
            returning * \
          ), s as ( \
            select endpoint_id, bool_or(api) as api, sum(hits)::bigint as hits, \
@@ -603,10 +602,9 @@ async fn settle(
            from s where e.id = s.endpoint_id \
            returning 1 \
          ) \
-         select (select count(*) from d) + 0 * (select count(*) from u)",
-    )
+         select (select count(*) from d) + 0 * (select count(*) from u)"
+    ))
     .bind(host)
-    .bind(limit)
     .fetch_one(tx)
     .await?;
     Ok(settled as u64)
@@ -797,34 +795,66 @@ const ENDPOINT_ROWS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text
      $5::bool[], $6::int8[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], \
      $11::text[], $12::int8[]) with ordinality as r(h, m, t, p, a, n, f, l, sc, rq, rs, fi, o)";
 
-/// Counts a batch's endpoint aggregates without touching an existing endpoint's row: each
-/// endpoint already in the catalog gets an `endpoint_counts` row, settled later; a new one is
-/// inserted with its counts. Returns the id of each.
+/// Adds a batch's endpoint aggregates to the catalog without ever waiting for another
+/// transaction's lock on an endpoint row: known endpoints whose rows are free are updated (and
+/// stay locked until this commits); those another commit holds get an `endpoint_counts` row,
+/// settled later; new ones are inserted. Returns the id of each.
 ///
-/// An upsert would lock every endpoint row the batch counts until commit, so that two commits
-/// counting one hot endpoint (two writers, two replicas) run one after the other, each waiting
-/// for the other's fsync. Here only commits creating the same endpoint wait for each other,
-/// once; they insert in key order, so they cannot deadlock.
+/// A plain upsert waits for every row another commit holds, so that two commits counting one hot
+/// endpoint (two writers, two replicas) ran one after the other, each waiting for the other's
+/// fsync. Here only commits creating the same endpoint wait for each other, once; they insert in
+/// key order, so they cannot deadlock.
 async fn count_endpoints(
     tx: &mut sqlx::PgConnection,
     catalog: &CatalogBatch,
 ) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
     let mut ids: HashMap<EndpointKey, i64> = HashMap::with_capacity(catalog.endpoints.len());
     let mut pending: Vec<(&EndpointKey, &EndpointDelta)> = catalog.endpoints.iter().collect();
-    // Known endpoints are counted, new ones inserted; an insert that lost a race with a commit
-    // creating the same endpoint finds it known on the next round.
+    // Free rows are updated: the usual case, one statement.
+    let columns = EndpointColumns::of(pending.iter().copied());
+    let updated: Vec<(i64, i64)> = columns
+        .bind(sqlx::query_as(&format!(
+            "with k as (select (select e.id from endpoints e \
+               where e.host = r.h and e.method = r.m and e.template = r.t \
+               for update skip locked) as id, r.* from {ENDPOINT_ROWS}) \
+             update endpoints e set \
+               api = e.api or k.a, \
+               hits = e.hits + k.n, \
+               first_seen = least(e.first_seen, k.f), \
+               last_seen = greatest(e.last_seen, k.l), \
+               status_codes = reconstructor_add_counts(e.status_codes, k.sc::jsonb), \
+               request_content_types = reconstructor_add_counts(e.request_content_types, \
+                 k.rq::jsonb), \
+               response_content_types = reconstructor_add_counts(e.response_content_types, \
+                 k.rs::jsonb), \
+               fields = coalesce(e.fields, k.fi) \
+             from k where e.id = k.id \
+             returning e.id, k.o"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+    for (id, o) in updated {
+        ids.insert(columns.keys[(o - 1) as usize].clone(), id);
+    }
+    pending.retain(|(key, _)| !ids.contains_key(*key));
+    // Rows held by another commit are counted beside them; new endpoints are inserted, and one
+    // that lost a race with a commit creating it is counted on the next round.
     for _ in 0..3 {
+        if pending.is_empty() {
+            return Ok(ids);
+        }
         let columns = EndpointColumns::of(pending.iter().copied());
         let known: Vec<(i64, i64)> = columns
             .bind(sqlx::query_as(&format!(
-                "with r as (select * from {ENDPOINT_ROWS}), \
-                 k as (select e.id, r.* from r join endpoints e \
-                   on e.host = r.h and e.method = r.m and e.template = r.t), \
+                "with k as (select (select e.id from endpoints e \
+                   where e.host = r.h and e.method = r.m and e.template = r.t) as id, r.* \
+                   from {ENDPOINT_ROWS}), \
                  counted as (insert into endpoint_counts (endpoint_id, host, api, hits, \
                    first_seen, last_seen, status_codes, request_content_types, \
                    response_content_types, fields) \
-                   select id, h, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi from k) \
-                 select id, o from k"
+                   select id, h, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi from k \
+                   where id is not null) \
+                 select id, o from k where id is not null"
             )))
             .fetch_all(&mut *tx)
             .await?;
@@ -859,9 +889,9 @@ async fn count_endpoints(
             );
         }
         pending.retain(|(key, _)| !ids.contains_key(*key));
-        if pending.is_empty() {
-            return Ok(ids);
-        }
+    }
+    if pending.is_empty() {
+        return Ok(ids);
     }
     // Only an endpoint deleted after each insert lost its race, three times over, gets here.
     Err(sqlx::Error::Protocol(format!(
