@@ -11,8 +11,9 @@
 //! - at least [`MergeSettings::min_distinct`] candidates share the position;
 //! - where observations carry response field signatures ([`Observed::fields`]), enough of the
 //!   candidates agree on them for the same method and sub-path
-//!   ([`MergeSettings::min_field_agreement`], [`MergeSettings::min_field_similarity`]); a
-//!   candidate that disagrees stays its own endpoint (`/faq/related` next to `/faq/{faq}`);
+//!   ([`MergeSettings::min_field_agreement`]): a candidate whose response brings mostly fields
+//!   that none of its siblings shows disagrees and stays its own endpoint (`/faq/related` next
+//!   to `/faq/{faq}`); one that only lacks optional fields agrees;
 //! - the subtrees below them do not differ: siblings that are mostly words and lead to different
 //!   sub-resources named by words are a family of literals, however many
 //!   (`/databases/{id}/backups/{b}`, `/databases/{id}/users/{u}`, `/databases/{id}/firewall`);
@@ -63,11 +64,9 @@ pub struct MergeSettings {
     /// With field signatures: the least share of the literals (among those with a signature to
     /// compare) that agree with the others.
     pub min_field_agreement: f64,
-    /// Two field signatures agree when their field sets overlap at least this much (Jaccard
-    /// similarity): values of one parameter return the same kind of object, give or take optional
-    /// fields; distinct resources return different ones. Where the candidates' responses overlap
-    /// little among themselves (serialisers that omit empty fields), the bar is lowered to half
-    /// of their typical similarity, so that only outliers disagree.
+    /// A word that arrives beside a parameter joins it only when its responses overlap those of
+    /// the parameter's values at least this much (Jaccard similarity of the field sets) for
+    /// every method and sub-path they share.
     pub min_field_similarity: f64,
     /// Literals look like values when the median of their busiest endpoint's hits is at most
     /// this share of the hits of the endpoint above them: a parameter's values share their
@@ -355,7 +354,7 @@ impl Forest {
         for c in group {
             let joins = segment::split_suffix(&c.text).is_none()
                 && self.fits_under(c.node, param)
-                && self.fields_fit(c.node, param, settings)
+                && self.fields_fit(c.node, param)
                 && (!c.word
                     || (!self.nodes[c.node].children.is_empty()
                         && self.same_shape(c.node, param)
@@ -461,30 +460,18 @@ impl Forest {
     }
 
     /// Whether the response signatures at `node` are not outliers among those at `under`, per
-    /// method.
-    fn fields_fit(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+    /// method: they bring few fields that none of the parameter's values show (see [`novelty`]).
+    fn fields_fit(&self, node: usize, under: usize) -> bool {
         self.nodes[node].ends.iter().all(|end| {
             let Some(mine) = end.fields else { return true };
-            let theirs: Vec<u64> = self.nodes[under]
+            let mut all: Vec<u64> = self.nodes[under]
                 .ends
                 .iter()
                 .filter(|e| e.method == end.method)
                 .filter_map(|e| e.fields)
                 .collect();
-            if theirs.len() < 2 {
-                return true;
-            }
-            let mut typical: Vec<f64> = theirs
-                .iter()
-                .filter_map(|f| median_similarity(*f, &theirs))
-                .collect();
-            typical.sort_by(f64::total_cmp);
-            let bar = settings
-                .min_field_similarity
-                .min(OUTLIER_SHARE * typical[typical.len() / 2]);
-            let mut all = theirs;
             all.push(mine);
-            median_similarity(mine, &all).is_some_and(|s| s >= bar)
+            novelty(mine, &all).is_none_or(|share| share <= MAX_NOVELTY)
         })
     }
 
@@ -657,28 +644,6 @@ impl Forest {
                 by_key.entry(key).or_default().push(*fields);
             }
         }
-        // Per (method, sub-path), the bar a candidate's similarity must reach: the absolute
-        // setting, lowered to half of what the candidates typically show there. Bodies that omit
-        // optional fields make even true siblings overlap little (two responses that each carry
-        // every optional field with probability p share p / (2 - p) of their fields: a third at
-        // p = 0.5), so the bar is relative to the group: a signature disagrees when it is an
-        // outlier among its siblings, not because every response of the API is sparse.
-        let mut bars: HashMap<&(String, String), f64> = HashMap::new();
-        for (key, all) in &by_key {
-            let mut medians: Vec<f64> = all
-                .iter()
-                .filter_map(|fields| median_similarity(*fields, all))
-                .collect();
-            if medians.is_empty() {
-                continue;
-            }
-            medians.sort_by(f64::total_cmp);
-            let typical = medians[medians.len() / 2];
-            bars.insert(
-                *key,
-                settings.min_field_similarity.min(OUTLIER_SHARE * typical),
-            );
-        }
         let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
         densities.sort_by(f64::total_cmp);
         let median_density = densities[densities.len() / 2];
@@ -691,12 +656,12 @@ impl Forest {
                 let Some(all) = by_key.get(key).filter(|all| all.len() >= 2) else {
                     continue;
                 };
-                let bar = bars
-                    .get(key)
-                    .copied()
-                    .unwrap_or(settings.min_field_similarity);
-                match median_similarity(*fields, all) {
-                    Some(similarity) if similarity >= bar => agree += 1,
+                // Values of one parameter return the same kind of object: a response may lack
+                // optional fields its siblings show (serialisers omit empty ones), but it brings
+                // few fields that none of them ever shows. A distinct resource brings its own
+                // (`/faq/related` next to `/faq/{faq}`).
+                match novelty(*fields, all) {
+                    Some(share) if share <= MAX_NOVELTY => agree += 1,
                     Some(_) => disagree += 1,
                     None => {}
                 }
@@ -1192,38 +1157,44 @@ enum RuleSegment<'a> {
     Param,
 }
 
-/// A signature disagrees with its siblings when its similarity to them is below this share of the
-/// similarity the siblings typically show (and below [`MergeSettings::min_field_similarity`]).
-const OUTLIER_SHARE: f64 = 0.5;
+/// A candidate's response disagrees with its siblings' when more than this share of its fields
+/// appear in none of theirs (see [`novelty`]).
+const MAX_NOVELTY: f64 = 0.5;
 
-/// How alike a field signature (a set of field names as 64 bits, see
-/// [`crate::discovery::catalog::response_fields`]) is to those of its siblings: its median
-/// Jaccard similarity to (up to 64 of) the others. `None` when there is no other to compare with.
-fn median_similarity(mine: u64, all: &[u64]) -> Option<f64> {
+/// The least number of sibling signatures for [`novelty`] to say anything: with fewer, optional
+/// fields that only one response happened to carry look new.
+const MIN_NOVELTY_SIBLINGS: usize = 4;
+
+/// The least number of new fields that count: one field that no sibling shows is an optional
+/// field seen once as often as another resource.
+const MIN_NOVEL_FIELDS: u32 = 2;
+
+/// The share of a signature's fields (see [`crate::discovery::catalog::response_fields`]) that
+/// none of its siblings' signatures show; `all` holds the signature itself once. Unlike an
+/// overlap, it does not count what a response lacks: values of one parameter return the same
+/// kind of object with more or fewer optional fields, so a sparse response is a subset of what
+/// its siblings show, while a distinct resource brings fields of its own. `None` when there are
+/// fewer than [`MIN_NOVELTY_SIBLINGS`] siblings or the signature is empty.
+fn novelty(mine: u64, all: &[u64]) -> Option<f64> {
     let mut seen_self = false;
-    let mut similarities: Vec<f64> = Vec::new();
+    let mut union = 0u64;
+    let mut others = 0;
     for &other in all {
         if other == mine && !seen_self {
-            // Skip one copy of itself.
             seen_self = true;
             continue;
         }
-        let union = (mine | other).count_ones();
-        let shared = (mine & other).count_ones();
-        similarities.push(if union == 0 {
-            1.0
-        } else {
-            f64::from(shared) / f64::from(union)
-        });
-        if similarities.len() == 64 {
-            break;
-        }
+        union |= other;
+        others += 1;
     }
-    if similarities.is_empty() {
+    if others < MIN_NOVELTY_SIBLINGS || mine == 0 {
         return None;
     }
-    similarities.sort_by(f64::total_cmp);
-    Some(similarities[similarities.len() / 2])
+    let novel = (mine & !union).count_ones();
+    if novel < MIN_NOVEL_FIELDS {
+        return Some(0.0);
+    }
+    Some(f64::from(novel) / f64::from(mine.count_ones()))
 }
 
 #[cfg(test)]
@@ -1410,6 +1381,30 @@ mod tests {
                 ("GET", "/users"),
                 ("GET", "/users/related"),
                 ("GET", "/users/{user}")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_sparse_response_does_not_keep_a_value_apart() {
+        // Every order answers with its two required fields and some of six optional ones; one
+        // answered with the required fields alone, which overlaps its siblings little but
+        // brings nothing they lack. `/orders/summary` answers with fields of its own.
+        let required = 0b11;
+        let mut requests = vec![("GET", "/shop/orders".to_owned(), Some(1 << 50)); 3];
+        for (i, u) in USERNAMES.iter().enumerate() {
+            let optional = if i == 3 { 0 } else { 0b11_1111 << (2 + i % 3) };
+            let path = format!("/shop/orders/{u}");
+            requests.push(("GET", path, Some(required | optional)));
+        }
+        requests.push(("GET", "/shop/orders/summary".to_owned(), Some(0b111 << 30)));
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/shop/orders"),
+                ("GET", "/shop/orders/summary"),
+                ("GET", "/shop/orders/{order}")
             ])
         );
     }
