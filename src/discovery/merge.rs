@@ -295,19 +295,10 @@ impl Forest {
         let mut group: Vec<Candidate> = Vec::new();
         for (key, &child) in &self.nodes[node].children {
             let Key::Literal(text) = key else { continue };
-            let word = match segment::kind(text) {
-                Kind::Literal => false,
-                Kind::Word => true,
-                _ => continue,
-            };
-            if !rule_keeps(rules, path, text) {
-                group.push(Candidate {
-                    text: text.clone(),
-                    node: child,
-                    word,
-                    density: self.density(child),
-                    hits: self.hits(child),
-                });
+            if !rule_keeps(rules, path, text)
+                && let Some(candidate) = self.candidate(text, child)
+            {
+                group.push(candidate);
             }
         }
         let group = self.join_late_values(node, group, settings);
@@ -526,7 +517,7 @@ impl Forest {
         pool: usize,
         settings: &MergeSettings,
     ) {
-        let structure = self.structure(&group, settings);
+        let structure = self.structure(&group, settings, true);
         // Values seen at this position under other suffixes count towards `min_distinct`.
         let extra = pool.saturating_sub(group.len());
         if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
@@ -719,7 +710,12 @@ impl Forest {
     /// sub-resources (`/repos/{owner}/{repo}/issues` for every repository); a family of literals
     /// leads to different ones, named by words (`/databases/{id}/backups/{b}`,
     /// `/databases/{id}/users/{u}`, `/databases/{id}/firewall`).
-    fn structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+    fn structure(
+        &self,
+        group: &[Candidate],
+        settings: &MergeSettings,
+        look_ahead: bool,
+    ) -> Structure {
         // Direct literal children seen under only one candidate: where a candidate has several,
         // they are values (`/billingProfiles/<id>`), and its sub-resources are looked for below
         // them.
@@ -756,7 +752,8 @@ impl Forest {
                     .ends
                     .iter()
                     .any(|e| e.method == "PUT" || e.method == "PATCH");
-                !updated && (unique >= VALUE_POSITION || self.holds_values(c.node))
+                !updated
+                    && (unique >= VALUE_POSITION || self.holds_values(c.node, settings, look_ahead))
             })
             .count();
         // Collections that are created by a `POST` to themselves are a family too, whatever their
@@ -766,7 +763,7 @@ impl Forest {
             .iter()
             .filter(|c| {
                 self.nodes[c.node].ends.iter().any(|e| e.method == "POST")
-                    && self.holds_values(c.node)
+                    && self.holds_values(c.node, settings, look_ahead)
             })
             .count();
         if (wordy_siblings || posted * 2 > inner) && collections >= 2 && collections * 2 > inner {
@@ -898,10 +895,11 @@ impl Forest {
     }
 
     /// Whether a node is a collection: a parameter right below it, four literals or more of
-    /// which a third are not words (values; sub-resources are named by words), or many literals
-    /// that lead to the same sub-resources. The caller also
-    /// counts a candidate with many literals seen under no other candidate.
-    fn holds_values(&self, node: usize) -> bool {
+    /// which a third are not words (values; sub-resources are named by words), many literals
+    /// that lead to the same sub-resources, or (with `look_ahead`) literals that would merge
+    /// as values by themselves. The caller also counts a candidate with many literals seen
+    /// under no other candidate.
+    fn holds_values(&self, node: usize, settings: &MergeSettings, look_ahead: bool) -> bool {
         let children = &self.nodes[node].children;
         if children.keys().any(|k| matches!(k, Key::Param { .. })) {
             return true;
@@ -913,7 +911,52 @@ impl Forest {
                 names += usize::from(!matches!(segment::kind(text), Kind::Word | Kind::Builtin));
             }
         }
-        (literals >= VALUE_POSITION && names * 3 >= literals) || self.children_alike(node)
+        (literals >= VALUE_POSITION && names * 3 >= literals)
+            || self.children_alike(node)
+            || (look_ahead && self.children_are_values(node, settings))
+    }
+
+    /// Whether the literal children of a node would merge as values of one parameter on their
+    /// own evidence (judged without looking further down). Collections whose items are named
+    /// from one pool of names shared with their sibling collections
+    /// (`billingRoleAssignments/<name>`, `transactions/<name>` with the same names) have no
+    /// item of their own, yet their items are values.
+    fn children_are_values(&self, node: usize, settings: &MergeSettings) -> bool {
+        let group: Vec<Candidate> = self.nodes[node]
+            .children
+            .iter()
+            .filter_map(|(key, &child)| match key {
+                Key::Literal(text) => self.candidate(text, child),
+                Key::Param { .. } => None,
+            })
+            .collect();
+        if group.len() < settings.min_distinct {
+            return false;
+        }
+        let structure = self.structure(&group, settings, false);
+        let ends = &self.nodes[node].ends;
+        let reference = (!ends.is_empty()).then(|| {
+            ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(node) as f64
+        });
+        self.decide(&group, reference, structure, 0, settings)
+            .is_some_and(|keep| keep.len() >= settings.min_distinct)
+    }
+
+    /// A literal child as a merge candidate, unless it is protected (built-in literals,
+    /// versions, typed values).
+    fn candidate(&self, text: &str, child: usize) -> Option<Candidate> {
+        let word = match segment::kind(text) {
+            Kind::Literal => false,
+            Kind::Word => true,
+            _ => return None,
+        };
+        Some(Candidate {
+            text: text.to_owned(),
+            node: child,
+            word,
+            density: self.density(child),
+            hits: self.hits(child),
+        })
     }
 
     /// Whether a node has `min_distinct`-like many literal children that lead to the same
@@ -1991,6 +2034,57 @@ mod tests {
                     .iter()
                     .any(|(_, p)| p.contains(&format!("}}/{name}/"))),
                 "{name}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn collections_whose_items_share_one_pool_of_names_stay_literal() {
+        // Below an account, collections named by words, each listed and holding items named
+        // from one pool of names (mostly words) that every collection draws from: no item is a
+        // collection's own, yet each collection's items are values of its own parameter.
+        let collections = [
+            "roleAssignments",
+            "roleDefinitions",
+            "transactions",
+            "products",
+            "invoices",
+            "customers",
+            "instructions",
+            "transfers",
+            "policies",
+        ];
+        let names = [
+            "staging",
+            "production",
+            "blue-green",
+            "checkout-v2",
+            "nightly-build",
+            "demo-env",
+            "team-alpha",
+            "weekly-digest",
+            "gpu-pool",
+            "canary-eu",
+        ];
+        let mut requests = Vec::new();
+        for (i, collection) in collections.iter().enumerate() {
+            for _ in 0..6 {
+                requests.push(("GET", format!("/accounts/{}/{collection}", 100 + i), None));
+            }
+            for name in names {
+                let path = format!("/accounts/{}/{collection}/{name}", 200 + i);
+                requests.push(("GET", path, None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2 * collections.len(), "{found:?}");
+        for collection in collections {
+            assert!(
+                found.contains(&(
+                    "GET".to_owned(),
+                    format!("/accounts/{{accountId}}/{collection}")
+                )),
+                "{collection}: {found:?}"
             );
         }
     }
