@@ -268,7 +268,13 @@ impl Forest {
         settings: &MergeSettings,
     ) {
         if mergeable_position(path) {
-            self.merge_children(node, path, ancestors, rules, settings);
+            self.merge_children(node, path, ancestors, rules, settings, false);
+        } else if !path.is_empty() {
+            // Right after the version prefix only resources named before a custom method
+            // merge (`/v1beta/<resource>:lookupEffectiveGuestPolicy` for many resources): a
+            // custom method acts on a resource, and many distinct ones with the same method are
+            // values; the collections at that position (`/v1/customers`) stay.
+            self.merge_children(node, path, ancestors, rules, settings, true);
         }
         let children: Vec<(Key, usize)> = self.nodes[node]
             .children
@@ -291,10 +297,14 @@ impl Forest {
         ancestors: &[usize],
         rules: &HostRules,
         settings: &MergeSettings,
+        verbs_only: bool,
     ) {
         let mut group: Vec<Candidate> = Vec::new();
         for (key, &child) in &self.nodes[node].children {
             let Key::Literal(text) = key else { continue };
+            if verbs_only && segment::split_verb(text).is_none() {
+                continue;
+            }
             if !rule_keeps(rules, path, text)
                 && let Some(candidate) = self.candidate(text, child)
             {
@@ -1377,6 +1387,23 @@ mod tests {
         }
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 60);
+    }
+
+    #[test]
+    fn resources_before_a_custom_method_merge_after_the_version() {
+        // `/v1beta/<resource>:lookupPolicy` for many resources merges; the plain literals at
+        // the same position (collections right after the version) stay.
+        let mut requests = Vec::new();
+        for u in USERNAMES {
+            requests.push(("POST", format!("/v1beta/{u}:lookupPolicy"), None));
+            requests.push(("GET", format!("/v1beta/{u}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        let merged = |(m, p): &(String, String)| {
+            m == "POST" && p.starts_with("/v1beta/{") && p.ends_with("}:lookupPolicy")
+        };
+        assert!(found.iter().any(merged), "{found:?}");
+        assert_eq!(found.len(), 1 + USERNAMES.len(), "{found:?}");
     }
 
     #[test]
