@@ -877,11 +877,51 @@ impl Forest {
             }
         }
         let most = sets.values().copied().max().unwrap_or(0);
-        if most as f64 >= settings.min_shared_children * group.len() as f64 {
+        if most as f64 >= settings.min_shared_children * group.len() as f64
+            || self.leaves_answer_alike(group, settings)
+        {
             Structure::Shared
         } else {
             Structure::Leaves
         }
+    }
+
+    /// Whether leaves served with one method answer with one kind of object: every one of at
+    /// least `min_distinct` responses draws its fields from a set hardly larger than one
+    /// response (the fields of one schema, some optional), and none brings fields the others
+    /// lack. A family of fixed leaves answers with objects of their own (`/users/{u}/followers`,
+    /// `/users/{u}/gists`, `/users/{u}/events`), however alike their names and traffic.
+    fn leaves_answer_alike(&self, group: &[Candidate], settings: &MergeSettings) -> bool {
+        let mut by_method: HashMap<&str, Vec<u64>> = HashMap::new();
+        for c in group {
+            if !self.nodes[c.node].children.is_empty() {
+                return false;
+            }
+            for end in &self.nodes[c.node].ends {
+                if let Some(fields) = end.fields {
+                    by_method
+                        .entry(end.method.as_str())
+                        .or_default()
+                        .push(fields);
+                }
+            }
+        }
+        by_method.values().any(|all| {
+            if all.len() < settings.min_distinct
+                || (all.len() as f64) < settings.min_shared_children * group.len() as f64
+            {
+                return false;
+            }
+            let mut sizes: Vec<u32> = all.iter().map(|f| f.count_ones()).collect();
+            sizes.sort_unstable();
+            let typical = sizes[sizes.len() / 2];
+            let union = all.iter().fold(0u64, |u, f| u | f).count_ones();
+            typical >= MIN_ALIKE_FIELDS
+                && f64::from(union) <= ALIKE_UNION * f64::from(typical)
+                && all
+                    .iter()
+                    .all(|f| novelty(*f, all).is_none_or(|share| share <= MAX_NOVELTY))
+        })
     }
 
     /// Whether a candidate has literal children and each of them is also below two other
@@ -1152,6 +1192,13 @@ impl Structure {
 /// Leaves served with this many of the same methods are values (see `leaf_structure`).
 const SAME_METHODS: usize = 3;
 
+/// Leaves answer alike (see `leaves_answer_alike`) when their responses typically have at least
+/// this many fields (fewer say nothing: envelopes such as `{data}` look alike everywhere)…
+const MIN_ALIKE_FIELDS: u32 = 3;
+
+/// … and all their fields together are at most this many times those of a typical response.
+const ALIKE_UNION: f64 = 2.5;
+
 /// Siblings seen once each merge as values when there are this many times
 /// [`MergeSettings::min_distinct`] of them.
 const CROWD: usize = 2;
@@ -1404,6 +1451,30 @@ mod tests {
         };
         assert!(found.iter().any(merged), "{found:?}");
         assert_eq!(found.len(), 1 + USERNAMES.len(), "{found:?}");
+    }
+
+    #[test]
+    fn hot_leaves_that_answer_alike_are_values() {
+        // Ten busy leaves named by words, served with `GET` alone: when each answers with some
+        // of the same six fields they are values; when each answers with fields of its own they
+        // are a family of resources.
+        let names = [
+            "summer", "winter", "autumn", "spring", "river", "mountain", "forest", "desert",
+            "ocean", "valley",
+        ];
+        let alike = |i: usize| Some(0b11_1111u64 & !(1 << (i % 6)) & !(1 << ((i + 2) % 6)));
+        let own = |i: usize| Some(0b1111u64 << (4 * i));
+        for (fields, merged) in [(alike as fn(usize) -> Option<u64>, true), (own, false)] {
+            let mut requests = vec![("GET", "/teams/42/boards".to_owned(), Some(1 << 60)); 3];
+            for (i, name) in names.iter().enumerate() {
+                for _ in 0..20 {
+                    requests.push(("GET", format!("/teams/42/boards/{name}"), fields(i)));
+                }
+            }
+            let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+            let expected = if merged { 2 } else { 1 + names.len() };
+            assert_eq!(found.len(), expected, "{found:?}");
+        }
     }
 
     #[test]
