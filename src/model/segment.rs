@@ -627,8 +627,29 @@ fn is_email(s: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// `cus_8fJ2kLq9`, `ord-88231`, `SKU-88231`, `ch_1Hh1aB2eZvKYlo2C`, `acct_1032D82eZvKYlo2C`.
+/// `cus_8fJ2kLq9`, `ord-88231`, `SKU-88231`, `ch_1Hh1aB2eZvKYlo2C`, `acct_1032D82eZvKYlo2C`,
+/// `attachment-8572459742233`, `core-network-0a1b2c3d4e`.
 fn is_prefixed_id(s: &str) -> bool {
+    // A prefix of one or more words before a long number or hex run (AWS-style ids): eight
+    // digits or more are no name's version (`release-2024`, `sprint-42` are names).
+    if let Some(sep) = s.rfind(['-', '_']) {
+        let (prefix, body) = (&s[..sep], &s[sep + 1..]);
+        let words = !prefix.is_empty()
+            && prefix
+                .bytes()
+                .all(|c| c.is_ascii_alphabetic() || c == b'-' || c == b'_')
+            && prefix
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic());
+        let digits = body.bytes().filter(u8::is_ascii_digit).count();
+        let long_run = body.len() >= 8
+            && body.bytes().all(|c| c.is_ascii_hexdigit())
+            && (digits == body.len() || digits >= 2);
+        if words && long_run {
+            return true;
+        }
+    }
     let Some(sep) = s.find(['_', '-']) else {
         return false;
     };
@@ -1231,6 +1252,9 @@ mod tests {
         ("contract-2024", P),
         ("hotfix-1234", P),
         ("rls-2024", PID),
+        ("attachment-8572459742233", PID),
+        ("core-network-6134465819", PID),
+        ("core-network-0a1b2c3d4e", PID),
         // Tokens.
         ("8fJ2kLq9", TOK),
         ("x7k9p2q4", TOK),
