@@ -993,11 +993,12 @@ impl Forest {
     }
 
     /// A literal child as a merge candidate, unless it is protected (built-in literals,
-    /// versions, typed values).
+    /// versions, typed values). Past the version prefix (where candidates are looked for),
+    /// `api` or `rest` name nothing special: a project called `api` is a value like any other.
     fn candidate(&self, text: &str, child: usize) -> Option<Candidate> {
         let word = match segment::kind(text) {
             Kind::Literal => false,
-            Kind::Word => true,
+            Kind::Word | Kind::ApiPrefix => true,
             _ => return None,
         };
         Some(Candidate {
@@ -1475,6 +1476,18 @@ mod tests {
             let expected = if merged { 2 } else { 1 + names.len() };
             assert_eq!(found.len(), expected, "{found:?}");
         }
+    }
+
+    #[test]
+    fn a_value_called_api_deep_in_the_path_merges() {
+        // A task list called `api` among the others: past the version prefix it is a value.
+        let mut requests = Vec::new();
+        for list in USERNAMES[..11].iter().copied().chain(["api"]) {
+            requests.push(("GET", format!("/tasks/v1/lists/{list}/tasks"), None));
+            requests.push(("POST", format!("/tasks/v1/lists/{list}/clear"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]
