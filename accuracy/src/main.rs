@@ -168,6 +168,10 @@ struct Args {
     /// endpoints on which it and the library disagree.
     #[arg(long)]
     details: bool,
+
+    /// With `--details`: how many endpoints of each list to show.
+    #[arg(long, default_value_t = 40)]
+    details_limit: usize,
 }
 
 fn main() -> Result<()> {
@@ -341,8 +345,20 @@ fn main() -> Result<()> {
         }
         if args.details {
             for (id, run) in &details {
-                write_details(&mut out, id, "with bodies", &run.main.score)?;
-                write_details(&mut out, id, "without bodies", &run.bodiless.score)?;
+                write_details(
+                    &mut out,
+                    id,
+                    "with bodies",
+                    &run.main.score,
+                    args.details_limit,
+                )?;
+                write_details(
+                    &mut out,
+                    id,
+                    "without bodies",
+                    &run.bodiless.score,
+                    args.details_limit,
+                )?;
                 if let Some(schema) = &run.schema {
                     write_schema_details(&mut out, id, schema)?;
                 }
@@ -595,7 +611,13 @@ struct Run {
     schema: Option<SchemaScore>,
 }
 
-fn write_details(out: &mut impl Write, id: &str, label: &str, s: &Score) -> Result<()> {
+fn write_details(
+    out: &mut impl Write,
+    id: &str,
+    label: &str,
+    s: &Score,
+    limit: usize,
+) -> Result<()> {
     writeln!(out, "#### {id} ({label}): F1 {:.3}\n", s.f1())?;
     let lists = [
         ("false merges", &s.false_merges),
@@ -604,28 +626,29 @@ fn write_details(out: &mut impl Write, id: &str, label: &str, s: &Score) -> Resu
         ("misses", &s.misses),
     ];
     for (name, list) in lists {
-        write_list(out, name, list.iter())?;
+        write_list(out, name, list.iter(), limit)?;
     }
     writeln!(out)?;
     Ok(())
 }
 
-/// A named list of endpoints, the first 40 of them; nothing when it is empty.
+/// A named list of endpoints, the first `limit` of them; nothing when it is empty.
 fn write_list<'a>(
     out: &mut impl Write,
     name: &str,
     list: impl ExactSizeIterator<Item = &'a Endpoint>,
+    limit: usize,
 ) -> Result<()> {
     let len = list.len();
     if len == 0 {
         return Ok(());
     }
     writeln!(out, "{name} ({len}):")?;
-    for (method, path) in list.take(40) {
+    for (method, path) in list.take(limit) {
         writeln!(out, "    {method} {path}")?;
     }
-    if len > 40 {
-        writeln!(out, "    … {} more", len - 40)?;
+    if len > limit {
+        writeln!(out, "    … {} more", len - limit)?;
     }
     Ok(())
 }
@@ -645,8 +668,8 @@ fn write_differences(
         return Ok(());
     }
     writeln!(out, "#### {id} ({label}): HTTP and library differ\n")?;
-    write_list(out, "HTTP only", only_http.into_iter())?;
-    write_list(out, "library only", only_library.into_iter())?;
+    write_list(out, "HTTP only", only_http.into_iter(), 40)?;
+    write_list(out, "library only", only_library.into_iter(), 40)?;
     writeln!(out)?;
     Ok(())
 }

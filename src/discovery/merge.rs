@@ -11,8 +11,9 @@
 //! - at least [`MergeSettings::min_distinct`] candidates share the position;
 //! - where observations carry response field signatures ([`Observed::fields`]), enough of the
 //!   candidates agree on them for the same method and sub-path
-//!   ([`MergeSettings::min_field_agreement`], [`MergeSettings::min_field_similarity`]); a
-//!   candidate that disagrees stays its own endpoint (`/faq/related` next to `/faq/{faq}`);
+//!   ([`MergeSettings::min_field_agreement`]): a candidate whose response brings mostly fields
+//!   that none of its siblings shows disagrees and stays its own endpoint (`/faq/related` next
+//!   to `/faq/{faq}`); one that only lacks optional fields agrees;
 //! - the subtrees below them do not differ: siblings that are mostly words and lead to different
 //!   sub-resources named by words are a family of literals, however many
 //!   (`/databases/{id}/backups/{b}`, `/databases/{id}/users/{u}`, `/databases/{id}/firewall`);
@@ -63,11 +64,9 @@ pub struct MergeSettings {
     /// With field signatures: the least share of the literals (among those with a signature to
     /// compare) that agree with the others.
     pub min_field_agreement: f64,
-    /// Two field signatures agree when their field sets overlap at least this much (Jaccard
-    /// similarity): values of one parameter return the same kind of object, give or take optional
-    /// fields; distinct resources return different ones. Where the candidates' responses overlap
-    /// little among themselves (serialisers that omit empty fields), the bar is lowered to half
-    /// of their typical similarity, so that only outliers disagree.
+    /// A word that arrives beside a parameter joins it only when its responses overlap those of
+    /// the parameter's values at least this much (Jaccard similarity of the field sets) for
+    /// every method and sub-path they share.
     pub min_field_similarity: f64,
     /// Literals look like values when the median of their busiest endpoint's hits is at most
     /// this share of the hits of the endpoint above them: a parameter's values share their
@@ -269,7 +268,13 @@ impl Forest {
         settings: &MergeSettings,
     ) {
         if mergeable_position(path) {
-            self.merge_children(node, path, ancestors, rules, settings);
+            self.merge_children(node, path, ancestors, rules, settings, false);
+        } else if !path.is_empty() {
+            // Right after the version prefix only resources named before a custom method
+            // merge (`/v1beta/<resource>:lookupEffectiveGuestPolicy` for many resources): a
+            // custom method acts on a resource, and many distinct ones with the same method are
+            // values; the collections at that position (`/v1/customers`) stay.
+            self.merge_children(node, path, ancestors, rules, settings, true);
         }
         let children: Vec<(Key, usize)> = self.nodes[node]
             .children
@@ -292,23 +297,18 @@ impl Forest {
         ancestors: &[usize],
         rules: &HostRules,
         settings: &MergeSettings,
+        verbs_only: bool,
     ) {
         let mut group: Vec<Candidate> = Vec::new();
         for (key, &child) in &self.nodes[node].children {
             let Key::Literal(text) = key else { continue };
-            let word = match segment::kind(text) {
-                Kind::Literal => false,
-                Kind::Word => true,
-                _ => continue,
-            };
-            if !rule_keeps(rules, path, text) {
-                group.push(Candidate {
-                    text: text.clone(),
-                    node: child,
-                    word,
-                    density: self.density(child),
-                    hits: self.hits(child),
-                });
+            if verbs_only && segment::split_verb(text).is_none() {
+                continue;
+            }
+            if !rule_keeps(rules, path, text)
+                && let Some(candidate) = self.candidate(text, child)
+            {
+                group.push(candidate);
             }
         }
         let group = self.join_late_values(node, group, settings);
@@ -355,7 +355,7 @@ impl Forest {
         for c in group {
             let joins = segment::split_suffix(&c.text).is_none()
                 && self.fits_under(c.node, param)
-                && self.fields_fit(c.node, param, settings)
+                && self.fields_fit(c.node, param)
                 && (!c.word
                     || (!self.nodes[c.node].children.is_empty()
                         && self.same_shape(c.node, param)
@@ -461,30 +461,18 @@ impl Forest {
     }
 
     /// Whether the response signatures at `node` are not outliers among those at `under`, per
-    /// method.
-    fn fields_fit(&self, node: usize, under: usize, settings: &MergeSettings) -> bool {
+    /// method: they bring few fields that none of the parameter's values show (see [`novelty`]).
+    fn fields_fit(&self, node: usize, under: usize) -> bool {
         self.nodes[node].ends.iter().all(|end| {
             let Some(mine) = end.fields else { return true };
-            let theirs: Vec<u64> = self.nodes[under]
+            let mut all: Vec<u64> = self.nodes[under]
                 .ends
                 .iter()
                 .filter(|e| e.method == end.method)
                 .filter_map(|e| e.fields)
                 .collect();
-            if theirs.len() < 2 {
-                return true;
-            }
-            let mut typical: Vec<f64> = theirs
-                .iter()
-                .filter_map(|f| median_similarity(*f, &theirs))
-                .collect();
-            typical.sort_by(f64::total_cmp);
-            let bar = settings
-                .min_field_similarity
-                .min(OUTLIER_SHARE * typical[typical.len() / 2]);
-            let mut all = theirs;
             all.push(mine);
-            median_similarity(mine, &all).is_some_and(|s| s >= bar)
+            novelty(mine, &all).is_none_or(|share| share <= MAX_NOVELTY)
         })
     }
 
@@ -539,7 +527,7 @@ impl Forest {
         pool: usize,
         settings: &MergeSettings,
     ) {
-        let structure = self.structure(&group, settings);
+        let structure = self.structure(&group, settings, true);
         // Values seen at this position under other suffixes count towards `min_distinct`.
         let extra = pool.saturating_sub(group.len());
         if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
@@ -657,28 +645,6 @@ impl Forest {
                 by_key.entry(key).or_default().push(*fields);
             }
         }
-        // Per (method, sub-path), the bar a candidate's similarity must reach: the absolute
-        // setting, lowered to half of what the candidates typically show there. Bodies that omit
-        // optional fields make even true siblings overlap little (two responses that each carry
-        // every optional field with probability p share p / (2 - p) of their fields: a third at
-        // p = 0.5), so the bar is relative to the group: a signature disagrees when it is an
-        // outlier among its siblings, not because every response of the API is sparse.
-        let mut bars: HashMap<&(String, String), f64> = HashMap::new();
-        for (key, all) in &by_key {
-            let mut medians: Vec<f64> = all
-                .iter()
-                .filter_map(|fields| median_similarity(*fields, all))
-                .collect();
-            if medians.is_empty() {
-                continue;
-            }
-            medians.sort_by(f64::total_cmp);
-            let typical = medians[medians.len() / 2];
-            bars.insert(
-                *key,
-                settings.min_field_similarity.min(OUTLIER_SHARE * typical),
-            );
-        }
         let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
         densities.sort_by(f64::total_cmp);
         let median_density = densities[densities.len() / 2];
@@ -691,12 +657,12 @@ impl Forest {
                 let Some(all) = by_key.get(key).filter(|all| all.len() >= 2) else {
                     continue;
                 };
-                let bar = bars
-                    .get(key)
-                    .copied()
-                    .unwrap_or(settings.min_field_similarity);
-                match median_similarity(*fields, all) {
-                    Some(similarity) if similarity >= bar => agree += 1,
+                // Values of one parameter return the same kind of object: a response may lack
+                // optional fields its siblings show (serialisers omit empty ones), but it brings
+                // few fields that none of them ever shows. A distinct resource brings its own
+                // (`/faq/related` next to `/faq/{faq}`).
+                match novelty(*fields, all) {
+                    Some(share) if share <= MAX_NOVELTY => agree += 1,
                     Some(_) => disagree += 1,
                     None => {}
                 }
@@ -754,7 +720,12 @@ impl Forest {
     /// sub-resources (`/repos/{owner}/{repo}/issues` for every repository); a family of literals
     /// leads to different ones, named by words (`/databases/{id}/backups/{b}`,
     /// `/databases/{id}/users/{u}`, `/databases/{id}/firewall`).
-    fn structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
+    fn structure(
+        &self,
+        group: &[Candidate],
+        settings: &MergeSettings,
+        look_ahead: bool,
+    ) -> Structure {
         // Direct literal children seen under only one candidate: where a candidate has several,
         // they are values (`/billingProfiles/<id>`), and its sub-resources are looked for below
         // them.
@@ -791,7 +762,8 @@ impl Forest {
                     .ends
                     .iter()
                     .any(|e| e.method == "PUT" || e.method == "PATCH");
-                !updated && (unique >= VALUE_POSITION || self.holds_values(c.node))
+                !updated
+                    && (unique >= VALUE_POSITION || self.holds_values(c.node, settings, look_ahead))
             })
             .count();
         // Collections that are created by a `POST` to themselves are a family too, whatever their
@@ -801,7 +773,7 @@ impl Forest {
             .iter()
             .filter(|c| {
                 self.nodes[c.node].ends.iter().any(|e| e.method == "POST")
-                    && self.holds_values(c.node)
+                    && self.holds_values(c.node, settings, look_ahead)
             })
             .count();
         if (wordy_siblings || posted * 2 > inner) && collections >= 2 && collections * 2 > inner {
@@ -905,11 +877,51 @@ impl Forest {
             }
         }
         let most = sets.values().copied().max().unwrap_or(0);
-        if most as f64 >= settings.min_shared_children * group.len() as f64 {
+        if most as f64 >= settings.min_shared_children * group.len() as f64
+            || self.leaves_answer_alike(group, settings)
+        {
             Structure::Shared
         } else {
             Structure::Leaves
         }
+    }
+
+    /// Whether leaves served with one method answer with one kind of object: every one of at
+    /// least `min_distinct` responses draws its fields from a set hardly larger than one
+    /// response (the fields of one schema, some optional), and none brings fields the others
+    /// lack. A family of fixed leaves answers with objects of their own (`/users/{u}/followers`,
+    /// `/users/{u}/gists`, `/users/{u}/events`), however alike their names and traffic.
+    fn leaves_answer_alike(&self, group: &[Candidate], settings: &MergeSettings) -> bool {
+        let mut by_method: HashMap<&str, Vec<u64>> = HashMap::new();
+        for c in group {
+            if !self.nodes[c.node].children.is_empty() {
+                return false;
+            }
+            for end in &self.nodes[c.node].ends {
+                if let Some(fields) = end.fields {
+                    by_method
+                        .entry(end.method.as_str())
+                        .or_default()
+                        .push(fields);
+                }
+            }
+        }
+        by_method.values().any(|all| {
+            if all.len() < settings.min_distinct
+                || (all.len() as f64) < settings.min_shared_children * group.len() as f64
+            {
+                return false;
+            }
+            let mut sizes: Vec<u32> = all.iter().map(|f| f.count_ones()).collect();
+            sizes.sort_unstable();
+            let typical = sizes[sizes.len() / 2];
+            let union = all.iter().fold(0u64, |u, f| u | f).count_ones();
+            typical >= MIN_ALIKE_FIELDS
+                && f64::from(union) <= ALIKE_UNION * f64::from(typical)
+                && all
+                    .iter()
+                    .all(|f| novelty(*f, all).is_none_or(|share| share <= MAX_NOVELTY))
+        })
     }
 
     /// Whether a candidate has literal children and each of them is also below two other
@@ -933,10 +945,11 @@ impl Forest {
     }
 
     /// Whether a node is a collection: a parameter right below it, four literals or more of
-    /// which a third are not words (values; sub-resources are named by words), or many literals
-    /// that lead to the same sub-resources. The caller also
-    /// counts a candidate with many literals seen under no other candidate.
-    fn holds_values(&self, node: usize) -> bool {
+    /// which a third are not words (values; sub-resources are named by words), many literals
+    /// that lead to the same sub-resources, or (with `look_ahead`) literals that would merge
+    /// as values by themselves. The caller also counts a candidate with many literals seen
+    /// under no other candidate.
+    fn holds_values(&self, node: usize, settings: &MergeSettings, look_ahead: bool) -> bool {
         let children = &self.nodes[node].children;
         if children.keys().any(|k| matches!(k, Key::Param { .. })) {
             return true;
@@ -948,7 +961,53 @@ impl Forest {
                 names += usize::from(!matches!(segment::kind(text), Kind::Word | Kind::Builtin));
             }
         }
-        (literals >= VALUE_POSITION && names * 3 >= literals) || self.children_alike(node)
+        (literals >= VALUE_POSITION && names * 3 >= literals)
+            || self.children_alike(node)
+            || (look_ahead && self.children_are_values(node, settings))
+    }
+
+    /// Whether the literal children of a node would merge as values of one parameter on their
+    /// own evidence (judged without looking further down). Collections whose items are named
+    /// from one pool of names shared with their sibling collections
+    /// (`billingRoleAssignments/<name>`, `transactions/<name>` with the same names) have no
+    /// item of their own, yet their items are values.
+    fn children_are_values(&self, node: usize, settings: &MergeSettings) -> bool {
+        let group: Vec<Candidate> = self.nodes[node]
+            .children
+            .iter()
+            .filter_map(|(key, &child)| match key {
+                Key::Literal(text) => self.candidate(text, child),
+                Key::Param { .. } => None,
+            })
+            .collect();
+        if group.len() < settings.min_distinct {
+            return false;
+        }
+        let structure = self.structure(&group, settings, false);
+        let ends = &self.nodes[node].ends;
+        let reference = (!ends.is_empty()).then(|| {
+            ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(node) as f64
+        });
+        self.decide(&group, reference, structure, 0, settings)
+            .is_some_and(|keep| keep.len() >= settings.min_distinct)
+    }
+
+    /// A literal child as a merge candidate, unless it is protected (built-in literals,
+    /// versions, typed values). Past the version prefix (where candidates are looked for),
+    /// `api` or `rest` name nothing special: a project called `api` is a value like any other.
+    fn candidate(&self, text: &str, child: usize) -> Option<Candidate> {
+        let word = match segment::kind(text) {
+            Kind::Literal => false,
+            Kind::Word | Kind::ApiPrefix => true,
+            _ => return None,
+        };
+        Some(Candidate {
+            text: text.to_owned(),
+            node: child,
+            word,
+            density: self.density(child),
+            hits: self.hits(child),
+        })
     }
 
     /// Whether a node has `min_distinct`-like many literal children that lead to the same
@@ -1134,6 +1193,13 @@ impl Structure {
 /// Leaves served with this many of the same methods are values (see `leaf_structure`).
 const SAME_METHODS: usize = 3;
 
+/// Leaves answer alike (see `leaves_answer_alike`) when their responses typically have at least
+/// this many fields (fewer say nothing: envelopes such as `{data}` look alike everywhere)…
+const MIN_ALIKE_FIELDS: u32 = 3;
+
+/// … and all their fields together are at most this many times those of a typical response.
+const ALIKE_UNION: f64 = 2.5;
+
 /// Siblings seen once each merge as values when there are this many times
 /// [`MergeSettings::min_distinct`] of them.
 const CROWD: usize = 2;
@@ -1192,38 +1258,44 @@ enum RuleSegment<'a> {
     Param,
 }
 
-/// A signature disagrees with its siblings when its similarity to them is below this share of the
-/// similarity the siblings typically show (and below [`MergeSettings::min_field_similarity`]).
-const OUTLIER_SHARE: f64 = 0.5;
+/// A candidate's response disagrees with its siblings' when more than this share of its fields
+/// appear in none of theirs (see [`novelty`]).
+const MAX_NOVELTY: f64 = 0.5;
 
-/// How alike a field signature (a set of field names as 64 bits, see
-/// [`crate::discovery::catalog::response_fields`]) is to those of its siblings: its median
-/// Jaccard similarity to (up to 64 of) the others. `None` when there is no other to compare with.
-fn median_similarity(mine: u64, all: &[u64]) -> Option<f64> {
+/// The least number of sibling signatures for [`novelty`] to say anything: with fewer, optional
+/// fields that only one response happened to carry look new.
+const MIN_NOVELTY_SIBLINGS: usize = 4;
+
+/// The least number of new fields that count: one field that no sibling shows is an optional
+/// field seen once as often as another resource.
+const MIN_NOVEL_FIELDS: u32 = 2;
+
+/// The share of a signature's fields (see [`crate::discovery::catalog::response_fields`]) that
+/// none of its siblings' signatures show; `all` holds the signature itself once. Unlike an
+/// overlap, it does not count what a response lacks: values of one parameter return the same
+/// kind of object with more or fewer optional fields, so a sparse response is a subset of what
+/// its siblings show, while a distinct resource brings fields of its own. `None` when there are
+/// fewer than [`MIN_NOVELTY_SIBLINGS`] siblings or the signature is empty.
+fn novelty(mine: u64, all: &[u64]) -> Option<f64> {
     let mut seen_self = false;
-    let mut similarities: Vec<f64> = Vec::new();
+    let mut union = 0u64;
+    let mut others = 0;
     for &other in all {
         if other == mine && !seen_self {
-            // Skip one copy of itself.
             seen_self = true;
             continue;
         }
-        let union = (mine | other).count_ones();
-        let shared = (mine & other).count_ones();
-        similarities.push(if union == 0 {
-            1.0
-        } else {
-            f64::from(shared) / f64::from(union)
-        });
-        if similarities.len() == 64 {
-            break;
-        }
+        union |= other;
+        others += 1;
     }
-    if similarities.is_empty() {
+    if others < MIN_NOVELTY_SIBLINGS || mine == 0 {
         return None;
     }
-    similarities.sort_by(f64::total_cmp);
-    Some(similarities[similarities.len() / 2])
+    let novel = (mine & !union).count_ones();
+    if novel < MIN_NOVEL_FIELDS {
+        return Some(0.0);
+    }
+    Some(f64::from(novel) / f64::from(mine.count_ones()))
 }
 
 #[cfg(test)]
@@ -1366,6 +1438,59 @@ mod tests {
     }
 
     #[test]
+    fn resources_before_a_custom_method_merge_after_the_version() {
+        // `/v1beta/<resource>:lookupPolicy` for many resources merges; the plain literals at
+        // the same position (collections right after the version) stay.
+        let mut requests = Vec::new();
+        for u in USERNAMES {
+            requests.push(("POST", format!("/v1beta/{u}:lookupPolicy"), None));
+            requests.push(("GET", format!("/v1beta/{u}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        let merged = |(m, p): &(String, String)| {
+            m == "POST" && p.starts_with("/v1beta/{") && p.ends_with("}:lookupPolicy")
+        };
+        assert!(found.iter().any(merged), "{found:?}");
+        assert_eq!(found.len(), 1 + USERNAMES.len(), "{found:?}");
+    }
+
+    #[test]
+    fn hot_leaves_that_answer_alike_are_values() {
+        // Ten busy leaves named by words, served with `GET` alone: when each answers with some
+        // of the same six fields they are values; when each answers with fields of its own they
+        // are a family of resources.
+        let names = [
+            "summer", "winter", "autumn", "spring", "river", "mountain", "forest", "desert",
+            "ocean", "valley",
+        ];
+        let alike = |i: usize| Some(0b11_1111u64 & !(1 << (i % 6)) & !(1 << ((i + 2) % 6)));
+        let own = |i: usize| Some(0b1111u64 << (4 * i));
+        for (fields, merged) in [(alike as fn(usize) -> Option<u64>, true), (own, false)] {
+            let mut requests = vec![("GET", "/teams/42/boards".to_owned(), Some(1 << 60)); 3];
+            for (i, name) in names.iter().enumerate() {
+                for _ in 0..20 {
+                    requests.push(("GET", format!("/teams/42/boards/{name}"), fields(i)));
+                }
+            }
+            let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+            let expected = if merged { 2 } else { 1 + names.len() };
+            assert_eq!(found.len(), expected, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_called_api_deep_in_the_path_merges() {
+        // A task list called `api` among the others: past the version prefix it is a value.
+        let mut requests = Vec::new();
+        for list in USERNAMES[..11].iter().copied().chain(["api"]) {
+            requests.push(("GET", format!("/tasks/v1/lists/{list}/tasks"), None));
+            requests.push(("POST", format!("/tasks/v1/lists/{list}/clear"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
     fn a_distinct_literal_stays_next_to_the_parameter() {
         // `/faq/related` returns a list, every `/faq/{slug}` one entry.
         let mut requests = vec![("GET", "/faq".to_owned(), Some(1)); 20];
@@ -1410,6 +1535,30 @@ mod tests {
                 ("GET", "/users"),
                 ("GET", "/users/related"),
                 ("GET", "/users/{user}")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_sparse_response_does_not_keep_a_value_apart() {
+        // Every order answers with its two required fields and some of six optional ones; one
+        // answered with the required fields alone, which overlaps its siblings little but
+        // brings nothing they lack. `/orders/summary` answers with fields of its own.
+        let required = 0b11;
+        let mut requests = vec![("GET", "/shop/orders".to_owned(), Some(1 << 50)); 3];
+        for (i, u) in USERNAMES.iter().enumerate() {
+            let optional = if i == 3 { 0 } else { 0b11_1111 << (2 + i % 3) };
+            let path = format!("/shop/orders/{u}");
+            requests.push(("GET", path, Some(required | optional)));
+        }
+        requests.push(("GET", "/shop/orders/summary".to_owned(), Some(0b111 << 30)));
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/shop/orders"),
+                ("GET", "/shop/orders/summary"),
+                ("GET", "/shop/orders/{order}")
             ])
         );
     }
@@ -1996,6 +2145,57 @@ mod tests {
                     .iter()
                     .any(|(_, p)| p.contains(&format!("}}/{name}/"))),
                 "{name}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn collections_whose_items_share_one_pool_of_names_stay_literal() {
+        // Below an account, collections named by words, each listed and holding items named
+        // from one pool of names (mostly words) that every collection draws from: no item is a
+        // collection's own, yet each collection's items are values of its own parameter.
+        let collections = [
+            "roleAssignments",
+            "roleDefinitions",
+            "transactions",
+            "products",
+            "invoices",
+            "customers",
+            "instructions",
+            "transfers",
+            "policies",
+        ];
+        let names = [
+            "staging",
+            "production",
+            "blue-green",
+            "checkout-v2",
+            "nightly-build",
+            "demo-env",
+            "team-alpha",
+            "weekly-digest",
+            "gpu-pool",
+            "canary-eu",
+        ];
+        let mut requests = Vec::new();
+        for (i, collection) in collections.iter().enumerate() {
+            for _ in 0..6 {
+                requests.push(("GET", format!("/accounts/{}/{collection}", 100 + i), None));
+            }
+            for name in names {
+                let path = format!("/accounts/{}/{collection}/{name}", 200 + i);
+                requests.push(("GET", path, None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2 * collections.len(), "{found:?}");
+        for collection in collections {
+            assert!(
+                found.contains(&(
+                    "GET".to_owned(),
+                    format!("/accounts/{{accountId}}/{collection}")
+                )),
+                "{collection}: {found:?}"
             );
         }
     }

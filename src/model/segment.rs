@@ -333,7 +333,7 @@ const API_PREFIXES: &[&str] = &[
     "api", "apis", "rest", "restapi", "graphql", "rpc", "jsonrpc", "xmlrpc", "odata",
 ];
 
-/// `v1`, `V2`, `v2beta1`, `v1alpha`, `v1.2`, `v2_1`, `1.0`, `2.1.0`.
+/// `v1`, `V2`, `v2beta1`, `v1alpha`, `v1p1beta1`, `v1.2`, `v2_1`, `1.0`, `2.1.0`.
 pub(crate) fn is_version(s: &str) -> bool {
     let b = s.as_bytes();
     if (b.first() == Some(&b'v') || b.first() == Some(&b'V'))
@@ -359,15 +359,31 @@ pub(crate) fn is_version(s: &str) -> bool {
         {
             return true;
         }
-        // v2beta1, v1alpha, v3rc2, v1-beta
-        let tail = tail.strip_prefix('-').unwrap_or(tail);
-        let letters = tail.bytes().take_while(u8::is_ascii_lowercase).count();
-        let tag = &tail[..letters];
-        return matches!(
-            tag,
-            "alpha" | "beta" | "rc" | "preview" | "dev" | "p" | "b" | "a"
-        ) && tail[letters..].len() <= 3
-            && tail[letters..].bytes().all(|c| c.is_ascii_digit());
+        // v2beta1, v1alpha, v3rc2, v1-beta, and Google's point releases v1p1beta1: one or two
+        // tags, each with a short number.
+        let mut tail = tail.strip_prefix('-').unwrap_or(tail);
+        for _ in 0..2 {
+            let letters = tail.bytes().take_while(u8::is_ascii_lowercase).count();
+            let tag = &tail[..letters];
+            if !matches!(
+                tag,
+                "alpha" | "beta" | "rc" | "preview" | "dev" | "p" | "b" | "a"
+            ) {
+                return false;
+            }
+            let number = tail[letters..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            if number > 3 {
+                return false;
+            }
+            tail = &tail[letters + number..];
+            if tail.is_empty() {
+                return true;
+            }
+        }
+        return false;
     }
     is_dotted_version(s)
 }
@@ -611,8 +627,29 @@ fn is_email(s: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// `cus_8fJ2kLq9`, `ord-88231`, `SKU-88231`, `ch_1Hh1aB2eZvKYlo2C`, `acct_1032D82eZvKYlo2C`.
+/// `cus_8fJ2kLq9`, `ord-88231`, `SKU-88231`, `ch_1Hh1aB2eZvKYlo2C`, `acct_1032D82eZvKYlo2C`,
+/// `attachment-8572459742233`, `core-network-0a1b2c3d4e`.
 fn is_prefixed_id(s: &str) -> bool {
+    // A prefix of one or more words before a long number or hex run (AWS-style ids): eight
+    // digits or more are no name's version (`release-2024`, `sprint-42` are names).
+    if let Some(sep) = s.rfind(['-', '_']) {
+        let (prefix, body) = (&s[..sep], &s[sep + 1..]);
+        let words = !prefix.is_empty()
+            && prefix
+                .bytes()
+                .all(|c| c.is_ascii_alphabetic() || c == b'-' || c == b'_')
+            && prefix
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic());
+        let digits = body.bytes().filter(u8::is_ascii_digit).count();
+        let long_run = body.len() >= 8
+            && body.bytes().all(|c| c.is_ascii_hexdigit())
+            && (digits == body.len() || digits >= 2);
+        if words && long_run {
+            return true;
+        }
+    }
     let Some(sep) = s.find(['_', '-']) else {
         return false;
     };
@@ -1003,6 +1040,9 @@ mod tests {
         ("v1.2.3", P),
         ("v2_1", P),
         ("v1-beta", P),
+        ("v1p1beta1", P),
+        ("v3p1beta1", P),
+        ("v1p2alpha", P),
         ("1.0", P),
         ("2.0", P),
         ("3.1", P),
@@ -1212,6 +1252,9 @@ mod tests {
         ("contract-2024", P),
         ("hotfix-1234", P),
         ("rls-2024", PID),
+        ("attachment-8572459742233", PID),
+        ("core-network-6134465819", PID),
+        ("core-network-0a1b2c3d4e", PID),
         // Tokens.
         ("8fJ2kLq9", TOK),
         ("x7k9p2q4", TOK),
