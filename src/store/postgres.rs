@@ -391,7 +391,7 @@ impl Store for PgStore {
             // committed meanwhile), their sum is added to the target, and their ids (and the
             // aliases and links that pointed at them) resolve to the target. Exchanges stay as
             // stored: O(endpoints), whatever the traffic behind them.
-            let (n,): (i64,) = sqlx::query_as(
+            let (n,): (i64,) = sqlx::query_as(&format!(
                 "with moved as ( \
                    delete from endpoints \
                    where host = $1 and method = $2 and template = any($3) and template <> $4 \
@@ -402,29 +402,11 @@ impl Store for PgStore {
                      fields) \
                    select $1, $2, $4, $5, bool_or(api), sum(hits)::bigint, min(first_seen), \
                      max(last_seen), \
-                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
-                       sum(value::bigint) as total from moved, jsonb_each_text(status_codes) \
-                       group by key) s), \
-                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
-                       sum(value::bigint) as total from moved, \
-                       jsonb_each_text(request_content_types) group by key) s), \
-                     (select coalesce(jsonb_object_agg(key, total), '{}') from (select key, \
-                       sum(value::bigint) as total from moved, \
-                       jsonb_each_text(response_content_types) group by key) s), \
-                     max(fields) \
+                     reconstructor_sum_counts(status_codes), \
+                     reconstructor_sum_counts(request_content_types), \
+                     reconstructor_sum_counts(response_content_types), max(fields) \
                    from moved having count(*) > 0 \
-                   on conflict (host, method, template) do update set \
-                     api = endpoints.api or excluded.api, \
-                     hits = endpoints.hits + excluded.hits, \
-                     first_seen = least(endpoints.first_seen, excluded.first_seen), \
-                     last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
-                     status_codes = reconstructor_add_counts(endpoints.status_codes, \
-                       excluded.status_codes), \
-                     request_content_types = reconstructor_add_counts( \
-                       endpoints.request_content_types, excluded.request_content_types), \
-                     response_content_types = reconstructor_add_counts( \
-                       endpoints.response_content_types, excluded.response_content_types), \
-                     fields = coalesce(endpoints.fields, excluded.fields) \
+                   on conflict (host, method, template) do update set {} \
                    returning id \
                  ), aliased as ( \
                    insert into endpoint_aliases (alias_id, endpoint_id, host) \
@@ -442,7 +424,8 @@ impl Store for PgStore {
                  ) \
                  select (select count(*) from moved) + 0 * (select count(*) from aliased) \
                    + 0 * (select count(*) from repointed) + 0 * (select count(*) from relinked)",
-            )
+                add_counts("endpoints", "excluded")
+            ))
             .bind(host)
             .bind(&method)
             .bind(&froms)
@@ -583,26 +566,18 @@ async fn settle(tx: &mut sqlx::PgConnection, host: Option<&str>) -> Result<u64, 
            returning * \
          ), s as ( \
            select endpoint_id, bool_or(api) as api, sum(hits)::bigint as hits, \
-             min(first_seen) as f, max(last_seen) as l, \
-             reconstructor_sum_counts(status_codes) as sc, \
-             reconstructor_sum_counts(request_content_types) as rq, \
-             reconstructor_sum_counts(response_content_types) as rs, max(fields) as fi \
+             min(first_seen) as first_seen, max(last_seen) as last_seen, \
+             reconstructor_sum_counts(status_codes) as status_codes, \
+             reconstructor_sum_counts(request_content_types) as request_content_types, \
+             reconstructor_sum_counts(response_content_types) as response_content_types, \
+             max(fields) as fields \
            from d group by endpoint_id \
          ), u as ( \
-           update endpoints e set \
-             api = e.api or s.api, \
-             hits = e.hits + s.hits, \
-             first_seen = least(e.first_seen, s.f), \
-             last_seen = greatest(e.last_seen, s.l), \
-             status_codes = reconstructor_add_counts(e.status_codes, s.sc), \
-             request_content_types = reconstructor_add_counts(e.request_content_types, s.rq), \
-             response_content_types = reconstructor_add_counts(e.response_content_types, \
-               s.rs), \
-             fields = coalesce(e.fields, s.fi) \
-           from s where e.id = s.endpoint_id \
+           update endpoints e set {} from s where e.id = s.endpoint_id \
            returning 1 \
          ) \
-         select (select count(*) from d) + 0 * (select count(*) from u)"
+         select (select count(*) from d) + 0 * (select count(*) from u)",
+        add_counts("e", "s")
     ))
     .bind(host)
     .fetch_one(tx)
@@ -679,24 +654,24 @@ async fn upsert_endpoints(
     catalog: &CatalogBatch,
 ) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
     let columns = EndpointColumns::of(catalog.endpoints.iter());
+    let conflict = format!("do update set {}", add_counts("endpoints", "excluded"));
+    insert_endpoints(tx, &columns, &conflict).await
+}
+
+/// Inserts the endpoints of `columns` in key order, `on conflict (host, method, template)`
+/// doing `conflict`; returns the id of each row written.
+async fn insert_endpoints(
+    tx: &mut sqlx::PgConnection,
+    columns: &EndpointColumns<'_>,
+    conflict: &str,
+) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
     let rows: Vec<(i64, String, String, String)> = columns
         .bind(sqlx::query_as(&format!(
             "insert into endpoints (host, method, template, path, api, hits, first_seen, \
                last_seen, status_codes, request_content_types, response_content_types, fields) \
              select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
              from {ENDPOINT_ROWS} order by o \
-             on conflict (host, method, template) do update set \
-               api = endpoints.api or excluded.api, \
-               hits = endpoints.hits + excluded.hits, \
-               first_seen = least(endpoints.first_seen, excluded.first_seen), \
-               last_seen = greatest(endpoints.last_seen, excluded.last_seen), \
-               status_codes = reconstructor_add_counts(endpoints.status_codes, \
-                 excluded.status_codes), \
-               request_content_types = reconstructor_add_counts( \
-                 endpoints.request_content_types, excluded.request_content_types), \
-               response_content_types = reconstructor_add_counts( \
-                 endpoints.response_content_types, excluded.response_content_types), \
-               fields = coalesce(endpoints.fields, excluded.fields) \
+             on conflict (host, method, template) {conflict} \
              returning id, host, method, template"
         )))
         .fetch_all(&mut *tx)
@@ -714,6 +689,23 @@ async fn upsert_endpoints(
             )
         })
         .collect())
+}
+
+/// The `set` assignments that add the counts of `from` (a row with the endpoint table's count
+/// columns) to the endpoint row `to`.
+fn add_counts(to: &str, from: &str) -> String {
+    format!(
+        "api = {to}.api or {from}.api, \
+         hits = {to}.hits + {from}.hits, \
+         first_seen = least({to}.first_seen, {from}.first_seen), \
+         last_seen = greatest({to}.last_seen, {from}.last_seen), \
+         status_codes = reconstructor_add_counts({to}.status_codes, {from}.status_codes), \
+         request_content_types = reconstructor_add_counts({to}.request_content_types, \
+           {from}.request_content_types), \
+         response_content_types = reconstructor_add_counts({to}.response_content_types, \
+           {from}.response_content_types), \
+         fields = coalesce({to}.fields, {from}.fields)"
+    )
 }
 
 /// A batch's endpoint aggregates as the column arrays the statements below bind, in key order.
@@ -816,20 +808,12 @@ async fn count_endpoints(
         .bind(sqlx::query_as(&format!(
             "with k as (select (select e.id from endpoints e \
                where e.host = r.h and e.method = r.m and e.template = r.t \
-               for update skip locked) as id, r.* from {ENDPOINT_ROWS}) \
-             update endpoints e set \
-               api = e.api or k.a, \
-               hits = e.hits + k.n, \
-               first_seen = least(e.first_seen, k.f), \
-               last_seen = greatest(e.last_seen, k.l), \
-               status_codes = reconstructor_add_counts(e.status_codes, k.sc::jsonb), \
-               request_content_types = reconstructor_add_counts(e.request_content_types, \
-                 k.rq::jsonb), \
-               response_content_types = reconstructor_add_counts(e.response_content_types, \
-                 k.rs::jsonb), \
-               fields = coalesce(e.fields, k.fi) \
-             from k where e.id = k.id \
-             returning e.id, k.o"
+               for update skip locked) as id, o, a as api, n as hits, f as first_seen, \
+               l as last_seen, sc::jsonb as status_codes, rq::jsonb as request_content_types, \
+               rs::jsonb as response_content_types, fi as fields from {ENDPOINT_ROWS}) \
+             update endpoints e set {} from k where e.id = k.id \
+             returning e.id, k.o",
+            add_counts("e", "k")
         )))
         .fetch_all(&mut *tx)
         .await?;
@@ -866,28 +850,7 @@ async fn count_endpoints(
             return Ok(ids);
         }
         let columns = EndpointColumns::of(pending.iter().copied());
-        let inserted: Vec<(i64, String, String, String)> = columns
-            .bind(sqlx::query_as(&format!(
-                "insert into endpoints (host, method, template, path, api, hits, first_seen, \
-                   last_seen, status_codes, request_content_types, response_content_types, \
-                   fields) \
-                 select h, m, t, p, a, n, f, l, sc::jsonb, rq::jsonb, rs::jsonb, fi \
-                 from {ENDPOINT_ROWS} order by o \
-                 on conflict (host, method, template) do nothing \
-                 returning id, host, method, template"
-            )))
-            .fetch_all(&mut *tx)
-            .await?;
-        for (id, host, method, template) in inserted {
-            ids.insert(
-                EndpointKey {
-                    host,
-                    method,
-                    template,
-                },
-                id,
-            );
-        }
+        ids.extend(insert_endpoints(tx, &columns, "do nothing").await?);
         pending.retain(|(key, _)| !ids.contains_key(*key));
     }
     if pending.is_empty() {
