@@ -1,11 +1,32 @@
-//! What the benchmark binaries share: Reconstructor started in process on a port of its own, and
-//! percentiles of measured durations.
+//! What the benchmark binaries share: Reconstructor started in process on a port of its own, Akto
+//! batches posted to it, and percentiles of measured durations.
 
 use std::time::Duration;
 
 use reconstructor::config::{Config, LogFormat};
 use reconstructor::startup::Application;
 use reconstructor::store::DatabaseUrl;
+
+/// Posts `records` as one Akto batch to `POST {base}/api/ingestData`; an answer other than 2xx
+/// is an error.
+pub async fn post_akto<T: serde::Serialize>(
+    client: &reqwest::Client,
+    base: &str,
+    records: &[T],
+) -> anyhow::Result<()> {
+    let response = client
+        .post(format!("{base}/api/ingestData"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "batchData": records }).to_string())
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "ingest answered {}",
+        response.status()
+    );
+    Ok(())
+}
 
 /// A server running in this process, over SQLite in a temporary directory or a given database.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::Parser;
 use reconstructor::store::ExchangePolicy;
-use reconstructor_bench::InProcess;
+use reconstructor_bench::{InProcess, post_akto};
 use serde_json::json;
 
 /// Measures the disk use per stored exchange of each storage policy.
@@ -199,17 +199,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let records: Vec<_> = (posted..posted + n)
                 .map(|i| record(i, args.endpoints, &mut rng))
                 .collect();
-            let response = client
-                .post(format!("{}/api/ingestData", server.base))
-                .header("content-type", "application/json")
-                .body(json!({ "batchData": records }).to_string())
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "ingest answered {}",
-                response.status()
-            );
+            post_akto(&client, &server.base, &records).await?;
             posted += n;
         }
         let rate = args.exchanges as f64 / started.elapsed().as_secs_f64();

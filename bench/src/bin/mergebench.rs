@@ -32,8 +32,8 @@ use reconstructor::discovery::catalog::Classifier;
 use reconstructor::discovery::job::Discovery;
 use reconstructor::discovery::merge::{MergeSettings, Observed, merge};
 use reconstructor::model::template::{HostRules, templatize};
-use reconstructor_bench::{InProcess, percentile};
-use serde_json::{Value, json};
+use reconstructor_bench::{InProcess, percentile, post_akto};
+use serde_json::Value;
 
 /// Measures a merge round over a large host and the time until a new host settles.
 #[derive(Debug, Parser)]
@@ -269,15 +269,7 @@ async fn post_all(
     for chunk in requests.chunks(batch.max(1)) {
         let records: Vec<wire::akto::Record> =
             chunk.iter().map(|(m, p)| record(host, m, p)).collect();
-        let response = client
-            .post(format!("{base}/api/ingestData"))
-            .header("content-type", "application/json")
-            .body(json!({ "batchData": records }).to_string())
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("ingest answered {}", response.status());
-        }
+        post_akto(client, base, &records).await?;
     }
     Ok(())
 }

@@ -14,8 +14,7 @@ use clap::Parser;
 use reconstructor::discovery::catalog::Classifier;
 use reconstructor::discovery::job::Discovery;
 use reconstructor::model::catalog::Fold;
-use reconstructor_bench::InProcess;
-use serde_json::json;
+use reconstructor_bench::{InProcess, post_akto};
 
 /// Times classifier refreshes on a large catalog.
 #[derive(Debug, Parser)]
@@ -60,25 +59,6 @@ fn record(host: &str, path: &str) -> wire::akto::Record {
         .with_status(200, "OK")
 }
 
-async fn post(
-    client: &reqwest::Client,
-    base: &str,
-    records: &[wire::akto::Record],
-) -> anyhow::Result<()> {
-    let response = client
-        .post(format!("{base}/api/ingestData"))
-        .header("content-type", "application/json")
-        .body(json!({ "batchData": records }).to_string())
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "ingest answered {}",
-        response.status()
-    );
-    Ok(())
-}
-
 async fn run(args: Args) -> anyhow::Result<()> {
     let server = InProcess::start(args.database_url.clone(), |config| {
         config.discovery.merge_interval = Duration::from_secs(24 * 3600);
@@ -95,7 +75,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|i| record(&host(i % args.hosts), &format!("/{}/detail", name(*i))))
             .collect();
-        post(&client, &server.base, &records).await?;
+        post_akto(&client, &server.base, &records).await?;
     }
     writeln!(
         out,
@@ -132,9 +112,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let fresh: Vec<_> = (0..100)
         .map(|i| record(&host(i), &format!("/{}/fresh", name(i))))
         .collect();
-    post(&client, &server.base, &fresh).await?;
+    post_akto(&client, &server.base, &fresh).await?;
     timed("after 100 new literal endpoints", &mut out).await?;
-    post(&client, &server.base, &[record(&host(0), "/orders/12345")]).await?;
+    post_akto(&client, &server.base, &[record(&host(0), "/orders/12345")]).await?;
     timed("after a new template with a parameter", &mut out).await?;
     let folds: Vec<Fold> = (0..10)
         .map(|i| Fold {

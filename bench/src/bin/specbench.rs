@@ -10,9 +10,9 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Parser;
-use reconstructor_bench::{InProcess, percentile};
+use reconstructor_bench::{InProcess, percentile, post_akto};
 use serde_json::{Value, json};
 
 const HOST: &str = "bench.example";
@@ -159,15 +159,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let records = traffic(args.endpoints, args.exchanges);
     let started = Instant::now();
     for chunk in records.chunks(500) {
-        let response = client
-            .post(format!("{base}/api/ingestData"))
-            .header("content-type", "application/json")
-            .body(json!({"batchData": chunk}).to_string())
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("ingest answered {}", response.status());
-        }
+        post_akto(&client, &base, chunk).await?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(
