@@ -457,18 +457,19 @@ fn warn_if_open(config: &Config) {
 /// then hourly), and measures the database against the disk budget every minute; failures are
 /// logged and retried next round.
 async fn maintain(store: Arc<dyn Store>, storage: StorageSettings, cancel: CancellationToken) {
-    let mut hourly = tokio::time::Instant::now();
-    let mut first = true;
+    // Migrating made the upcoming partitions; the first round only expires.
+    let mut hourly: Option<tokio::time::Instant> = None;
     loop {
-        if first || hourly.elapsed() >= MAINTENANCE_INTERVAL {
-            if !first && let Err(e) = store.maintain().await {
+        if hourly.is_none_or(|at| at.elapsed() >= MAINTENANCE_INTERVAL) {
+            if hourly.is_some()
+                && let Err(e) = store.maintain().await
+            {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
             if let Some(retention) = storage.retention {
                 expire(&*store, retention).await;
             }
-            hourly = tokio::time::Instant::now();
-            first = false;
+            hourly = Some(tokio::time::Instant::now());
         }
         if let Some(budget) = storage.disk_budget {
             match enforce_disk_budget(&*store, budget.as_u64()).await {
