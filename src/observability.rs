@@ -109,6 +109,8 @@ pub mod names {
     pub const DISCOVERY_MERGE_FAILURES: &str = "reconstructor_discovery_merge_failures_total";
     /// Histogram: how long a rebuild (reprocess, rules change) held its host's lock.
     pub const DISCOVERY_REBUILD_LOCK_SECONDS: &str = "reconstructor_discovery_rebuild_lock_seconds";
+    /// Counter: hosts rebuilt to revise merges made on early traffic.
+    pub const DISCOVERY_REVISIONS: &str = "reconstructor_discovery_revisions_total";
     /// Counter: catalog count rows appended by ingest and settled into their endpoints.
     pub const CATALOG_COUNTS_SETTLED: &str = "reconstructor_catalog_counts_settled_total";
     /// Counter: settle rounds that failed.
@@ -306,6 +308,12 @@ pub const FAMILIES: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "How long a host rebuild (reprocess, rules change) held the host's lock, which its ingest waits on",
         ),
         (
+            DISCOVERY_REVISIONS,
+            Counter,
+            Some(Count),
+            "Host catalogs rebuilt from their stored exchanges because their traffic grew fourfold since their merges were last judged on all of it",
+        ),
+        (
             DATABASE_SIZE,
             Gauge,
             Some(Bytes),
@@ -481,6 +489,7 @@ fn register_metrics() {
         INGEST_COMMIT_OVERTIME,
         DISCOVERY_ENDPOINTS_FOLDED,
         DISCOVERY_MERGE_FAILURES,
+        DISCOVERY_REVISIONS,
         CATALOG_COUNTS_SETTLED,
         CATALOG_SETTLE_FAILURES,
     ] {

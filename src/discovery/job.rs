@@ -150,7 +150,24 @@ pub struct Discovery {
     refresh_lookback: Duration,
     /// What each merged host looked like after its last merge, for follow-up merges.
     follow: Mutex<HashMap<String, FollowUp>>,
+    /// Per host whose merges folded something: the exchanges it had when its templates were
+    /// last judged on all of its traffic (its first folding merge, its last rebuild), or
+    /// [`NEVER_REVISE`] once its stored exchanges no longer cover what its catalog counts.
+    revisions: Mutex<HashMap<String, u64>>,
+    /// See [`DiscoverySettings::revision_limit`].
+    revision_limit: u64,
+    /// Held while a host is rebuilt by this process, so that two rebuilds of one host (a
+    /// revision and a rules change, say) never overlap.
+    rebuilding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// A host is revised once its traffic has grown this many times since its templates were last
+/// judged on all of it: a host sees a handful of revisions in its life, and the stored exchanges
+/// they read add up to a small multiple of what it has at the last one.
+const REVISION_GROWTH: u64 = 4;
+
+/// See [`Discovery::revisions`].
+const NEVER_REVISE: u64 = u64::MAX;
 
 /// How long an endpoint id or a change stamp may take from being drawn to being committed, with
 /// a wide margin: each refresh reads again what is newer than the marks it had this long ago, so
@@ -286,6 +303,9 @@ impl Discovery {
             refreshed: tokio::sync::Mutex::default(),
             refresh_lookback: REFRESH_LOOKBACK,
             follow: Mutex::default(),
+            revisions: Mutex::default(),
+            revision_limit: settings.revision_limit,
+            rebuilding: Mutex::default(),
         }
     }
 
@@ -397,18 +417,21 @@ impl Discovery {
             report.folded += folded;
             summaries::compact(&*self.store, &host.host, false).await?;
             let after = self.store.host(&host.host).await?;
-            self.note_merged(&host.host, after.as_ref().unwrap_or(&host), folded);
-            self.merged
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(host.host, host.exchanges);
+            let after = after.as_ref().unwrap_or(&host);
+            self.note_merged(&host.host, after, folded);
+            if folded > 0 {
+                lock(&self.revisions)
+                    .entry(host.host.clone())
+                    .or_insert(after.exchanges);
+            }
+            lock(&self.merged).insert(host.host, host.exchanges);
         }
         Ok(report)
     }
 
     /// Remembers what a merge of `host` left, for follow-up merges.
     fn note_merged(&self, host: &str, after: &HostRow, folded: u64) {
-        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let mut follow = lock(&self.follow);
         let next = FollowUp::after(
             follow.get(host),
             after,
@@ -423,18 +446,14 @@ impl Discovery {
     /// not see, its traffic paused since the previous check, and the gap since its last merge has
     /// passed.
     fn follow_up_due(&self, host: &HostRow) -> bool {
-        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let mut follow = lock(&self.follow);
         follow
             .get_mut(&host.host)
             .is_some_and(|state| state.due(host, Instant::now()))
     }
 
     fn merged_count(&self, host: &str) -> Option<u64> {
-        self.merged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(host)
-            .copied()
+        lock(&self.merged).get(host).copied()
     }
 
     /// Merges one host now (whoever leads); returns the endpoints folded away.
@@ -502,9 +521,32 @@ impl Discovery {
         host: &str,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ReprocessReport, StoreError> {
+        let report = self.rebuild(host, progress, false).await?;
+        Ok(report.expect("a rebuild that is not a revision always completes"))
+    }
+
+    /// Rebuilds `host` ([`Discovery::reprocess`]). A `revision` gives up (`None`) before
+    /// taking any lock when the stored exchanges are fewer than the catalog counts (retention
+    /// or the disk budget deleted some): a catalog rebuilt from them would lose endpoints.
+    async fn rebuild(
+        &self,
+        host: &str,
+        progress: &(dyn Fn(u64) + Sync),
+        revision: bool,
+    ) -> Result<Option<ReprocessReport>, StoreError> {
+        let one_at_a_time = lock(&self.rebuilding)
+            .entry(host.to_owned())
+            .or_default()
+            .clone();
+        let _rebuilding = one_at_a_time.lock().await;
         let started = Instant::now();
         let rules = self.classifier.rules(host);
         let limits = SummaryLimits::default();
+        // Read before the rebuild begins: every exchange counted here is stored before it.
+        let counted = match revision {
+            true => self.store.host(host).await?.map_or(0, |h| h.exchanges),
+            false => 0,
+        };
         // The exchanges stored so far are read without holding any lock that ingest waits on.
         let mut rebuild = self.store.rebuild_host(host).await?;
         let mut gathered = Gathered::default();
@@ -517,6 +559,16 @@ impl Discovery {
                 gathered.add(host, &rules, stored, &limits);
             }
             progress(gathered.assignments.len() as u64);
+        }
+        if (gathered.assignments.len() as u64) < counted {
+            tracing::info!(
+                host,
+                stored = gathered.assignments.len(),
+                counted,
+                "not revising: some of the host's exchanges were deleted"
+            );
+            lock(&self.revisions).insert(host.to_owned(), NEVER_REVISE);
+            return Ok(None);
         }
         // Merge what was seen, still without a lock.
         let catalog = &gathered.catalog;
@@ -623,16 +675,18 @@ impl Discovery {
             })
             .collect();
         self.store.replace_host_summaries(host, None, &rows).await?;
-        self.merged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(host);
-        self.refresh().await?;
+        lock(&self.merged).remove(host);
         let report = ReprocessReport {
             exchanges: assignments.len() as u64,
             endpoints: folded.endpoints.len(),
             locked: held,
         };
+        if let Some(base) = lock(&self.revisions).get_mut(host)
+            && *base != NEVER_REVISE
+        {
+            *base = report.exchanges;
+        }
+        self.refresh().await?;
         tracing::info!(
             host,
             exchanges = report.exchanges,
@@ -640,9 +694,61 @@ impl Discovery {
             linked = links.len(),
             elapsed = ?started.elapsed(),
             locked = ?held,
+            revision,
             "reprocessed"
         );
-        Ok(report)
+        Ok(Some(report))
+    }
+
+    /// The hosts due for a revision: merged on traffic at most a quarter of what they have now,
+    /// which is at most [`DiscoverySettings::revision_limit`].
+    fn revisions_due(&self, hosts: &[HostRow]) -> Vec<String> {
+        let revisions = lock(&self.revisions);
+        hosts
+            .iter()
+            .filter(|host| {
+                host.exchanges <= self.revision_limit
+                    && revisions.get(&host.host).is_some_and(|base| {
+                        *base != NEVER_REVISE
+                            && host.exchanges >= base.saturating_mul(REVISION_GROWTH).max(1)
+                    })
+            })
+            .map(|host| host.host.clone())
+            .collect()
+    }
+
+    /// Revises the merges of every host due ([`DiscoverySettings::revision_limit`]), if this
+    /// process can take the leader lock (no merge runs meanwhile): each is rebuilt from its
+    /// stored exchanges, which splits the templates that early traffic supported and all of it
+    /// no longer does. Returns the hosts rebuilt, or `None` when another process leads.
+    pub async fn revise(&self) -> Result<Option<Vec<String>>, StoreError> {
+        if self.revision_limit == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let hosts = self.store.list_hosts().await?;
+        if self.revisions_due(&hosts).is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(leader) = self.store.try_lead().await? else {
+            return Ok(None);
+        };
+        let mut revised = Vec::new();
+        let mut result = Ok(());
+        for host in self.revisions_due(&hosts) {
+            match self.rebuild(&host, &|_| {}, true).await {
+                Ok(Some(_)) => {
+                    metrics::counter!(names::DISCOVERY_REVISIONS).increment(1);
+                    revised.push(host);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        leader.release().await;
+        result.map(|()| Some(revised))
     }
 
     /// Every host seen in the stored exchanges or in the catalog, with the exchanges the catalog
@@ -683,12 +789,7 @@ impl Discovery {
                 }
                 continue;
             }
-            let unchanged = self
-                .not_ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&host.host)
-                == Some(&host.exchanges);
+            let unchanged = lock(&self.not_ready).get(&host.host) == Some(&host.exchanges);
             if unchanged {
                 continue;
             }
@@ -700,10 +801,7 @@ impl Discovery {
                 due.push(host.host);
                 continue;
             }
-            self.not_ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(host.host, host.exchanges);
+            lock(&self.not_ready).insert(host.host, host.exchanges);
         }
         Ok(due)
     }
@@ -731,8 +829,10 @@ impl Discovery {
         }
     }
 
-    /// Runs the refresh and merge loops until `cancel`; failures are logged and retried.
+    /// Runs the refresh and merge loops, and the revisions beside them, until `cancel`;
+    /// failures are logged and retried.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        tokio::spawn(self.clone().revise_until(cancel.clone()));
         let mut refresh = tokio::time::interval(self.refresh_interval);
         let mut merge = tokio::time::interval(self.merge_interval);
         // A new host's first merge runs as soon as one of its positions has enough distinct
@@ -764,6 +864,33 @@ impl Discovery {
             }
         }
     }
+}
+
+impl Discovery {
+    /// Revises the hosts due every merge interval until `cancel`. A task of its own: a
+    /// revision reads all of a host's exchanges, and the classifier's refreshes go on meanwhile.
+    async fn revise_until(self: Arc<Self>, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(self.merge_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.reset();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tick.tick() => match self.revise().await {
+                    Ok(Some(hosts)) if !hosts.is_empty() => {
+                        tracing::info!(?hosts, "revised merges made on earlier traffic");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "revising merges failed"),
+                },
+            }
+        }
+    }
+}
+
+/// Locks `mutex`, whether or not a holder panicked (the maps it guards stay consistent).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How often the job looks for new hosts ready for their first merge, and for merged hosts due

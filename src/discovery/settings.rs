@@ -21,6 +21,12 @@ pub struct DiscoverySettings {
     pub refresh_interval: Duration,
     /// Distinct literals at one position before it becomes a parameter.
     pub min_distinct: usize,
+    /// Merges are first made on a host's early traffic. Each time its traffic has grown
+    /// fourfold since its templates were last judged on all of its stored exchanges, the leader
+    /// rebuilds the host's catalog from them, which splits templates the evidence no longer
+    /// supports; only while the host has at most this many exchanges (a rebuild reads them all).
+    /// `0` turns revisions off.
+    pub revision_limit: u64,
     /// Per-host rules, keyed by host key (`api.example.com`, `api.example.com:8443`).
     pub hosts: BTreeMap<String, HostRulesConfig>,
 }
@@ -31,6 +37,7 @@ impl Default for DiscoverySettings {
             merge_interval: Duration::from_secs(30),
             refresh_interval: Duration::from_secs(10),
             min_distinct: MergeSettings::default().min_distinct,
+            revision_limit: 1_000_000,
             hosts: BTreeMap::new(),
         }
     }

@@ -417,26 +417,29 @@ async fn discovers_github_shaped_slugs(db: Db) {
     app.stop().await;
 }
 
+/// Fourteen sub-resources of a database (with the sub-resource of each that has one): a family
+/// of literals.
+const FAMILY: [(&str, &str); 14] = [
+    ("backups", "restore"),
+    ("ca", ""),
+    ("dbs", "tables"),
+    ("firewall", ""),
+    ("pools", "connections"),
+    ("users", "reset_auth"),
+    ("replicas", "promote"),
+    ("maintenance", ""),
+    ("migrate", ""),
+    ("resize", ""),
+    ("sql_mode", ""),
+    ("eviction_policy", ""),
+    ("upgrade", ""),
+    ("online-migration", ""),
+];
+
 /// Fourteen sub-resources of a database, most with sub-resources of their own: a family of
 /// literals, however many, stays literal next to the typed id.
 async fn keeps_a_literal_family(db: Db) {
     let app = TestApp::spawn(db, fast_discovery).await;
-    const FAMILY: [(&str, &str); 14] = [
-        ("backups", "restore"),
-        ("ca", ""),
-        ("dbs", "tables"),
-        ("firewall", ""),
-        ("pools", "connections"),
-        ("users", "reset_auth"),
-        ("replicas", "promote"),
-        ("maintenance", ""),
-        ("migrate", ""),
-        ("resize", ""),
-        ("sql_mode", ""),
-        ("eviction_policy", ""),
-        ("upgrade", ""),
-        ("online-migration", ""),
-    ];
     let mut records = Vec::new();
     let mut expected: Vec<(String, u64)> = Vec::new();
     for i in 0..10 {
@@ -478,6 +481,170 @@ async fn keeps_a_literal_family(db: Db) {
     app.stop().await;
 }
 
+fn database_id(i: usize) -> String {
+    format!("9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}")
+}
+
+/// Early traffic of a database API (44 exchanges): three busy databases, and each sub-resource
+/// of one of them once. By that traffic alone, the sub-resources look like values.
+fn early_database_traffic() -> Vec<Value> {
+    let mut early = Vec::new();
+    for i in 0..3 {
+        for _ in 0..10 {
+            early.push(json_record(
+                &format!("/v2/databases/{}", database_id(i)),
+                json!({"items": []}),
+            ));
+        }
+    }
+    for (r, _) in FAMILY {
+        early.push(json_record(
+            &format!("/v2/databases/{}/{r}", database_id(0)),
+            json!({"items": []}),
+        ));
+    }
+    early
+}
+
+/// What the early traffic merges into.
+const EARLY_MERGE: [(&str, &str, u64); 2] = [
+    ("GET", "/v2/databases/{databaseId}", 30),
+    ("GET", "/v2/databases/{databaseId}/{name}", 14),
+];
+
+/// Later traffic (408 exchanges): twelve databases, each with every sub-resource, some with
+/// their own.
+fn later_database_traffic() -> Vec<Value> {
+    let mut later = Vec::new();
+    for i in 0..12 {
+        let id = database_id(i);
+        for _ in 0..10 {
+            later.push(json_record(
+                &format!("/v2/databases/{id}"),
+                json!({"items": []}),
+            ));
+        }
+        for (r, child) in FAMILY {
+            later.push(json_record(
+                &format!("/v2/databases/{id}/{r}"),
+                json!({"items": []}),
+            ));
+            for leaf in ["status", "logs"] {
+                if !child.is_empty() {
+                    later.push(json_record(
+                        &format!("/v2/databases/{id}/{r}/{child}/{leaf}"),
+                        json!({"items": []}),
+                    ));
+                }
+            }
+        }
+    }
+    later
+}
+
+/// Posts `records` in one request.
+async fn post_at_once(app: &TestApp, records: Vec<Value>) {
+    let response = app
+        .post("/api/ingestData", json!({"batchData": records}).to_string())
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
+/// Early traffic makes a family of sub-resources look like values. Once the host's traffic has
+/// grown fourfold, the leader rebuilds its catalog from the stored exchanges, and the template
+/// is split back into the literals all of it shows.
+async fn revises_merges_made_on_early_traffic(db: Db) {
+    let app = TestApp::spawn(db, fast_discovery).await;
+    post_all(&app, &early_database_traffic()).await;
+    wait_for(&app, &EARLY_MERGE).await;
+    // More than four times the traffic the merge was made on, in one request so that the
+    // revision sees all of it.
+    post_at_once(&app, later_database_traffic()).await;
+    let mut expected = vec![("/v2/databases/{databaseId}".to_owned(), 150)];
+    for (r, child) in FAMILY {
+        expected.push((format!("/v2/databases/{{databaseId}}/{r}"), 13));
+        if !child.is_empty() {
+            for leaf in ["status", "logs"] {
+                expected.push((
+                    format!("/v2/databases/{{databaseId}}/{r}/{child}/{leaf}"),
+                    12,
+                ));
+            }
+        }
+    }
+    expected.sort();
+    let expected: Vec<(&str, &str, u64)> = expected
+        .iter()
+        .map(|(p, h)| ("GET", p.as_str(), *h))
+        .collect();
+    wait_for(&app, &expected).await;
+    // The split holds through later merge rounds.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for(&app, &expected).await;
+    app.stop().await;
+}
+
+/// A host some of whose exchanges were deleted (retention, the disk budget) is not revised: a
+/// catalog rebuilt from what is left would lose endpoints and counts.
+async fn a_host_missing_exchanges_is_not_revised(db: Db) {
+    use std::sync::Arc;
+
+    use reconstructor::discovery::catalog::Classifier;
+    use reconstructor::discovery::job::Discovery;
+
+    // The server stores traffic and never merges; the merges and revisions are this test's.
+    let app = TestApp::spawn(db, |config| {
+        config.discovery.min_distinct = 1_000_000;
+    })
+    .await;
+    let config = app.database.config();
+    let store = reconstructor::startup::connect(&config).await.unwrap();
+    let discovery = Discovery::new(
+        &config.discovery,
+        store.clone(),
+        Arc::new(Classifier::new(config.discovery.host_rules())),
+    );
+    post_all(&app, &early_database_traffic()).await;
+    // The server's change tracking takes the leader lock now and then.
+    let report = loop {
+        let report = discovery.merge_round().await.unwrap();
+        if report.led {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(report.folded, 14, "{report:?}");
+    assert_eq!(endpoints(&app, "").await.len(), 2);
+    post_at_once(&app, later_database_traffic()).await;
+    raw_execute(
+        &config,
+        "delete from exchanges where id in (select id from exchanges order by id limit 5)",
+    )
+    .await;
+    let revised = loop {
+        if let Some(revised) = discovery.revise().await.unwrap() {
+            break revised;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(revised, Vec::<String>::new());
+    let hosts = store.list_hosts().await.unwrap();
+    assert_eq!(hosts[0].exchanges, 44 + 408);
+    let merged = endpoints(&app, "").await;
+    assert!(
+        merged
+            .iter()
+            .any(|(_, path, _)| path == "/v2/databases/{databaseId}/{name}"),
+        "{merged:?}"
+    );
+    assert_eq!(
+        merged.iter().map(|(_, _, hits)| hits).sum::<u64>(),
+        44 + 408
+    );
+    store.close().await;
+    app.stop().await;
+}
+
 crate::trials! {
     backend: [
         discovers_a_small_api_over_http,
@@ -485,6 +652,8 @@ crate::trials! {
         pages_hold_whole_endpoints,
         discovers_github_shaped_slugs,
         keeps_a_literal_family,
+        revises_merges_made_on_early_traffic,
+        a_host_missing_exchanges_is_not_revised,
         reprocess_rebuilds_a_missing_catalog,
         summaries_are_committed_with_their_exchanges,
         the_classifier_refreshes_incrementally,
