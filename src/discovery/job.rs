@@ -150,10 +150,8 @@ pub struct Discovery {
     refresh_lookback: Duration,
     /// What each merged host looked like after its last merge, for follow-up merges.
     follow: Mutex<HashMap<String, FollowUp>>,
-    /// Per host whose merges folded something: the exchanges it had when its templates were
-    /// last judged on all of its traffic (its first folding merge, its last rebuild), or
-    /// [`NEVER_REVISE`] once its stored exchanges no longer cover what its catalog counts.
-    revisions: Mutex<HashMap<String, u64>>,
+    /// Per host whose merges folded something: when its merges are revised.
+    revisions: Mutex<HashMap<String, Revision>>,
     /// See [`DiscoverySettings::revision_limit`].
     revision_limit: u64,
     /// Held while a host is rebuilt by this process, so that two rebuilds of one host (a
@@ -161,13 +159,39 @@ pub struct Discovery {
     rebuilding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// A host is revised once its traffic has grown this many times since its templates were last
-/// judged on all of it: a host sees a handful of revisions in its life, and the stored exchanges
-/// they read add up to a small multiple of what it has at the last one.
-const REVISION_GROWTH: u64 = 4;
+/// Where a host's revisions stand.
+#[derive(Debug, Clone, Copy)]
+struct Revision {
+    /// The exchanges it had when its templates were last judged on all of its traffic (its
+    /// first folding merge, its last rebuild); `None` once its stored exchanges no longer cover
+    /// what its catalog counts.
+    judged: Option<u64>,
+    /// Its exchanges at the last check, to tell when its traffic pauses.
+    checked: u64,
+}
 
-/// See [`Discovery::revisions`].
-const NEVER_REVISE: u64 = u64::MAX;
+impl Revision {
+    fn new(judged: u64) -> Self {
+        Revision {
+            judged: Some(judged),
+            checked: judged,
+        }
+    }
+
+    /// Whether a host that has `exchanges` now is due for a revision: its traffic grew fourfold
+    /// since it was judged, or by a quarter and paused since the last check (so that what a burst of
+    /// traffic ends with is judged whole soon after). Either way a host sees a handful of
+    /// revisions in its life, and the stored exchanges they read add up to a small multiple of
+    /// what it has at the last one. Notes `exchanges` for the next check.
+    fn due(&mut self, exchanges: u64) -> bool {
+        let paused = self.checked == exchanges;
+        self.checked = exchanges;
+        self.judged.is_some_and(|judged| {
+            exchanges >= judged.saturating_mul(4).max(1)
+                || (paused && exchanges.saturating_mul(4) >= judged.saturating_mul(5).max(1))
+        })
+    }
+}
 
 /// How long an endpoint id or a change stamp may take from being drawn to being committed, with
 /// a wide margin: each refresh reads again what is newer than the marks it had this long ago, so
@@ -422,7 +446,7 @@ impl Discovery {
             if folded > 0 {
                 lock(&self.revisions)
                     .entry(host.host.clone())
-                    .or_insert(after.exchanges);
+                    .or_insert_with(|| Revision::new(after.exchanges));
             }
             lock(&self.merged).insert(host.host, host.exchanges);
         }
@@ -567,7 +591,9 @@ impl Discovery {
                 counted,
                 "not revising: some of the host's exchanges were deleted"
             );
-            lock(&self.revisions).insert(host.to_owned(), NEVER_REVISE);
+            if let Some(revision) = lock(&self.revisions).get_mut(host) {
+                revision.judged = None;
+            }
             return Ok(None);
         }
         // Merge what was seen, still without a lock.
@@ -681,10 +707,10 @@ impl Discovery {
             endpoints: folded.endpoints.len(),
             locked: held,
         };
-        if let Some(base) = lock(&self.revisions).get_mut(host)
-            && *base != NEVER_REVISE
+        if let Some(revision) = lock(&self.revisions).get_mut(host)
+            && revision.judged.is_some()
         {
-            *base = report.exchanges;
+            *revision = Revision::new(report.exchanges);
         }
         self.refresh().await?;
         tracing::info!(
@@ -700,18 +726,17 @@ impl Discovery {
         Ok(Some(report))
     }
 
-    /// The hosts due for a revision: merged on traffic at most a quarter of what they have now,
-    /// which is at most [`DiscoverySettings::revision_limit`].
+    /// The hosts due for a revision ([`Revision::due`]) among `hosts`, with at most
+    /// [`DiscoverySettings::revision_limit`] exchanges.
     fn revisions_due(&self, hosts: &[HostRow]) -> Vec<String> {
-        let revisions = lock(&self.revisions);
+        let mut revisions = lock(&self.revisions);
         hosts
             .iter()
             .filter(|host| {
-                host.exchanges <= self.revision_limit
-                    && revisions.get(&host.host).is_some_and(|base| {
-                        *base != NEVER_REVISE
-                            && host.exchanges >= base.saturating_mul(REVISION_GROWTH).max(1)
-                    })
+                revisions
+                    .get_mut(&host.host)
+                    .is_some_and(|revision| revision.due(host.exchanges))
+                    && host.exchanges <= self.revision_limit
             })
             .map(|host| host.host.clone())
             .collect()
@@ -722,11 +747,11 @@ impl Discovery {
     /// stored exchanges, which splits the templates that early traffic supported and all of it
     /// no longer does. Returns the hosts rebuilt, or `None` when another process leads.
     pub async fn revise(&self) -> Result<Option<Vec<String>>, StoreError> {
-        if self.revision_limit == 0 {
+        if self.revision_limit == 0 || lock(&self.revisions).is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let hosts = self.store.list_hosts().await?;
-        if self.revisions_due(&hosts).is_empty() {
+        let due = self.revisions_due(&self.store.list_hosts().await?);
+        if due.is_empty() {
             return Ok(Some(Vec::new()));
         }
         let Some(leader) = self.store.try_lead().await? else {
@@ -734,7 +759,7 @@ impl Discovery {
         };
         let mut revised = Vec::new();
         let mut result = Ok(());
-        for host in self.revisions_due(&hosts) {
+        for host in due {
             match self.rebuild(&host, &|_| {}, true).await {
                 Ok(Some(_)) => {
                     metrics::counter!(names::DISCOVERY_REVISIONS).increment(1);
@@ -867,10 +892,10 @@ impl Discovery {
 }
 
 impl Discovery {
-    /// Revises the hosts due every merge interval until `cancel`. A task of its own: a
+    /// Revises the hosts due, checked every second, until `cancel`. A task of its own: a
     /// revision reads all of a host's exchanges, and the classifier's refreshes go on meanwhile.
     async fn revise_until(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(self.merge_interval);
+        let mut tick = tokio::time::interval(FIRST_MERGE_CHECK.min(self.merge_interval));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.reset();
         loop {
@@ -965,6 +990,26 @@ mod tests {
         // Not before the gap since the last merge.
         let mut early = FollowUp::after(None, &host(100, 20), 5, second, interval);
         assert!(!early.due(&host(100, 25), early.at));
+    }
+
+    #[test]
+    fn a_revision_is_due_after_fourfold_growth_or_a_pause_after_a_quarter() {
+        // Busy traffic: due at four times the exchanges judged, not before.
+        let mut busy = Revision::new(1_000);
+        assert!(!busy.due(2_000));
+        assert!(!busy.due(3_999));
+        assert!(busy.due(4_000));
+        // Traffic that pauses: due once it has grown by a quarter and stopped for a check.
+        let mut bursty = Revision::new(1_000);
+        assert!(!bursty.due(1_200));
+        assert!(!bursty.due(1_200), "a fifth more is not enough");
+        assert!(!bursty.due(1_300), "still arriving");
+        assert!(bursty.due(1_300));
+        // Never again once exchanges were found deleted.
+        let mut deleted = Revision::new(1_000);
+        deleted.judged = None;
+        assert!(!deleted.due(1_000_000));
+        assert!(!deleted.due(1_000_000));
     }
 
     #[test]
