@@ -215,9 +215,10 @@ pub enum ExchangePolicy {
     #[default]
     Full,
     /// Headers and bodies of a bounded sample per endpoint and status (the exchanges read into
-    /// the endpoint summaries), of every error (status 400 and above) and of every response of a
-    /// shape not seen before on its endpoint; the metadata of every other exchange (times,
-    /// method, path, query, status, content types, body sizes, endpoint). Counts stay exact.
+    /// the endpoint summaries), of errors (status 400 and above; a bounded number per endpoint
+    /// and status, and per ten seconds) and of every response of a shape not seen before on its
+    /// endpoint; the metadata of every other exchange (times, method, path, query, status,
+    /// content types, body sizes, endpoint). Counts stay exact.
     Sampled,
 }
 

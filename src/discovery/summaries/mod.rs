@@ -41,6 +41,16 @@ pub const SAMPLE_PER_WINDOW: u32 = 2;
 /// See [`SAMPLE_FIRST`].
 pub const SAMPLE_WINDOW: Duration = Duration::from_secs(10);
 
+/// Under the `sampled` storage policy, errors (status 400 and above) beyond the summary's sample
+/// are kept whole too, as they are what people look at: the first [`ERRORS_FIRST`] of each
+/// endpoint and status, then [`ERRORS_PER_WINDOW`] per [`SAMPLE_WINDOW`], so that an error storm
+/// (a client retrying a failing call thousands of times a second) stores metadata, not every
+/// body.
+pub const ERRORS_FIRST: u32 = 256;
+
+/// See [`ERRORS_FIRST`].
+pub const ERRORS_PER_WINDOW: u32 = 20;
+
 /// Sample counters kept before they are all forgotten (which only means that every endpoint is
 /// sampled generously again for a while).
 const SAMPLE_KEYS: usize = 100_000;
@@ -69,6 +79,9 @@ struct Admitted {
     status: Option<u16>,
     total: u32,
     window: u32,
+    /// Errors kept whole beyond the sample: in all, and in the current window.
+    errors_total: u32,
+    errors_window: u32,
 }
 
 impl Default for Sampler {
@@ -96,6 +109,7 @@ impl Sampler {
             state.window_started = now;
             for counts in state.admitted.values_mut().flatten() {
                 counts.window = 0;
+                counts.errors_window = 0;
             }
         }
         let admitted = &mut state.admitted;
@@ -113,6 +127,8 @@ impl Sampler {
                     status: exchange.status,
                     total: 0,
                     window: 0,
+                    errors_total: 0,
+                    errors_window: 0,
                 });
                 statuses.last_mut().expect("just pushed")
             }
@@ -128,10 +144,26 @@ impl Sampler {
 
 impl Sampler {
     /// Whether `exchange` is kept whole under the `sampled` storage policy, given whether it was
-    /// admitted to its endpoint's summary: admitted ones, errors (status 400 and above) and
-    /// responses of a shape not seen before on the endpoint are.
+    /// admitted to its endpoint's summary ([`Sampler::admit`], called first): admitted ones,
+    /// errors (status 400 and above) within [`ERRORS_FIRST`] and responses of a shape not seen
+    /// before on the endpoint are.
     pub fn keep_whole(&self, key: &EndpointKey, exchange: &Exchange, admitted: bool) -> bool {
         if exchange.status.is_some_and(|s| s >= 400) {
+            if admitted {
+                return true;
+            }
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let counts = state
+                .admitted
+                .get_mut(key)
+                .and_then(|statuses| statuses.iter_mut().find(|a| a.status == exchange.status));
+            // Counters forgotten since `admit` (a full table was cleared): kept, as at first.
+            let Some(counts) = counts else { return true };
+            if counts.errors_total >= ERRORS_FIRST && counts.errors_window >= ERRORS_PER_WINDOW {
+                return false;
+            }
+            counts.errors_total = counts.errors_total.saturating_add(1);
+            counts.errors_window += 1;
             return true;
         }
         let Some(shape) = response_fields(exchange) else {
@@ -261,6 +293,38 @@ mod tests {
         let next = start + SAMPLE_WINDOW;
         assert_eq!(admitted(&sampler, &key, 200, 100, next), SAMPLE_PER_WINDOW);
         assert_eq!(admitted(&sampler, &key, 404, 100, next), SAMPLE_FIRST - 3);
+    }
+
+    #[test]
+    fn an_error_storm_keeps_a_bounded_number_of_errors_whole() {
+        let sampler = Sampler::default();
+        let start = Instant::now();
+        let key = EndpointKey {
+            host: "api.example.com".to_owned(),
+            method: "GET".to_owned(),
+            template: "/users/{userId:integer}".to_owned(),
+        };
+        let kept = |status: u16, n: u32, at: Instant| {
+            (0..n)
+                .filter(|_| {
+                    let e = exchange(status);
+                    let admitted = sampler.admit_at(&key, &e, at);
+                    sampler.keep_whole(&key, &e, admitted)
+                })
+                .count() as u32
+        };
+        // Ten thousand errors in one window: the summary's sample and the first errors beyond it.
+        assert_eq!(kept(503, 10_000, start), SAMPLE_FIRST + ERRORS_FIRST);
+        // Another status has its own allowance.
+        assert_eq!(kept(429, 10, start), 10);
+        // Each later window keeps a few more of each.
+        let next = start + SAMPLE_WINDOW;
+        assert_eq!(
+            kept(503, 10_000, next),
+            SAMPLE_PER_WINDOW + ERRORS_PER_WINDOW
+        );
+        // Successes of a shape already seen, past the sample, are metadata only.
+        assert_eq!(kept(200, 100, next), SAMPLE_FIRST);
     }
 
     #[test]
