@@ -251,7 +251,14 @@ pub(super) async fn get_rules(
 pub(super) struct RulesUpdated {
     host: String,
     stored: StoredRules,
-    /// The rebuild of the host's catalog with the new rules.
+    #[serde(flatten)]
+    rebuild: RebuildStarted,
+}
+
+/// The rebuild of a host's catalog that new rules (or a new reference) started.
+#[derive(Debug, Serialize)]
+pub(super) struct RebuildStarted {
+    /// Its status.
     rebuild: RebuildStatus,
     /// Where to poll it.
     rebuild_status: String,
@@ -262,15 +269,42 @@ pub(super) struct RulesUpdated {
     endpoints: Option<usize>,
 }
 
-/// Query parameters of `PUT …/rules`.
+/// Query parameters of the requests that rebuild a host's catalog (`PUT …/rules`,
+/// `PUT …/reference`).
 #[derive(Debug, Deserialize)]
-pub(super) struct RulesParams {
+pub(super) struct RebuildParams {
     /// Answer once the catalog is rebuilt, rather than at once.
     wait: Option<bool>,
 }
 
-impl QueryParams for RulesParams {
+impl QueryParams for RebuildParams {
     const NAMES: &'static [&'static str] = &["wait"];
+}
+
+/// Rebuilds `host`'s catalog once its rules changed: in the background (202, with the status
+/// to poll), or, with `?wait=true`, before answering (200, with what it read).
+pub(super) async fn rebuild_for_rules(
+    state: &AppState,
+    host: &str,
+    params: &RebuildParams,
+) -> Result<(StatusCode, RebuildStarted), ApiError> {
+    state.discovery.refresh().await?;
+    let (code, report) = if params.wait.unwrap_or(false) {
+        (StatusCode::OK, Some(state.rebuilds.run_now(host).await?))
+    } else {
+        state.rebuilds.start(host);
+        (StatusCode::ACCEPTED, None)
+    };
+    let rebuild = state.rebuilds.status(host).ok_or(ApiError::NotFound)?;
+    Ok((
+        code,
+        RebuildStarted {
+            rebuild,
+            rebuild_status: format!("/api/hosts/{host}/rebuild"),
+            reprocessed_exchanges: report.as_ref().map(|r| r.exchanges),
+            endpoints: report.map(|r| r.endpoints),
+        },
+    ))
 }
 
 /// `PUT /api/hosts/{host}/rules[?wait=true]`: replaces the host's stored rules and rebuilds its
@@ -280,7 +314,7 @@ impl QueryParams for RulesParams {
 pub(super) async fn put_rules(
     State(state): State<AppState>,
     Path(host): Path<String>,
-    Strict(params): Strict<RulesParams>,
+    Strict(params): Strict<RebuildParams>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RulesUpdated>), ApiError> {
     let host = host.to_ascii_lowercase();
@@ -295,23 +329,12 @@ pub(super) async fn put_rules(
         message,
     })?;
     state.store.put_host_rules(&host, &rules).await?;
-    state.discovery.refresh().await?;
-    let rebuild_status = format!("/api/hosts/{host}/rebuild");
-    let (code, report) = if params.wait.unwrap_or(false) {
-        (StatusCode::OK, Some(state.rebuilds.run_now(&host).await?))
-    } else {
-        state.rebuilds.start(&host);
-        (StatusCode::ACCEPTED, None)
-    };
-    let rebuild = state.rebuilds.status(&host).ok_or(ApiError::NotFound)?;
+    let (code, rebuild) = rebuild_for_rules(&state, &host, &params).await?;
     Ok((
         code,
         Json(RulesUpdated {
             stored: StoredRules::from(&rules),
             rebuild,
-            rebuild_status,
-            reprocessed_exchanges: report.as_ref().map(|r| r.exchanges),
-            endpoints: report.map(|r| r.endpoints),
             host,
         }),
     ))

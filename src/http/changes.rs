@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::Strict;
 use crate::changes::diff::{Diff, DiffSummary};
 use crate::changes::{self, reference};
 use crate::model::template::Template;
@@ -156,20 +157,20 @@ pub(super) struct ReferenceView {
     operations: usize,
     /// Templated paths now used as discovery rules for the host.
     templates: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reprocessed_exchanges: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    endpoints: Option<usize>,
+    #[serde(flatten)]
+    rebuild: super::catalog::RebuildStarted,
 }
 
-/// `PUT /api/hosts/{host}/reference`: stores an OpenAPI 3.0 or 3.1 document (JSON or YAML) as
-/// the host's reference, makes its templated paths discovery rules and rebuilds the host's
-/// catalog with them.
+/// `PUT /api/hosts/{host}/reference[?wait=true]`: stores an OpenAPI 3.0 or 3.1 document (JSON
+/// or YAML) as the host's reference, makes its templated paths discovery rules and rebuilds the
+/// host's catalog with them, in the background as `PUT …/rules` does (202, with the rebuild's
+/// status; `?wait=true` answers 200 once it is done).
 pub(super) async fn put_reference(
     State(state): State<AppState>,
     Path(host): Path<String>,
+    Strict(params): Strict<super::catalog::RebuildParams>,
     body: axum::body::Bytes,
-) -> Result<Json<ReferenceView>, ApiError> {
+) -> Result<(axum::http::StatusCode, Json<ReferenceView>), ApiError> {
     let host = host.to_ascii_lowercase();
     let parsed = tokio::task::spawn_blocking(move || reference::parse(&body))
         .await
@@ -216,21 +217,22 @@ pub(super) async fn put_reference(
     }
     state.store.changes().put_reference(&host, &row).await?;
     state.store.put_host_rules(&host, &rules).await?;
-    state.discovery.refresh().await?;
-    let report = state.rebuilds.run_now(&host).await?;
+    let (code, rebuild) = super::catalog::rebuild_for_rules(&state, &host, &params).await?;
     let operations = changes::surface::Surface::of(&parsed.document)
         .operations
         .len();
-    Ok(Json(ReferenceView {
-        host,
-        openapi: row.openapi,
-        sha256: row.sha256,
-        uploaded_at: row.uploaded_at,
-        operations,
-        templates: templates.iter().map(|t| t.as_str().to_owned()).collect(),
-        reprocessed_exchanges: Some(report.exchanges),
-        endpoints: Some(report.endpoints),
-    }))
+    Ok((
+        code,
+        Json(ReferenceView {
+            host,
+            openapi: row.openapi,
+            sha256: row.sha256,
+            uploaded_at: row.uploaded_at,
+            operations,
+            templates: templates.iter().map(|t| t.as_str().to_owned()).collect(),
+            rebuild,
+        }),
+    ))
 }
 
 /// `GET /api/hosts/{host}/reference`: the stored document, with its hash and upload time in

@@ -164,10 +164,15 @@ paths:
         '201': {description: made}
 ";
 
+/// Puts `body` as the reference and waits for the rebuild it starts.
 async fn put_reference(app: &TestApp, body: &str) -> (u16, Value) {
+    put_reference_with(app, body, "?wait=true").await
+}
+
+async fn put_reference_with(app: &TestApp, body: &str, query: &str) -> (u16, Value) {
     let response = app
         .client
-        .put(app.url(&format!("/api/hosts/{HOST}/reference")))
+        .put(app.url(&format!("/api/hosts/{HOST}/reference{query}")))
         .header("content-type", "application/yaml")
         .body(body.to_owned())
         .send()
@@ -440,6 +445,54 @@ async fn webhooks_are_signed_and_survive_a_receiver_outage(db: Db) {
     app.stop().await;
 }
 
+/// Without `?wait=true`, a reference is stored at once (202) and the host's catalog is rebuilt
+/// with its templates in the background, with a status to poll.
+async fn a_reference_rebuilds_the_catalog_in_the_background(db: Db) {
+    let app = TestApp::spawn(db, fast).await;
+    post_traffic(
+        &app,
+        vec![
+            exchange("GET", "/users/alice", 200, json!({"id": 1})),
+            exchange("GET", "/users/bob", 200, json!({"id": 2})),
+        ],
+    )
+    .await;
+    let (status, stored) = put_reference_with(&app, REFERENCE, "").await;
+    assert_eq!(status, 202, "{stored}");
+    assert_eq!(stored["operations"], 3);
+    assert_eq!(
+        stored["rebuild_status"],
+        format!("/api/hosts/{HOST}/rebuild")
+    );
+    assert!(stored.get("reprocessed_exchanges").is_none(), "{stored}");
+    let started = std::time::Instant::now();
+    let rebuild = loop {
+        let (code, rebuild) = app.get_json(&format!("/api/hosts/{HOST}/rebuild")).await;
+        assert_eq!(code, 200, "{rebuild}");
+        if rebuild["state"] != "running" {
+            break rebuild;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{rebuild}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(rebuild["state"], "done", "{rebuild}");
+    assert_eq!(rebuild["exchanges_read"], 2, "{rebuild}");
+    let (_, endpoints) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+    let paths: Vec<&str> = endpoints["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/users/{id}"]);
+    // With `?wait=true` the answer says what the rebuild read.
+    let (status, stored) = put_reference(&app, REFERENCE).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["reprocessed_exchanges"], 2, "{stored}");
+    assert_eq!(stored["endpoints"], 1, "{stored}");
+    app.stop().await;
+}
+
 crate::trials! {
-    backend: [a_new_endpoint_makes_a_revision_and_the_diff_names_it, a_reference_gives_exactly_the_expected_drift, webhooks_are_signed_and_survive_a_receiver_outage],
+    backend: [a_new_endpoint_makes_a_revision_and_the_diff_names_it, a_reference_gives_exactly_the_expected_drift, a_reference_rebuilds_the_catalog_in_the_background, webhooks_are_signed_and_survive_a_receiver_outage],
 }
