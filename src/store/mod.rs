@@ -400,10 +400,11 @@ pub trait HostRebuild: Send + std::fmt::Debug {
     /// the last catch-up; the same host name), newest first.
     async fn lock(&mut self) -> Result<Vec<StoredExchange>, StoreError>;
 
-    /// Replaces the host's endpoints with `catalog`, and resolves stored exchanges to them:
-    /// `aliases` maps stored endpoint ids whose exchanges all belong to one endpoint, `links`
-    /// single exchanges (of a stored endpoint that was split, or of none). The host's exchange
-    /// count and times are replaced too. Needs [`HostRebuild::lock`] first.
+    /// Replaces the host's endpoints with `catalog` (a row whose key and counts it keeps stays,
+    /// id included: [`RebuildDiff`]), and resolves stored exchanges to them: `aliases` maps
+    /// stored endpoint ids whose exchanges all belong to one endpoint, `links` single exchanges
+    /// (of a stored endpoint that was split, or of none). The host's exchange count and times
+    /// are replaced too. Needs [`HostRebuild::lock`] first.
     async fn write(
         &mut self,
         catalog: &CatalogBatch,
@@ -556,6 +557,73 @@ impl From<&EndpointRow> for EndpointDelta {
             response_types: row.response_types.clone(),
             fields: row.fields,
         }
+    }
+}
+
+/// What a rebuild changes in a host's endpoints ([`HostRebuild::write`]): a row whose key the new
+/// catalog keeps with the same counts stays as it is, id included (the exchanges stored with it
+/// resolve to it without an alias, and links to it stay valid); the other rows are deleted and
+/// the new catalog's other endpoints inserted. A revision that splits one template rewrites
+/// the rows of that template, not the host's whole catalog.
+#[derive(Debug, Default)]
+pub(crate) struct RebuildDiff {
+    /// Ids of the rows kept, by key.
+    pub kept: HashMap<EndpointKey, i64>,
+    /// Ids of the rows to delete.
+    pub deleted: Vec<i64>,
+    /// The endpoints to insert.
+    pub inserted: CatalogBatch,
+}
+
+impl RebuildDiff {
+    /// Compares the host's `current` rows (every pending count settled into them) with the new
+    /// `catalog`. The response-shape signature is not compared: either is one the endpoint
+    /// answered with.
+    pub(crate) fn of(current: &[EndpointRow], catalog: &CatalogBatch) -> RebuildDiff {
+        let mut diff = RebuildDiff::default();
+        for row in current {
+            let key = EndpointKey {
+                host: row.host.clone(),
+                method: row.method.clone(),
+                template: row.template.clone(),
+            };
+            let same = catalog.endpoints.get(&key).is_some_and(|new| {
+                let old = EndpointDelta::from(row);
+                EndpointDelta {
+                    fields: new.fields,
+                    ..old
+                } == *new
+            });
+            if same {
+                diff.kept.insert(key, row.id);
+            } else {
+                diff.deleted.push(row.id);
+            }
+        }
+        diff.inserted.endpoints = catalog
+            .endpoints
+            .iter()
+            .filter(|(key, _)| !diff.kept.contains_key(*key))
+            .map(|(key, delta)| (key.clone(), delta.clone()))
+            .collect();
+        diff
+    }
+
+    /// The `(from, endpoint id)` pairs of `pairs` whose endpoint is written, given the ids of
+    /// the rows inserted; an alias of a kept row to itself is left out.
+    pub(crate) fn resolve(
+        &self,
+        inserted: &HashMap<EndpointKey, i64>,
+        pairs: &[(i64, &EndpointKey)],
+        skip_self: bool,
+    ) -> Vec<(i64, i64)> {
+        pairs
+            .iter()
+            .filter_map(|(from, key)| {
+                let id = *self.kept.get(*key).or_else(|| inserted.get(*key))?;
+                (!(skip_self && *from == id)).then_some((*from, id))
+            })
+            .collect()
     }
 }
 

@@ -289,13 +289,9 @@ impl Store for PgStore {
     }
 
     async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError> {
-        let mut sql = QueryBuilder::new(
-            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
-             status_codes::text as status_codes, \
-             request_content_types::text as request_content_types, \
-             response_content_types::text as response_content_types, fields \
-             from endpoint_totals where host = ",
-        );
+        let mut sql = QueryBuilder::new(&format!(
+            "select {ENDPOINT_ROW_COLUMNS} from endpoint_totals where host = "
+        ));
         sql.push_bind(&query.host);
         if let Some(method) = &query.method {
             sql.push(" and method = ").push_bind(method);
@@ -494,6 +490,12 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 }
+
+/// The columns [`read_endpoint`] reads, from `endpoints` or `endpoint_totals`.
+const ENDPOINT_ROW_COLUMNS: &str = "id, host, method, template, path, api, hits, first_seen, \
+     last_seen, status_codes::text as status_codes, \
+     request_content_types::text as request_content_types, \
+     response_content_types::text as response_content_types, fields";
 
 /// The advisory lock key of the discovery leader.
 pub(crate) const LEADER_LOCK: i64 = 0x7265_636f_6e73_7401;
@@ -1004,40 +1006,50 @@ impl HostRebuild for PgRebuild {
     ) -> Result<(), StoreError> {
         let host = self.host.clone();
         let tx = self.tx()?;
-        // Everything the host's exchanges resolved through is replaced below, and the counts
-        // are those of the exchanges read.
+        // Pending counts are settled into the rows first, so that a row's counts are whole when
+        // compared with the new catalog's.
         lock_counts(tx, true).await?;
-        for table in [
-            "endpoint_counts",
-            "endpoints",
-            "endpoint_aliases",
-            "exchange_links",
-        ] {
+        settle(tx, Some(&host)).await?;
+        let current = sqlx::query(&format!(
+            "select {ENDPOINT_ROW_COLUMNS} from endpoints where host = $1"
+        ))
+        .bind(&host)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(read_endpoint)
+        .collect::<Result<Vec<_>, _>>()?;
+        let diff = super::RebuildDiff::of(&current, catalog);
+        sqlx::query("delete from endpoint_counts where endpoint_id = any($1)")
+            .bind(&diff.deleted)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from endpoints where id = any($1)")
+            .bind(&diff.deleted)
+            .execute(&mut *tx)
+            .await?;
+        // What the host's exchanges resolve through is written again below.
+        for table in ["endpoint_aliases", "exchange_links"] {
             sqlx::query(&format!("delete from {table} where host = $1"))
                 .bind(&host)
                 .execute(&mut *tx)
                 .await?;
         }
-        // A host's counts are computed from its endpoints, just deleted: a host without
-        // traffic needs no row update.
+        // A host's counts are those of its endpoints: a host without traffic needs no row update.
         if !catalog.hosts.is_empty() {
             upsert_hosts(tx, catalog, true).await?;
         }
-        let ids = upsert_endpoints(tx, catalog).await?;
-        for (table, key_column, pairs) in [
-            ("endpoint_aliases", "alias_id", aliases),
-            ("exchange_links", "exchange_id", links),
+        let inserted = upsert_endpoints(tx, &diff.inserted).await?;
+        for (table, key_column, pairs, skip_self) in [
+            ("endpoint_aliases", "alias_id", aliases, true),
+            ("exchange_links", "exchange_id", links, false),
         ] {
+            let pairs = diff.resolve(&inserted, pairs, skip_self);
             for chunk in pairs.chunks(10_000) {
-                let from: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-                let to: Vec<Option<i64>> = chunk
-                    .iter()
-                    .map(|(_, key)| ids.get(*key).copied())
-                    .collect();
+                let (from, to): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
                 sqlx::query(&format!(
                     "insert into {table} ({key_column}, endpoint_id, host) \
-                     select f, t, $3 from unnest($1::int8[], $2::int8[]) as v(f, t) \
-                     where t is not null"
+                     select f, t, $3 from unnest($1::int8[], $2::int8[]) as v(f, t)"
                 ))
                 .bind(&from)
                 .bind(&to)

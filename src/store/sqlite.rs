@@ -249,11 +249,9 @@ impl Store for SqliteStore {
     }
 
     async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<EndpointRow>, StoreError> {
-        let mut sql = QueryBuilder::new(
-            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
-             status_codes, request_content_types, response_content_types, fields \
-             from endpoints where host = ",
-        );
+        let mut sql = QueryBuilder::new(format!(
+            "select {ENDPOINT_ROW_COLUMNS} from endpoints where host = "
+        ));
         sql.push_bind(&query.host);
         if let Some(method) = &query.method {
             sql.push(" and method = ").push_bind(method);
@@ -556,12 +554,10 @@ async fn fold_in(
 ) -> Result<u64, StoreError> {
     let mut folded = 0;
     for ((method, to), froms) in super::group_folds(folds) {
-        let rows = sqlx::query(
-            "select id, host, method, template, path, api, hits, first_seen, last_seen, \
-             status_codes, request_content_types, response_content_types, fields \
-             from endpoints where host = ? and method = ? \
-             and template in (select value from json_each(?))",
-        )
+        let rows = sqlx::query(&format!(
+            "select {ENDPOINT_ROW_COLUMNS} from endpoints where host = ? and method = ? \
+             and template in (select value from json_each(?))"
+        ))
         .bind(host)
         .bind(&method)
         .bind(serde_json::json!(froms).to_string())
@@ -750,34 +746,43 @@ impl HostRebuild for SqliteRebuild {
     ) -> Result<(), StoreError> {
         let host = self.host.clone();
         let conn = self.conn()?;
-        // Everything the host's exchanges resolved through is replaced below.
-        for table in ["endpoints", "endpoint_aliases", "exchange_links"] {
+        let current = sqlx::query(&format!(
+            "select {ENDPOINT_ROW_COLUMNS} from endpoints where host = ?"
+        ))
+        .bind(&host)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(read_endpoint)
+        .collect::<Result<Vec<_>, _>>()?;
+        let diff = super::RebuildDiff::of(&current, catalog);
+        sqlx::query("delete from endpoints where id in (select value from json_each(?))")
+            .bind(serde_json::to_string(&diff.deleted).unwrap_or_else(|_| "[]".to_owned()))
+            .execute(&mut *conn)
+            .await?;
+        // What the host's exchanges resolve through is written again below.
+        for table in ["endpoint_aliases", "exchange_links"] {
             sqlx::query(&format!("delete from {table} where host = ?"))
                 .bind(&host)
                 .execute(&mut *conn)
                 .await?;
         }
-        // A host's counts are computed from its endpoints, just deleted: a host without
-        // traffic needs no row update.
+        // A host's counts are those of its endpoints: a host without traffic needs no row update.
         if !catalog.hosts.is_empty() {
             upsert_hosts(conn, catalog, true).await?;
         }
-        let ids = upsert_endpoints(conn, catalog).await?;
-        for (table, key_column, pairs) in [
-            ("endpoint_aliases", "alias_id", aliases),
-            ("exchange_links", "exchange_id", links),
+        let inserted = upsert_endpoints(conn, &diff.inserted).await?;
+        for (table, key_column, pairs, skip_self) in [
+            ("endpoint_aliases", "alias_id", aliases, true),
+            ("exchange_links", "exchange_id", links, false),
         ] {
-            for chunk in pairs.chunks(5_000) {
-                let rows: Vec<(i64, i64)> = chunk
-                    .iter()
-                    .filter_map(|(from, key)| Some((*from, *ids.get(*key)?)))
-                    .collect();
+            for chunk in diff.resolve(&inserted, pairs, skip_self).chunks(5_000) {
                 sqlx::query(&format!(
                     "insert into {table} ({key_column}, endpoint_id, host) \
                      select value ->> 0, value ->> 1, ? from json_each(?)"
                 ))
                 .bind(&host)
-                .bind(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned()))
+                .bind(serde_json::to_string(chunk).unwrap_or_else(|_| "[]".to_owned()))
                 .execute(&mut *conn)
                 .await?;
             }
@@ -793,6 +798,10 @@ impl HostRebuild for SqliteRebuild {
         Ok(())
     }
 }
+
+/// The columns [`read_endpoint`] reads.
+const ENDPOINT_ROW_COLUMNS: &str = "id, host, method, template, path, api, hits, first_seen, \
+     last_seen, status_codes, request_content_types, response_content_types, fields";
 
 fn read_host(row: &SqliteRow) -> Result<HostRow, StoreError> {
     let list = |json: String| serde_json::from_str::<Vec<String>>(&json).unwrap_or_default();

@@ -251,6 +251,21 @@ async fn rules_rewrite_stored_traffic(db: Db) {
     // that endpoint between two.
     let repos = |user: &str| json_record(&format!("/users/{user}/repos"), json!([]));
     post_all(&app, &[repos("mojombo"), repos("defunkt")]).await;
+    let ids = || async {
+        let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
+        body["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_owned(),
+                    e["id"].as_i64().unwrap(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<String, i64>>()
+    };
+    let before = ids().await;
     let response =
         put(json!({"templates": ["/users/{login}/repos"], "literals": ["/users/mojombo"]}))
             .await
@@ -267,7 +282,18 @@ async fn rules_rewrite_stored_traffic(db: Db) {
         ("GET", "/users/{login}/repos", 39),
     ];
     wait_for(&app, &expected).await;
-    // The two exchanges of the split endpoint are linked one by one; the others go by aliases.
+    // The rows the rules leave as they were keep their ids; the split endpoint's are new.
+    let after = ids().await;
+    for path in ["/orders/{orderId}", "/sessions/{sessionId}", "/users/me"] {
+        assert_eq!(before[path], after[path], "{path}: {before:?} {after:?}");
+    }
+    assert!(
+        !before
+            .values()
+            .any(|id| *id == after["/users/{login}/repos"])
+    );
+    // The two exchanges of the split endpoint are linked one by one; the others go by an alias
+    // of the endpoint they were stored with.
     let links: Vec<(i64,)> = app
         .database
         .rows("select exchange_id from exchange_links")
