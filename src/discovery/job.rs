@@ -59,8 +59,12 @@ struct Resolution {
 
 impl Resolution {
     /// Takes in what `gathered` read since the last update; `target` renames a key as the
-    /// merge decided.
-    fn update(&mut self, gathered: &Gathered, target: &impl Fn(&EndpointKey) -> EndpointKey) {
+    /// merge decided. Returns the stored endpoint ids that were whole until now and are split.
+    fn update(
+        &mut self,
+        gathered: &Gathered,
+        target: &impl Fn(&EndpointKey) -> EndpointKey,
+    ) -> Vec<i64> {
         for key in &gathered.keys[self.final_of.len()..] {
             let to = target(key);
             let next = self.finals.len() as u32;
@@ -74,19 +78,44 @@ impl Resolution {
             };
             self.final_of.push(index);
         }
+        let mut split = Vec::new();
         for (_, stored, k) in &gathered.assignments[self.grouped..] {
             let Some(stored) = stored else { continue };
             let to = self.final_of[*k as usize];
             self.groups
                 .entry(*stored)
                 .and_modify(|group| {
-                    if *group != Some(to) {
+                    if group.is_some() && *group != Some(to) {
+                        split.push(*stored);
                         *group = None;
                     }
                 })
                 .or_insert(Some(to));
         }
         self.grouped = gathered.assignments.len();
+        split
+    }
+
+    /// The exchanges among `assignments[from..]` linked one by one (of a stored endpoint that
+    /// is split, or of none), as `(exchange id, index in finals)`; with `only`, just those of
+    /// these stored endpoints.
+    fn links(
+        &self,
+        assignments: &[(i64, Option<i64>, u32)],
+        from: usize,
+        only: Option<&HashSet<i64>>,
+    ) -> Vec<(i64, u32)> {
+        assignments[from..]
+            .iter()
+            .filter(|(_, stored, _)| match (stored, only) {
+                (Some(s), Some(only)) => only.contains(s),
+                (None, Some(_)) => false,
+                (stored, None) => {
+                    stored.is_none_or(|s| self.groups.get(&s).is_some_and(Option::is_none))
+                }
+            })
+            .map(|(id, _, k)| (*id, self.final_of[*k as usize]))
+            .collect()
     }
 }
 
@@ -635,13 +664,22 @@ impl Discovery {
         }
         let mut resolution = Resolution::default();
         resolution.update(&gathered, &target);
+        // The exchanges linked one by one, found before the lock (a scan of every assignment).
+        let mut linked = resolution.links(&gathered.assignments, 0, None);
+        let before_lock = gathered.assignments.len();
         // From here ingest of the host waits: the few exchanges stored since the last catch-up
         // are read, and the new catalog written.
         let locked = Instant::now();
         for stored in &rebuild.lock().await? {
             gathered.add(host, &rules, stored, &limits);
         }
-        resolution.update(&gathered, &target);
+        let split: HashSet<i64> = resolution.update(&gathered, &target).into_iter().collect();
+        // Those read under the lock, and the earlier ones of an endpoint they split.
+        linked.extend(resolution.links(&gathered.assignments, before_lock, None));
+        if !split.is_empty() {
+            let earlier = &gathered.assignments[..before_lock];
+            linked.extend(resolution.links(earlier, 0, Some(&split)));
+        }
         let Gathered {
             mut catalog,
             summaries,
@@ -661,6 +699,20 @@ impl Discovery {
                 }
             }
         }
+        let Resolution { finals, groups, .. } = &resolution;
+        let aliases: Vec<(i64, &EndpointKey)> = groups
+            .iter()
+            .filter_map(|(id, to)| Some((*id, &finals[(*to)? as usize])))
+            .collect();
+        let links: Vec<(i64, &EndpointKey)> = linked
+            .iter()
+            .map(|(id, to)| (*id, &finals[*to as usize]))
+            .collect();
+        rebuild.write(&folded, &aliases, &links).await?;
+        rebuild.finish().await?;
+        let held = locked.elapsed();
+        metrics::histogram!(names::DISCOVERY_REBUILD_LOCK_SECONDS).record(held.as_secs_f64());
+        // The summaries are folded and written after the lock: ingest never waits for them.
         let mut folded_summaries: BTreeMap<EndpointKey, EndpointSummary> = BTreeMap::new();
         for (key, summary) in summaries {
             let to = target(&key);
@@ -671,27 +723,6 @@ impl Discovery {
                 }
             }
         }
-        let Resolution {
-            final_of,
-            finals,
-            groups,
-            ..
-        } = &resolution;
-        let aliases: Vec<(i64, &EndpointKey)> = groups
-            .iter()
-            .filter_map(|(id, to)| Some((*id, &finals[(*to)? as usize])))
-            .collect();
-        let links: Vec<(i64, &EndpointKey)> = assignments
-            .iter()
-            .filter(|(_, stored, _)| {
-                stored.is_none_or(|s| groups.get(&s).is_some_and(Option::is_none))
-            })
-            .map(|(id, _, k)| (*id, &finals[final_of[*k as usize] as usize]))
-            .collect();
-        rebuild.write(&folded, &aliases, &links).await?;
-        rebuild.finish().await?;
-        let held = locked.elapsed();
-        metrics::histogram!(names::DISCOVERY_REBUILD_LOCK_SECONDS).record(held.as_secs_f64());
         let rows: Vec<(EndpointKey, String)> = folded_summaries
             .into_iter()
             .filter(|(_, summary)| !summary.is_empty())
@@ -990,6 +1021,44 @@ mod tests {
         // Not before the gap since the last merge.
         let mut early = FollowUp::after(None, &host(100, 20), 5, second, interval);
         assert!(!early.due(&host(100, 25), early.at));
+    }
+
+    #[test]
+    fn exchanges_read_under_the_lock_can_split_a_stored_endpoint() {
+        let key = |t: &str| EndpointKey {
+            host: "api.example.com".to_owned(),
+            method: "GET".to_owned(),
+            template: t.to_owned(),
+        };
+        let same = |k: &EndpointKey| k.clone();
+        let mut gathered = Gathered {
+            keys: vec![key("/a/{x}"), key("/a/b")],
+            // (exchange, stored endpoint, key)
+            assignments: vec![
+                (1, Some(10), 0),
+                (2, Some(10), 0),
+                (3, Some(11), 1),
+                (4, None, 1),
+            ],
+            ..Gathered::default()
+        };
+        let mut resolution = Resolution::default();
+        assert!(resolution.update(&gathered, &same).is_empty());
+        // Before the lock: only the exchange stored without an endpoint is linked; stored
+        // endpoints 10 and 11 are aliases.
+        assert_eq!(resolution.links(&gathered.assignments, 0, None), [(4, 1)]);
+        // Under the lock, an exchange stored with endpoint 10 goes to the other endpoint: 10 is
+        // split, and its earlier exchanges are linked one by one too.
+        gathered.assignments.push((5, Some(10), 1));
+        let split = resolution.update(&gathered, &same);
+        assert_eq!(split, [10]);
+        assert_eq!(resolution.links(&gathered.assignments, 4, None), [(5, 1)]);
+        let split: HashSet<i64> = split.into_iter().collect();
+        assert_eq!(
+            resolution.links(&gathered.assignments[..4], 0, Some(&split)),
+            [(1, 0), (2, 0)]
+        );
+        assert_eq!(resolution.groups[&11], Some(1));
     }
 
     #[test]
