@@ -208,10 +208,10 @@ impl Revision {
     }
 
     /// Whether a host that has `exchanges` now is due for a revision: its traffic grew fourfold
-    /// since it was judged, or by a quarter and paused since the last check (so that what a burst of
-    /// traffic ends with is judged whole soon after). Either way a host sees a handful of
-    /// revisions in its life, and the stored exchanges they read add up to a small multiple of
-    /// what it has at the last one. Notes `exchanges` for the next check.
+    /// since it was judged, or by a quarter and paused since the last check (so that what a
+    /// burst of traffic ends with is judged whole soon after). Either way a host sees a handful
+    /// of revisions in its life, and the stored exchanges they read add up to a small multiple
+    /// of what it has at the last one. Notes `exchanges` for the next check.
     fn due(&mut self, exchanges: u64) -> bool {
         let paused = self.checked == exchanges;
         self.checked = exchanges;
