@@ -251,21 +251,7 @@ async fn rules_rewrite_stored_traffic(db: Db) {
     // that endpoint between two.
     let repos = |user: &str| json_record(&format!("/users/{user}/repos"), json!([]));
     post_all(&app, &[repos("mojombo"), repos("defunkt")]).await;
-    let ids = || async {
-        let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
-        body["endpoints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["path"].as_str().unwrap().to_owned(),
-                    e["id"].as_i64().unwrap(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<String, i64>>()
-    };
-    let before = ids().await;
+    let before = app.endpoint_ids(HOST).await;
     let response =
         put(json!({"templates": ["/users/{login}/repos"], "literals": ["/users/mojombo"]}))
             .await
@@ -283,7 +269,7 @@ async fn rules_rewrite_stored_traffic(db: Db) {
     ];
     wait_for(&app, &expected).await;
     // The rows the rules leave as they were keep their ids; the split endpoint's are new.
-    let after = ids().await;
+    let after = app.endpoint_ids(HOST).await;
     for path in ["/orders/{orderId}", "/sessions/{sessionId}", "/users/me"] {
         assert_eq!(before[path], after[path], "{path}: {before:?} {after:?}");
     }
@@ -469,7 +455,7 @@ async fn keeps_a_literal_family(db: Db) {
     let mut records = Vec::new();
     let mut expected: Vec<(String, u64)> = Vec::new();
     for i in 0..10 {
-        let id = format!("9cc10173-e9ea-4176-9dbc-a4cee4c4ff{i:02}");
+        let id = database_id(i);
         records.push(json_record(
             &format!("/v2/databases/{id}"),
             json!({"id": id}),
@@ -494,17 +480,22 @@ async fn keeps_a_literal_family(db: Db) {
             expected.push((format!("/v2/databases/{{databaseId}}/{r}/{child}"), 10));
         }
     }
-    expected.sort();
     post_all(&app, &records).await;
+    wait_for_gets_that_hold(&app, expected).await;
+    app.stop().await;
+}
+
+/// Polls until the endpoint list is `GET` of each `(path, hits)` of `expected`, then checks
+/// that it still is after more merge rounds.
+async fn wait_for_gets_that_hold(app: &TestApp, mut expected: Vec<(String, u64)>) {
+    expected.sort();
     let expected: Vec<(&str, &str, u64)> = expected
         .iter()
         .map(|(p, h)| ("GET", p.as_str(), *h))
         .collect();
-    wait_for(&app, &expected).await;
-    // Still literal after more merge rounds.
+    wait_for(app, &expected).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    wait_for(&app, &expected).await;
-    app.stop().await;
+    wait_for(app, &expected).await;
 }
 
 fn database_id(i: usize) -> String {
@@ -598,15 +589,8 @@ async fn revises_merges_made_on_early_traffic(db: Db) {
             }
         }
     }
-    expected.sort();
-    let expected: Vec<(&str, &str, u64)> = expected
-        .iter()
-        .map(|(p, h)| ("GET", p.as_str(), *h))
-        .collect();
-    wait_for(&app, &expected).await;
     // The split holds through later merge rounds.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    wait_for(&app, &expected).await;
+    wait_for_gets_that_hold(&app, expected).await;
     app.stop().await;
 }
 

@@ -275,21 +275,7 @@ async fn folds_chain_without_rewriting_exchanges(db: Db) {
     );
     let response = app.post("/api/ingestData", batch.to_string()).await;
     assert_eq!(response.status(), 200);
-    let ids = || async {
-        let (_, body) = app.get_json(&format!("/api/hosts/{HOST}/endpoints")).await;
-        body["endpoints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["path"].as_str().unwrap().to_owned(),
-                    e["id"].as_i64().unwrap(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
-    let before = ids().await;
+    let before = app.endpoint_ids(HOST).await;
     assert_eq!(before.len(), 3, "{before:?}");
     const LINKS: &str = "select id, endpoint_id from exchanges order by id";
     let rows_before: Vec<(i64, Option<i64>)> = app.database.rows(LINKS).await;
@@ -317,7 +303,7 @@ async fn folds_chain_without_rewriting_exchanges(db: Db) {
         1
     );
 
-    let after = ids().await;
+    let after = app.endpoint_ids(HOST).await;
     assert_eq!(after.keys().collect::<Vec<_>>(), ["/gamma/report"]);
     let gamma = after["/gamma/report"];
     assert_eq!(gamma, before["/gamma/report"]);

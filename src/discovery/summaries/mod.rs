@@ -263,6 +263,14 @@ mod tests {
         }
     }
 
+    fn users_key() -> EndpointKey {
+        EndpointKey {
+            host: "api.example.com".to_owned(),
+            method: "GET".to_owned(),
+            template: "/users/{userId:integer}".to_owned(),
+        }
+    }
+
     fn admitted(sampler: &Sampler, key: &EndpointKey, status: u16, n: u32, at: Instant) -> u32 {
         (0..n)
             .filter(|_| sampler.admit_at(key, &exchange(status), at))
@@ -273,11 +281,7 @@ mod tests {
     fn the_sample_is_generous_at_first_then_a_few_per_window_and_per_status() {
         let sampler = Sampler::default();
         let start = Instant::now();
-        let key = EndpointKey {
-            host: "api.example.com".to_owned(),
-            method: "GET".to_owned(),
-            template: "/users/{userId:integer}".to_owned(),
-        };
+        let key = users_key();
         let other = EndpointKey {
             template: "/orders".to_owned(),
             ..key.clone()
@@ -299,11 +303,7 @@ mod tests {
     fn an_error_storm_keeps_a_bounded_number_of_errors_whole() {
         let sampler = Sampler::default();
         let start = Instant::now();
-        let key = EndpointKey {
-            host: "api.example.com".to_owned(),
-            method: "GET".to_owned(),
-            template: "/users/{userId:integer}".to_owned(),
-        };
+        let key = users_key();
         let kept = |status: u16, n: u32, at: Instant| {
             (0..n)
                 .filter(|_| {

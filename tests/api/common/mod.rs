@@ -265,6 +265,22 @@ impl TestApp {
         (status, json)
     }
 
+    /// The id of each API endpoint of `host`, by path.
+    pub async fn endpoint_ids(&self, host: &str) -> std::collections::BTreeMap<String, i64> {
+        let (_, body) = self.get_json(&format!("/api/hosts/{host}/endpoints")).await;
+        body["endpoints"]
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_owned(),
+                    e["id"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
