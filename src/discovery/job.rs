@@ -781,7 +781,15 @@ impl Discovery {
         if self.revision_limit == 0 || lock(&self.revisions).is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let due = self.revisions_due(&self.store.list_hosts().await?);
+        self.revise_among(&self.store.list_hosts().await?).await
+    }
+
+    /// [`Discovery::revise`] given the hosts as they are now.
+    async fn revise_among(&self, hosts: &[HostRow]) -> Result<Option<Vec<String>>, StoreError> {
+        if self.revision_limit == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let due = self.revisions_due(hosts);
         if due.is_empty() {
             return Ok(Some(Vec::new()));
         }
@@ -835,13 +843,14 @@ impl Discovery {
 
     /// The hosts whose merge need not wait for the merge timer: those never merged with a
     /// position that has at least `min_distinct` distinct literal children, and merged ones due
-    /// for a follow-up (new endpoints since their last merge, and their traffic paused).
-    pub async fn hosts_due(&self) -> Result<Vec<String>, StoreError> {
+    /// for a follow-up (new endpoints since their last merge, and their traffic paused); among
+    /// `hosts`, as they are now.
+    pub async fn hosts_due(&self, hosts: &[HostRow]) -> Result<Vec<String>, StoreError> {
         let mut due = Vec::new();
-        for host in self.store.list_hosts().await? {
+        for host in hosts {
             if let Some(count) = self.merged_count(&host.host) {
-                if count != host.exchanges && self.follow_up_due(&host) {
-                    due.push(host.host);
+                if count != host.exchanges && self.follow_up_due(host) {
+                    due.push(host.host.clone());
                 }
                 continue;
             }
@@ -854,10 +863,10 @@ impl Discovery {
                 .iter()
                 .map(|e| crate::store::plain_template(&e.template));
             if has_wide_position(templates, self.settings.min_distinct) {
-                due.push(host.host);
+                due.push(host.host.clone());
                 continue;
             }
-            lock(&self.not_ready).insert(host.host, host.exchanges);
+            lock(&self.not_ready).insert(host.host.clone(), host.exchanges);
         }
         Ok(due)
     }
@@ -888,7 +897,9 @@ impl Discovery {
     /// Runs the refresh and merge loops, and the revisions beside them, until `cancel`;
     /// failures are logged and retried.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        tokio::spawn(self.clone().revise_until(cancel.clone()));
+        // The hosts as the first-merge check last listed them, for the revisions.
+        let (listed, watched) = tokio::sync::watch::channel(Arc::new(Vec::new()));
+        tokio::spawn(self.clone().revise_until(watched, cancel.clone()));
         let mut refresh = tokio::time::interval(self.refresh_interval);
         let mut merge = tokio::time::interval(self.merge_interval);
         // A new host's first merge runs as soon as one of its positions has enough distinct
@@ -910,7 +921,15 @@ impl Discovery {
                     }
                 }
                 _ = first.tick() => {
-                    match self.hosts_due().await {
+                    let due = match self.store.list_hosts().await {
+                        Ok(hosts) => {
+                            let hosts = Arc::new(hosts);
+                            listed.send_replace(hosts.clone());
+                            self.hosts_due(&hosts).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match due {
                         Ok(hosts) if hosts.is_empty() => {}
                         Ok(hosts) => self.merge_now(Some(&hosts)).await,
                         Err(e) => tracing::warn!(error = %e, "checking for first merges failed"),
@@ -923,22 +942,31 @@ impl Discovery {
 }
 
 impl Discovery {
-    /// Revises the hosts due, checked every second, until `cancel`. A task of its own: a
-    /// revision reads all of a host's exchanges, and the classifier's refreshes go on meanwhile.
-    async fn revise_until(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(FIRST_MERGE_CHECK.min(self.merge_interval));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.reset();
+    /// Revises the hosts due until `cancel`, checked each time the first-merge check lists the
+    /// hosts (every second; the list comes through `listed`, so that it is read once). A task
+    /// of its own: a revision reads all of a host's exchanges, and the classifier's refreshes
+    /// and the merges go on meanwhile.
+    async fn revise_until(
+        self: Arc<Self>,
+        mut listed: tokio::sync::watch::Receiver<Arc<Vec<HostRow>>>,
+        cancel: CancellationToken,
+    ) {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tick.tick() => match self.revise().await {
+                changed = listed.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let hosts = listed.borrow_and_update().clone();
+                    match self.revise_among(&hosts).await {
                     Ok(Some(hosts)) if !hosts.is_empty() => {
                         tracing::info!(?hosts, "revised merges made on earlier traffic");
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "revising merges failed"),
-                },
+                    }
+                }
             }
         }
     }
