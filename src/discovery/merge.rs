@@ -6,8 +6,9 @@
 //! literal children that are unprotected literals or English words are the candidates (built-in
 //! literals such as `me`, versions and literals named by a rule never merge: "constants before
 //! parameters"). They merge into the node's parameter child when all of these hold:
-//! - the position is not the first segment and does not directly follow the version prefix
-//!   (`api`, `rest`, `v1`, `1.0`, a date…): `/v1/customers`, `/api/chat.postMessage` stay;
+//! - the position does not directly follow the version prefix (`api`, `rest`, `v1`, `1.0`, a
+//!   date…): `/v1/customers`, `/api/chat.postMessage` stay. In the first segment only siblings
+//!   with the same sub-resources merge (`/<tenant>/users`, `/<tenant>/clients`);
 //! - at least [`MergeSettings::min_distinct`] candidates share the position;
 //! - where observations carry response field signatures ([`Observed::fields`]), enough of the
 //!   candidates agree on them for the same method and sub-path
@@ -268,13 +269,26 @@ impl Forest {
         settings: &MergeSettings,
     ) {
         if mergeable_position(path) {
-            self.merge_children(node, path, ancestors, rules, settings, false);
-        } else if !path.is_empty() {
+            self.merge_children(node, path, ancestors, rules, settings, Position::Inner);
+        } else if path.is_empty() {
+            // The first segment holds the top-level resources (`/users`, `/orders`), so only
+            // the strongest evidence merges there: siblings with the same sub-resources are the
+            // values of a leading parameter (`/<tenant>/users`, `/<tenant>/clients` for every
+            // tenant).
+            self.merge_children(node, path, ancestors, rules, settings, Position::Root);
+        } else {
             // Right after the version prefix only resources named before a custom method
             // merge (`/v1beta/<resource>:lookupEffectiveGuestPolicy` for many resources): a
             // custom method acts on a resource, and many distinct ones with the same method are
             // values; the collections at that position (`/v1/customers`) stay.
-            self.merge_children(node, path, ancestors, rules, settings, true);
+            self.merge_children(
+                node,
+                path,
+                ancestors,
+                rules,
+                settings,
+                Position::AfterPrefix,
+            );
         }
         let children: Vec<(Key, usize)> = self.nodes[node]
             .children
@@ -297,12 +311,12 @@ impl Forest {
         ancestors: &[usize],
         rules: &HostRules,
         settings: &MergeSettings,
-        verbs_only: bool,
+        position: Position,
     ) {
         let mut group: Vec<Candidate> = Vec::new();
         for (key, &child) in &self.nodes[node].children {
             let Key::Literal(text) = key else { continue };
-            if verbs_only && segment::split_verb(text).is_none() {
+            if position == Position::AfterPrefix && segment::split_verb(text).is_none() {
                 continue;
             }
             if !rule_keeps(rules, path, text)
@@ -330,7 +344,7 @@ impl Forest {
                 segment::split_verb(&c.text).is_some() || segment::split_suffix(&c.text).is_none()
             });
             let pool = if verbs_or_plain { pooled } else { group.len() };
-            self.merge_group(node, ancestors, group, pool, settings);
+            self.merge_group(node, ancestors, group, pool, position, settings);
         }
     }
 
@@ -525,9 +539,13 @@ impl Forest {
         ancestors: &[usize],
         group: Vec<Candidate>,
         pool: usize,
+        position: Position,
         settings: &MergeSettings,
     ) {
         let structure = self.structure(&group, settings, true);
+        if position == Position::Root && !structure.shared() {
+            return;
+        }
         // Values seen at this position under other suffixes count towards `min_distinct`.
         let extra = pool.saturating_sub(group.len());
         if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
@@ -1170,6 +1188,17 @@ fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
     parts.into_values().collect()
 }
 
+/// Where a group of candidates sits, which decides what evidence merges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// The first segment: only the same sub-resources below the siblings.
+    Root,
+    /// Right after the version prefix: only resources named before a custom method.
+    AfterPrefix,
+    /// Anywhere else: all the evidence of [`Forest::decide`].
+    Inner,
+}
+
 /// What the subtrees below a group of candidates show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Structure {
@@ -1213,11 +1242,18 @@ const VALUE_POSITION: usize = 4;
 const MIN_SAME_SHAPE: usize = 4;
 
 /// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
-/// `/rest/api/3/x`).
+/// `/rest/api/3/x`). A version closes the prefix to `api`-like names: past `/api/v1`, `apis` is
+/// a collection like any other (`/api/v1/apis/<owner>`).
 fn mergeable_position(path: &[Key]) -> bool {
+    let mut versioned = false;
     !path.is_empty()
         && !path.iter().all(|key| match key {
-            Key::Literal(text) => template::is_version_prefix_member(text),
+            Key::Literal(text) => {
+                let api_name = segment::kind(text) == Kind::ApiPrefix;
+                let member = template::is_version_prefix_member(text) && !(versioned && api_name);
+                versioned |= !api_name;
+                member
+            }
             Key::Param { .. } => false,
         })
 }
@@ -1435,6 +1471,62 @@ mod tests {
         }
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 60);
+    }
+
+    #[test]
+    fn a_leading_parameter_with_the_same_sub_resources_merges() {
+        // Realms in the first segment, each under the same routes: one leading parameter. The
+        // top-level resources of another host, each with sub-resources of its own, stay.
+        let mut requests = Vec::new();
+        for realm in &USERNAMES[..10] {
+            for sub in ["clients", "users", "groups/roles"] {
+                requests.push(("GET", format!("/{realm}/{sub}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/{name}/clients"),
+                ("GET", "/{name}/users"),
+                ("GET", "/{name}/groups/roles"),
+            ]),
+            "{found:?}"
+        );
+        let mut requests = Vec::new();
+        for (resource, subs) in [
+            ("users", ["profile", "settings"]),
+            ("orders", ["items", "refunds"]),
+            ("products", ["variants", "images"]),
+            ("invoices", ["lines", "payments"]),
+            ("customers", ["addresses", "cards"]),
+            ("teams", ["members", "projects"]),
+            ("reports", ["daily", "weekly"]),
+            ("webhooks", ["deliveries", "logs"]),
+        ] {
+            for sub in subs {
+                requests.push(("GET", format!("/{resource}/{sub}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 16, "{found:?}");
+    }
+
+    #[test]
+    fn apis_past_a_version_is_a_collection() {
+        // `/api/v1/apis/<owner>`: the version closed the prefix, so the owners merge; right
+        // after `/apis` at the start (Kubernetes' API groups) nothing does.
+        let mut requests = Vec::new();
+        for owner in USERNAMES {
+            requests.push(("GET", format!("/api/v1/apis/{owner}"), None));
+            requests.push(("GET", format!("/apis/{owner}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert!(
+            found.contains(&("GET".to_owned(), "/api/v1/apis/{name}".to_owned())),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 1 + USERNAMES.len(), "{found:?}");
     }
 
     #[test]
