@@ -6,9 +6,9 @@
 //! literal children that are unprotected literals or English words are the candidates (built-in
 //! literals such as `me`, versions and literals named by a rule never merge: "constants before
 //! parameters"). They merge into the node's parameter child when all of these hold:
-//! - the position does not directly follow the version prefix (`api`, `rest`, `v1`, `1.0`, a
-//!   date…): `/v1/customers`, `/api/chat.postMessage` stay. In the first segment only siblings
-//!   with the same sub-resources merge (`/<tenant>/users`, `/<tenant>/clients`);
+//! - in the first segment or right after the version prefix (`api`, `rest`, `v1`, `1.0`, a
+//!   date…), where `/v1/customers` and `/api/chat.postMessage` stay, only siblings with the same
+//!   sub-resources merge (`/<tenant>/users`, `/<tenant>/clients`);
 //! - at least [`MergeSettings::min_distinct`] candidates share the position;
 //! - where observations carry response field signatures ([`Observed::fields`]), enough of the
 //!   candidates agree on them for the same method and sub-path
@@ -270,25 +270,19 @@ impl Forest {
     ) {
         if mergeable_position(path) {
             self.merge_children(node, path, ancestors, rules, settings, Position::Inner);
-        } else if path.is_empty() {
-            // The first segment holds the top-level resources (`/users`, `/orders`), so only
-            // the strongest evidence merges there: siblings with the same sub-resources are the
-            // values of a leading parameter (`/<tenant>/users`, `/<tenant>/clients` for every
-            // tenant).
-            self.merge_children(node, path, ancestors, rules, settings, Position::Root);
         } else {
-            // Right after the version prefix only resources named before a custom method
-            // merge (`/v1beta/<resource>:lookupEffectiveGuestPolicy` for many resources): a
-            // custom method acts on a resource, and many distinct ones with the same method are
-            // values; the collections at that position (`/v1/customers`) stay.
-            self.merge_children(
-                node,
-                path,
-                ancestors,
-                rules,
-                settings,
-                Position::AfterPrefix,
-            );
+            if !path.is_empty() {
+                // Right after the version prefix, resources named before a custom method merge
+                // (`/v1beta/<resource>:lookupEffectiveGuestPolicy` for many resources): a custom
+                // method acts on a resource, and many distinct ones with the same method are
+                // values.
+                self.merge_children(node, path, ancestors, rules, settings, Position::Verbs);
+            }
+            // The first segment and the one after the version prefix hold the top-level
+            // resources (`/users`, `/v1/customers`), so only the strongest evidence merges
+            // there: siblings with the same sub-resources are the values of a leading
+            // parameter (`/<tenant>/users`, `/<tenant>/clients` for every tenant).
+            self.merge_children(node, path, ancestors, rules, settings, Position::Leading);
         }
         let children: Vec<(Key, usize)> = self.nodes[node]
             .children
@@ -316,7 +310,7 @@ impl Forest {
         let mut group: Vec<Candidate> = Vec::new();
         for (key, &child) in &self.nodes[node].children {
             let Key::Literal(text) = key else { continue };
-            if position == Position::AfterPrefix && segment::split_verb(text).is_none() {
+            if position == Position::Verbs && segment::split_verb(text).is_none() {
                 continue;
             }
             if !rule_keeps(rules, path, text)
@@ -543,7 +537,7 @@ impl Forest {
         settings: &MergeSettings,
     ) {
         let structure = self.structure(&group, settings, true);
-        if position == Position::Root && !structure.shared() {
+        if position == Position::Leading && !structure.shared() {
             return;
         }
         // Values seen at this position under other suffixes count towards `min_distinct`.
@@ -561,9 +555,22 @@ impl Forest {
                 })
             });
         let decision = self.decide(&group, reference, structure, extra, settings);
-        let Some(chosen) = decision else {
+        let Some(mut chosen) = decision else {
             return;
         };
+        if position == Position::Leading {
+            // Only the siblings that lead to the shared sub-resources: a collection among them
+            // (`/v3/projects/{p}` beside `/v3/<account>/hotels`) stays.
+            chosen.retain(|(_, child)| self.leads_to_shared(*child, &group, settings));
+            let needed = if structure == Structure::SameShape {
+                MIN_SAME_SHAPE.min(settings.min_distinct)
+            } else {
+                settings.min_distinct
+            };
+            if chosen.len() < needed {
+                return;
+            }
+        }
         // `{}.json` or `{}:cancel` when every merged literal has the same suffix, `{}` otherwise;
         // `boundingBox.{}` when every one is a format of the same stem.
         let suffix_of =
@@ -855,6 +862,9 @@ impl Forest {
                 Structure::Leaves
             };
         }
+        if self.same_shape_through_values(group) {
+            return Structure::Shared;
+        }
         // Sub-resources that differ from one sibling to the next and are named by words: a
         // family of literals. Children that are themselves values (handles, ids) say nothing.
         let unshared: Vec<&str> = parents
@@ -873,6 +883,102 @@ impl Forest {
             Structure::Differing
         } else {
             Structure::Leaves
+        }
+    }
+
+    /// Whether the candidates lead through values to the same sub-resources:
+    /// `/<type>/<name>/metrics` for every type, with names of their own under each, or deeper
+    /// chains of values. Every candidate has the same endpoints by depth and last segment
+    /// (`(2, metrics)`), each ends in a sub-resource shared by at least half of them, and the
+    /// segments in between vary as values do: at each such depth the candidates show at least
+    /// half as many distinct literals as there are candidates. A family of sub-resources has a
+    /// fixed vocabulary in between (`/backups/restore/status`, `/dbs/tables/status`) or differs
+    /// in depth or ending (`/ca` beside them).
+    fn same_shape_through_values(&self, group: &[Candidate]) -> bool {
+        /// How deep below a candidate its endpoints are looked for.
+        const DEPTH: usize = 4;
+        let mut paths: Vec<Vec<Vec<&str>>> = Vec::with_capacity(group.len());
+        for c in group {
+            let mut found = Vec::new();
+            self.relative_paths(c.node, &mut Vec::new(), DEPTH, &mut found);
+            paths.push(found);
+        }
+        // How many candidates end a path in each literal, and the distinct literals in between,
+        // by depth.
+        let mut endings: HashMap<&str, usize> = HashMap::new();
+        let mut between: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); DEPTH];
+        for found in &paths {
+            let mut ends: Vec<&str> = found.iter().filter_map(|p| p.last().copied()).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            for text in ends {
+                *endings.entry(text).or_default() += 1;
+            }
+            for p in found {
+                for (d, text) in p.iter().enumerate().take(p.len().saturating_sub(1)) {
+                    if *text != "*" {
+                        between[d].insert(text);
+                    }
+                }
+            }
+        }
+        let shared_end = |text: &str| {
+            text != "*" && endings[text] >= 3.min(group.len()) && endings[text] * 2 >= group.len()
+        };
+        let mut first: Option<BTreeSet<(usize, &str)>> = None;
+        let mut deep = false;
+        for found in &paths {
+            let mut shape = BTreeSet::new();
+            for p in found {
+                match p.last() {
+                    None => {
+                        shape.insert((0, ""));
+                    }
+                    Some(&last) if shared_end(last) => {
+                        deep |= p.len() >= 2;
+                        shape.insert((p.len(), last));
+                    }
+                    Some(_) => return false,
+                }
+            }
+            match &first {
+                None => first = Some(shape),
+                Some(f) if *f == shape => {}
+                Some(_) => return false,
+            }
+        }
+        deep && between
+            .iter()
+            .all(|literals| literals.is_empty() || literals.len() * 2 >= group.len())
+    }
+
+    /// The paths from `node` to the endpoints below it, at most `depth` segments long; `*` for
+    /// a parameter. Stops at `MAX_PATHS`.
+    fn relative_paths<'a>(
+        &'a self,
+        node: usize,
+        prefix: &mut Vec<&'a str>,
+        depth: usize,
+        found: &mut Vec<Vec<&'a str>>,
+    ) {
+        /// The most paths collected under one candidate.
+        const MAX_PATHS: usize = 256;
+        if found.len() >= MAX_PATHS {
+            return;
+        }
+        if !self.nodes[node].ends.is_empty() {
+            found.push(prefix.clone());
+        }
+        if prefix.len() == depth {
+            return;
+        }
+        for (key, &child) in &self.nodes[node].children {
+            prefix.push(match key {
+                Key::Literal(text) => text.as_str(),
+                Key::Param { .. } => "*",
+            });
+            self.relative_paths(child, prefix, depth, found);
+            prefix.pop();
         }
     }
 
@@ -960,6 +1066,26 @@ impl Forest {
             }
         }
         any
+    }
+
+    /// Whether most of a candidate's literal children are also below two other candidates, and
+    /// none is a version: API groups (`/apis/apps/v1`, `/apis/batch/v1`) are namespaces of
+    /// their own, not values.
+    fn leads_to_shared(&self, node: usize, group: &[Candidate], settings: &MergeSettings) -> bool {
+        let (mut literals, mut recurring) = (0, 0);
+        for key in self.nodes[node].children.keys() {
+            let Key::Literal(text) = key else { continue };
+            if template::is_version_prefix_member(text) {
+                return false;
+            }
+            literals += 1;
+            let elsewhere = group
+                .iter()
+                .filter(|o| o.node != node && self.nodes[o.node].children.contains_key(key))
+                .count();
+            recurring += usize::from(elsewhere >= 2);
+        }
+        literals > 0 && recurring as f64 >= settings.min_shared_children * literals as f64
     }
 
     /// Whether a node is a collection: a parameter right below it, four literals or more of
@@ -1191,10 +1317,11 @@ fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
 /// Where a group of candidates sits, which decides what evidence merges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Position {
-    /// The first segment: only the same sub-resources below the siblings.
-    Root,
-    /// Right after the version prefix: only resources named before a custom method.
-    AfterPrefix,
+    /// The first segment or the one right after the version prefix: only the same
+    /// sub-resources below the siblings.
+    Leading,
+    /// Right after the version prefix, resources named before a custom method.
+    Verbs,
     /// Anywhere else: all the evidence of [`Forest::decide`].
     Inner,
 }
@@ -1462,7 +1589,7 @@ mod tests {
     }
 
     #[test]
-    fn first_segment_and_after_version_never_merge() {
+    fn leaves_in_the_first_segment_and_after_the_version_never_merge() {
         let mut requests = Vec::new();
         for u in USERNAMES {
             requests.push(("GET", format!("/{u}"), None));
@@ -1510,6 +1637,24 @@ mod tests {
         }
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 16, "{found:?}");
+        // Right after the version: accounts, each under the same action.
+        let mut requests: Vec<(&str, String, Option<u64>)> = USERNAMES
+            .iter()
+            .map(|a| ("POST", format!("/v3/{a}/hotels:setLive"), None))
+            .collect();
+        // A collection beside them stays, and so do API groups, each with its versions.
+        requests.push(("GET", "/v3/projects/p1/brands".to_owned(), None));
+        for group in &USERNAMES[..10] {
+            for version in ["v1", "v2"] {
+                requests.push(("GET", format!("/apis/{group}.io/{version}/pods"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 22, "{found:?}");
+        assert!(
+            found.contains(&("POST".to_owned(), "/v3/{name}/hotels:setLive".to_owned())),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -1969,6 +2114,43 @@ mod tests {
                 .iter()
                 .all(|(_, p)| p.matches('{').count() == 1 && p.contains("{databaseId}")),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn two_values_in_a_row_merge_on_what_lies_below_them() {
+        // `/providers/<namespace>/<type>/<name>/metrics`: every type (file names and slugs,
+        // mostly words) leads to one name of its own, and every name to `metrics`.
+        let pairs = [
+            "Dockerfile/docs-preview",
+            "README.md/nightly-build",
+            "acme-staging/data.csv",
+            "blue-green/my-template",
+            "cron-cleanup/marketing-site",
+            "docs-preview/gpu-pool",
+            "logo.png/styles.css",
+            "onboarding-flow/invoice-template",
+            "production/schema.sql",
+            "project-x/blue-green",
+            "schema.sql/q3-report",
+            "weekly-digest/batch-queue",
+        ];
+        let requests: Vec<_> = pairs
+            .iter()
+            .map(|pair| {
+                (
+                    "POST",
+                    format!("/providers/Microsoft.Web/{pair}/metrics"),
+                    None,
+                )
+            })
+            .collect();
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (_, path) = found.first().unwrap();
+        assert_eq!(
+            shape_of(&Template::parse(path).unwrap()),
+            "/providers/Microsoft.Web/{}/{}/metrics"
         );
     }
 
