@@ -59,17 +59,16 @@ impl Problems {
     }
 }
 
-fn headers(headers: Option<&Headers>, field: &str) -> Result<Vec<(String, String)>, RecordError> {
+/// The usable headers of a field, moved out of the decoded record (which is dropped after
+/// mapping), or the first problem.
+fn headers(headers: Option<Headers>, field: &str) -> Result<Vec<(String, String)>, RecordError> {
     let Some(headers) = headers else {
         return Ok(Vec::new());
     };
     headers
         .check()
         .map_err(|e| RecordError::new("invalid_headers", e.describe(field)))?;
-    Ok(headers
-        .pairs()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect())
+    Ok(headers.into_pairs().collect())
 }
 
 fn status(value: Option<&Scalar>, field: &str) -> Result<u16, RecordError> {
@@ -161,8 +160,19 @@ fn non_empty(value: Option<&str>) -> Option<String> {
         .map(|v| sanitize(v.to_owned()))
 }
 
-/// Maps one NTA / APIClarity telemetry object.
-pub(crate) fn nta(telemetry: &Telemetry) -> Result<Capture<'_>, RecordError> {
+/// Maps one NTA / APIClarity telemetry object; its headers are moved into the capture.
+pub(crate) fn nta(telemetry: &mut Telemetry) -> Result<Capture<'_>, RecordError> {
+    let request_headers = telemetry
+        .request
+        .as_mut()
+        .and_then(|r| r.common.as_mut())
+        .and_then(|c| c.headers.take());
+    let response_headers = telemetry
+        .response
+        .as_mut()
+        .and_then(|r| r.common.as_mut())
+        .and_then(|c| c.headers.take());
+    let telemetry = &*telemetry;
     let Some(request) = &telemetry.request else {
         let message = if telemetry.response.is_some() {
             "request is missing: the telemetry holds only a response, which cannot be tied to \
@@ -177,10 +187,7 @@ pub(crate) fn nta(telemetry: &Telemetry) -> Result<Capture<'_>, RecordError> {
     let mut problems = Problems::default();
     let common = request.common.as_ref();
     let request_headers = problems
-        .take(headers(
-            common.and_then(|c| c.headers.as_ref()),
-            NTA_FIELDS.request_headers,
-        ))
+        .take(headers(request_headers, NTA_FIELDS.request_headers))
         .unwrap_or_default();
     let request_body = problems
         .take(nta_body(common, "request.common"))
@@ -199,10 +206,7 @@ pub(crate) fn nta(telemetry: &Telemetry) -> Result<Capture<'_>, RecordError> {
             let common = response.common.as_ref();
             let status =
                 problems.take(status(response.status_code.as_ref(), "response.statusCode"));
-            let headers = problems.take(headers(
-                common.and_then(|c| c.headers.as_ref()),
-                NTA_FIELDS.response_headers,
-            ));
+            let headers = problems.take(headers(response_headers, NTA_FIELDS.response_headers));
             let body = problems.take(nta_body(common, "response.common"));
             response_time = problems
                 .take(time(
@@ -260,21 +264,22 @@ fn nta_body<'a>(common: Option<&'a Common>, field: &str) -> Result<BodyInput<'a>
     })
 }
 
-/// Maps one element of Akto's `batchData`.
-pub(crate) fn akto(record: &Record) -> Result<Capture<'_>, RecordError> {
+/// Maps one element of Akto's `batchData`; its headers are moved into the capture.
+pub(crate) fn akto(record: &mut Record) -> Result<Capture<'_>, RecordError> {
     let mut problems = Problems::default();
     let request_headers = problems
         .take(headers(
-            record.request_headers.as_ref(),
+            record.request_headers.take(),
             AKTO_FIELDS.request_headers,
         ))
         .unwrap_or_default();
     let response_headers = problems
         .take(headers(
-            record.response_headers.as_ref(),
+            record.response_headers.take(),
             AKTO_FIELDS.response_headers,
         ))
         .unwrap_or_default();
+    let record = &*record;
     let pending = problems
         .take(flag(record.is_pending.as_ref(), "is_pending"))
         .unwrap_or(false);

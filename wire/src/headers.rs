@@ -161,6 +161,19 @@ impl Headers {
         }
     }
 
+    /// The usable `(name, value)` pairs in order, skipping faulty entries, taking them out of
+    /// `self` rather than copying them.
+    pub fn into_pairs(self) -> impl Iterator<Item = (String, String)> {
+        let entries = match self {
+            Headers::Entries(entries) => entries,
+            Headers::Invalid { .. } => Vec::new(),
+        };
+        entries.into_iter().filter_map(|entry| match entry {
+            HeaderEntry::Pair { name, value } => Some((name, value)),
+            HeaderEntry::Faulty { .. } => None,
+        })
+    }
+
     /// The first value of the header `name`, compared ASCII case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs()
