@@ -5,7 +5,6 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -575,26 +574,39 @@ pub fn record_merge(finished: std::time::SystemTime, duration: std::time::Durati
     metrics::gauge!(names::DISCOVERY_LAST_MERGE_DURATION).set(duration.as_secs_f64());
 }
 
-/// Counts and times every request, labelled by the matched route template (never the raw URI,
-/// which would give one series per ID).
-pub async fn track_requests(request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
-    let labels = [
-        ("route", route),
-        ("method", method),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(names::HTTP_REQUEST_DURATION, &labels)
-        .record(start.elapsed().as_secs_f64());
-    response
+/// Counts and times one request, labelled by the matched route template (never the raw URI,
+/// which would give one series per ID): started before the request is handled, finished with
+/// its response.
+#[derive(Debug)]
+pub struct RequestTimer {
+    start: Instant,
+    route: Option<MatchedPath>,
+    method: axum::http::Method,
+}
+
+impl RequestTimer {
+    /// Starts timing `request`.
+    pub fn start(request: &Request) -> Self {
+        RequestTimer {
+            start: Instant::now(),
+            // Both are cheap copies: a shared string and, for the usual methods, a constant.
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: request.method().clone(),
+        }
+    }
+
+    /// Counts the request with the status of `response`, and records how long it took.
+    pub fn finish(self, response: &Response) {
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let labels = [
+            ("route", route.to_owned()),
+            ("method", self.method.as_str().to_owned()),
+            ("status", response.status().as_u16().to_string()),
+        ];
+        metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
+        metrics::histogram!(names::HTTP_REQUEST_DURATION, &labels)
+            .record(self.start.elapsed().as_secs_f64());
+    }
 }
 
 /// Lets one log line through per interval and counts the ones held back, so that an error

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::discovery::catalog::Classifier;
 use crate::discovery::job::Discovery;
 use crate::discovery::summaries::Sampler;
-use crate::http::{AppState, router};
+use crate::http::{AppState, SharedState, router};
 use crate::ingest::Ingestor;
 use crate::ingest::writer::WriterTasks;
 use crate::observability::names;
@@ -381,7 +381,7 @@ pub fn state(
         Arc::new(Sampler::default()),
     );
     let discovery = Arc::new(Discovery::new(&config.discovery, store.clone(), classifier));
-    let state = AppState {
+    let state = AppState::new(SharedState {
         rebuilds: Arc::new(crate::discovery::rebuilds::Rebuilds::new(discovery.clone())),
         discovery,
         store,
@@ -390,7 +390,7 @@ pub fn state(
         body_budget: Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes)),
         shutdown,
         config,
-    };
+    });
     (state, writer_tasks)
 }
 

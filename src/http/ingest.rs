@@ -1,16 +1,17 @@
 //! The ingest routes: `POST /api/telemetry` (NTA / APIClarity) and `POST /api/ingestData`
 //! (Akto). Both answer only after the accepted records are committed.
 
+use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
+use super::auth::Tokens;
 use super::error::ApiError;
 use crate::ingest::writer::WriteError;
 use crate::ingest::{DecodeError, Format, IngestError, Outcome, Rejection, TelemetryEncoding};
@@ -37,13 +38,17 @@ pub(super) struct IngestDataAck {
 }
 
 /// `POST /api/telemetry`: one telemetry object, a JSON array of them, or NDJSON.
+///
+/// The request is taken whole, not through the `HeaderMap` and `Extension` extractors, which
+/// would copy its headers.
 pub(super) async fn telemetry(
     State(state): State<AppState>,
-    compressed: Option<Extension<Compressed>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    request: Request,
 ) -> Result<Json<TelemetryAck>, ApiError> {
-    let encoding = match media_type(&headers).as_deref() {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let compressed = parts.extensions.get::<Compressed>().is_some();
+    let encoding = match media_type(headers).as_deref() {
         Some("application/x-ndjson" | "application/jsonl" | "application/x-jsonlines") => {
             TelemetryEncoding::NdJson
         }
@@ -52,7 +57,7 @@ pub(super) async fn telemetry(
             TelemetryEncoding::Json
         }
     };
-    let body = read_body(&state, &headers, compressed.is_some(), body).await?;
+    let body = read_body(&state, headers, compressed, body).await?;
     let Outcome { accepted, rejected } = state
         .ingestor
         .ingest(body.bytes, Format::Telemetry(encoding), body.budget)
@@ -67,12 +72,13 @@ pub(super) async fn telemetry(
 /// `POST /api/ingestData`: Akto's `{"batchData": [...]}`.
 pub(super) async fn ingest_data(
     State(state): State<AppState>,
-    compressed: Option<Extension<Compressed>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    request: Request,
 ) -> Result<Json<IngestDataAck>, ApiError> {
-    accept_json_media(media_type(&headers).as_deref())?;
-    let body = read_body(&state, &headers, compressed.is_some(), body).await?;
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let compressed = parts.extensions.get::<Compressed>().is_some();
+    accept_json_media(media_type(headers).as_deref())?;
+    let body = read_body(&state, headers, compressed, body).await?;
     let Outcome { accepted, rejected } = state
         .ingestor
         .ingest(body.bytes, Format::IngestData, body.budget)
@@ -111,9 +117,18 @@ fn accept_json_media(media: Option<&str>) -> Result<(), ApiError> {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Compressed;
 
-/// Middleware in front of the decompression layer: answers unsupported codings with a JSON 415
-/// that says which codings work.
-pub(super) async fn check_content_encoding(mut request: Request, next: Next) -> Response {
+/// Middleware of the ingest routes, in front of the decompression layer: refuses a request
+/// without an accepted token (401), then answers unsupported codings with a JSON 415 that says
+/// which codings work. One layer does both because every layer costs each request a copy of the
+/// services behind it.
+pub(super) async fn check_ingest(
+    State(tokens): State<Tokens>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !tokens.allows(request.headers()) {
+        return ApiError::Unauthorized.into_response();
+    }
     if request.headers().contains_key(header::CONTENT_ENCODING) {
         request.extensions_mut().insert(Compressed);
     }

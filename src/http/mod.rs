@@ -29,9 +29,29 @@ use crate::ingest::Ingestor;
 use crate::store::Store;
 use auth::Tokens;
 
-/// Everything handlers need; cheap to clone (every field is shared).
+/// Everything handlers need; cheap to clone: one reference count, however many parts it has
+/// (the router and every extractor clone it for each request).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    /// Shares `parts` with every handler.
+    pub fn new(parts: SharedState) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct SharedState {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// Durable storage.
@@ -64,13 +84,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/telemetry", post(ingest::telemetry))
         .route("/api/ingestData", post(ingest::ingest_data))
         // Innermost first: undo Content-Encoding (gzip, deflate, br, zstd; the body limit is
-        // applied to the decompressed stream), refuse codings we cannot undo with a JSON 415,
-        // and check the token before doing any of that work.
+        // applied to the decompressed stream); before that, check the token and refuse codings
+        // we cannot undo with a JSON 415.
         .route_layer(RequestDecompressionLayer::new())
-        .route_layer(middleware::from_fn(ingest::check_content_encoding))
         .route_layer(middleware::from_fn_with_state(
             ingest_tokens,
-            auth::require_token,
+            ingest::check_ingest,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable());
 
@@ -133,8 +152,7 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .with_state(state)
-        .layer(middleware::from_fn(json_method_not_allowed))
-        .layer(middleware::from_fn(crate::observability::track_requests))
+        .layer(middleware::from_fn(around_routes))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |request: &Request| {
@@ -143,14 +161,14 @@ pub fn router(state: AppState) -> Router {
                         .get::<MatchedPath>()
                         .map(MatchedPath::as_str)
                         .unwrap_or("unmatched");
-                    let client = client::client_ip(request, &trusted_proxies)
-                        .map(|ip| ip.to_string())
-                        .unwrap_or_default();
+                    // Field values are computed only when the span is enabled.
                     tracing::info_span!(
                         "request",
                         http.route = route,
                         http.method = %request.method(),
-                        client.address = client
+                        client.address = client::client_ip(request, &trusted_proxies)
+                            .map(|ip| ip.to_string())
+                            .unwrap_or_default()
                     )
                 })
                 .on_request(())
@@ -172,6 +190,16 @@ pub fn router(state: AppState) -> Router {
         }))
 }
 
+/// Middleware around every route: counts and times the request, and gives a 405 its JSON body
+/// (see [`json_method_not_allowed`]). One layer does both because every layer costs each request a
+/// copy of the services behind it.
+async fn around_routes(request: Request, next: middleware::Next) -> axum::response::Response {
+    let timer = crate::observability::RequestTimer::start(&request);
+    let response = json_method_not_allowed(request, next).await;
+    timer.finish(&response);
+    response
+}
+
 /// Gives the router's bare 405 (a route exists, not for this method) the JSON error body every
 /// other error has, keeping its `Allow` header. Runs outside the token checks, so a caller
 /// without a token still learns nothing about a route's methods.
@@ -179,12 +207,14 @@ async fn json_method_not_allowed(
     request: Request,
     next: middleware::Next,
 ) -> axum::response::Response {
+    // Cheap copies (a `Uri` shares its bytes); the path is cut and copied only for a 405.
     let method = request.method().clone();
-    let path = shorten_path(request.uri().path());
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
+    let path = shorten_path(uri.path());
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let mut json = axum::response::IntoResponse::into_response(error::ApiError::MethodNotAllowed(
         format!("{method} is not allowed on {path}: the Allow header lists the methods it takes"),
