@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{body_size, producer_json, stored_body, stored_headers};
+use serde::Serialize;
+
+use super::codec::{body_size, stored_body};
 use crate::model::exchange::Exchange;
 
 /// The columns written, in the order [`encode_exchanges`] writes them.
@@ -55,20 +57,23 @@ pub(super) fn encode_exchanges(
         out.text(e.query.as_deref());
         // Statuses are validated to 100..=599 on ingest.
         out.int2(e.status.map(|s| s as i16));
-        out.jsonb(Some(&stored_headers(&e.request.headers, whole)));
+        out.headers(&e.request.headers, whole);
         out.bytes(Some(stored_body(&e.request.body.bytes, whole)));
         out.bool(Some(e.request.body.truncated));
         out.text(e.request.content_type().as_deref());
-        out.jsonb(
-            response
-                .map(|r| stored_headers(&r.headers, whole))
-                .as_deref(),
-        );
+        match response {
+            Some(r) => out.headers(&r.headers, whole),
+            None => out.null(),
+        }
         out.bytes(response.map(|r| stored_body(&r.body.bytes, whole)));
         out.bool(response.map(|r| r.body.truncated));
         out.text(response.and_then(|r| r.content_type()).as_deref());
         out.text(e.client_address.as_deref());
-        out.jsonb(producer_json(&e.producer).as_deref());
+        if e.producer.is_empty() {
+            out.null();
+        } else {
+            out.jsonb_of(&e.producer);
+        }
         out.int8(endpoint_ids.get(i).copied());
         out.bool(Some(whole));
         out.int4(body_size(&e.request.body.bytes));
@@ -138,16 +143,22 @@ impl Row {
         }
     }
 
-    /// jsonb's binary format is a version byte (1) followed by the JSON text.
-    fn jsonb(&mut self, value: Option<&str>) {
-        match value {
-            Some(v) => {
-                let len = i32::try_from(v.len() + 1).unwrap_or(i32::MAX);
-                self.0.extend_from_slice(&len.to_be_bytes());
-                self.0.push(1);
-                self.0.extend_from_slice(v.as_bytes());
-            }
-            None => self.null(),
-        }
+    /// jsonb's binary format is a version byte (1) followed by the JSON text, here written
+    /// straight into the row rather than into a string first.
+    fn jsonb_of(&mut self, value: &impl Serialize) {
+        let at = self.0.len();
+        self.0.extend_from_slice(&0i32.to_be_bytes());
+        self.0.push(1);
+        // Serialising strings and JSON values into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, value);
+        let len = i32::try_from(self.0.len() - at - 4).unwrap_or(i32::MAX);
+        self.0[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    /// Headers as stored (see [`super::codec::stored_headers`]): all of them for an exchange
+    /// stored whole, none for metadata only.
+    fn headers(&mut self, headers: &[(String, String)], whole: bool) {
+        let stored: &[(String, String)] = if whole { headers } else { &[] };
+        self.jsonb_of(&stored);
     }
 }
