@@ -851,8 +851,8 @@ impl Forest {
             let first = &parents[0];
             let same = parents.len() >= MIN_SAME_SHAPE
                 && parents.len() == group.len()
-                && first.len() >= 2
-                && parents.iter().all(|p| p == first);
+                && parents.iter().all(|p| p == first)
+                && (first.len() >= 2 || self.same_long_paths(group));
             if same {
                 return Structure::SameShape;
             }
@@ -950,6 +950,35 @@ impl Forest {
         deep && between
             .iter()
             .all(|literals| literals.is_empty() || literals.len() * 2 >= group.len())
+    }
+
+    /// Whether every candidate has the very same endpoints below it, all at least
+    /// [`LONG_PATH`] literal segments down (`/<group>/providers/Microsoft.PolicyInsights/
+    /// policyEvents/default/queryResults` for every group): one sub-resource, but a chain below
+    /// it that a family of literals would hardly repeat under each member.
+    fn same_long_paths(&self, group: &[Candidate]) -> bool {
+        /// The fewest segments of such a path.
+        const LONG_PATH: usize = 3;
+        /// How deep below a candidate its endpoints are looked for.
+        const DEPTH: usize = 8;
+        let mut first: Option<Vec<Vec<&str>>> = None;
+        for c in group {
+            if !self.nodes[c.node].ends.is_empty() {
+                return false;
+            }
+            let mut found = Vec::new();
+            self.relative_paths(c.node, &mut Vec::new(), DEPTH, &mut found);
+            found.sort_unstable();
+            if found.is_empty() || found.iter().any(|p| p.len() < LONG_PATH) {
+                return false;
+            }
+            match &first {
+                None => first = Some(found),
+                Some(f) if *f == found => {}
+                Some(_) => return false,
+            }
+        }
+        first.is_some()
     }
 
     /// The paths from `node` to the endpoints below it, at most `depth` segments long; `*` for
@@ -1927,6 +1956,29 @@ mod tests {
         assert_eq!(
             discover(&few, &HostRules::default(), &MergeSettings::default()).len(),
             9
+        );
+        // One sub-resource with the same long chain below it under each of five groups merges;
+        // one short leaf under each of five settings does not.
+        let mut requests = Vec::new();
+        for group in [
+            "aperture-dev",
+            "cobalt-labs",
+            "hooli-cloud",
+            "stark-labs",
+            "soylent",
+        ] {
+            requests.push((
+                "POST",
+                format!("/groups/{group}/providers/Insights/events/default/query"),
+                None,
+            ));
+            requests.push(("GET", format!("/settings/{group}/edit"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 6, "{found:?}");
+        assert!(
+            found.iter().any(|(_, p)| p.starts_with("/groups/{")),
+            "{found:?}"
         );
     }
 
