@@ -22,8 +22,10 @@
 //!   light traffic compared to the endpoint above ([`MergeSettings::max_value_traffic`]), or
 //!   leading to the same sub-resources ([`MergeSettings::min_shared_children`]: every repository
 //!   has `issues` and `pulls`; `issues` and `actions` have different children), however hot each
-//!   of them is. Four or more siblings with the very same two or more sub-resources merge even
-//!   below [`MergeSettings::min_distinct`].
+//!   of them is. Four or more siblings with the very same two or more sub-resources, or with
+//!   one sub-resource and the very same long chain below it, merge even below
+//!   [`MergeSettings::min_distinct`]; so do siblings that lead through values of their own to
+//!   the same sub-resources (`/<type>/<name>/metrics`).
 //!
 //! The evidence is the position's own: how many distinct siblings, their spread of traffic and
 //! the shape of their subtrees, never the traffic of unrelated routes.
