@@ -564,12 +564,7 @@ impl Forest {
             // Only the siblings that lead to the shared sub-resources: a collection among them
             // (`/v3/projects/{p}` beside `/v3/<account>/hotels`) stays.
             chosen.retain(|(_, child)| self.leads_to_shared(*child, &group, settings));
-            let needed = if structure == Structure::SameShape {
-                MIN_SAME_SHAPE.min(settings.min_distinct)
-            } else {
-                settings.min_distinct
-            };
-            if chosen.len() < needed {
+            if chosen.len() < structure.needed(settings) {
                 return;
             }
         }
@@ -653,11 +648,7 @@ impl Forest {
         if structure == Structure::Differing {
             return None;
         }
-        let needed = if structure == Structure::SameShape {
-            MIN_SAME_SHAPE.min(settings.min_distinct)
-        } else {
-            settings.min_distinct
-        };
+        let needed = structure.needed(settings);
         // Field signatures under each candidate, by (method, relative sub-path).
         let mut signatures: Vec<HashMap<(String, String), u64>> = Vec::with_capacity(group.len());
         for c in group {
@@ -1082,32 +1073,31 @@ impl Forest {
     /// Whether a candidate has literal children and each of them is also below two other
     /// candidates.
     fn children_recur(&self, c: &Candidate, group: &[Candidate]) -> bool {
-        let mut any = false;
-        for key in self.nodes[c.node].children.keys() {
-            if !matches!(key, Key::Literal(_)) {
-                continue;
-            }
-            any = true;
-            let elsewhere = group
-                .iter()
-                .filter(|o| o.node != c.node && self.nodes[o.node].children.contains_key(key))
-                .count();
-            if elsewhere < 2 {
-                return false;
-            }
-        }
-        any
+        let (literals, recurring) = self.recurring_children(c.node, group);
+        literals > 0 && recurring == literals
     }
 
     /// Whether most of a candidate's literal children are also below two other candidates, and
     /// none is a version: API groups (`/apis/apps/v1`, `/apis/batch/v1`) are namespaces of
     /// their own, not values.
     fn leads_to_shared(&self, node: usize, group: &[Candidate], settings: &MergeSettings) -> bool {
+        let versioned = self.nodes[node]
+            .children
+            .keys()
+            .any(|k| matches!(k, Key::Literal(text) if template::is_version_prefix_member(text)));
+        let (literals, recurring) = self.recurring_children(node, group);
+        !versioned
+            && literals > 0
+            && recurring as f64 >= settings.min_shared_children * literals as f64
+    }
+
+    /// How many literal children `node` has, and how many of them are also below two other
+    /// candidates of `group`.
+    fn recurring_children(&self, node: usize, group: &[Candidate]) -> (usize, usize) {
         let (mut literals, mut recurring) = (0, 0);
         for key in self.nodes[node].children.keys() {
-            let Key::Literal(text) = key else { continue };
-            if template::is_version_prefix_member(text) {
-                return false;
+            if !matches!(key, Key::Literal(_)) {
+                continue;
             }
             literals += 1;
             let elsewhere = group
@@ -1116,7 +1106,7 @@ impl Forest {
                 .count();
             recurring += usize::from(elsewhere >= 2);
         }
-        literals > 0 && recurring as f64 >= settings.min_shared_children * literals as f64
+        (literals, recurring)
     }
 
     /// Whether a node is a collection: a parameter right below it, four literals or more of
@@ -1372,6 +1362,15 @@ enum Structure {
 }
 
 impl Structure {
+    /// How many candidates must merge for a group with this structure to merge at all.
+    fn needed(self, settings: &MergeSettings) -> usize {
+        if self == Structure::SameShape {
+            MIN_SAME_SHAPE.min(settings.min_distinct)
+        } else {
+            settings.min_distinct
+        }
+    }
+
     fn shared(self) -> bool {
         matches!(self, Structure::Shared | Structure::SameShape)
     }
