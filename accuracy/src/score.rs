@@ -83,7 +83,9 @@ impl Expected {
         for (i, op) in spec.operations.iter().enumerate() {
             let key = (op.method.clone(), normalize(&op.path));
             let expansions = endpoints.entry(key).or_default();
-            // Expand every enum parameter into its values (bounded).
+            // Each enum parameter may be reported as a parameter or as its literal values,
+            // independently of the others (bounded): `/search/{}/poi/{}.json` is found for
+            // `/search/{version}/poi/{query}.{ext}` with `ext` an enum.
             let mut variants = vec![op.path.clone()];
             for p in &op.params {
                 let Some(values) = enum_values(i, &p.name) else {
@@ -92,8 +94,8 @@ impl Expected {
                 let placeholder = format!("{{{}}}", p.name);
                 let mut next = Vec::new();
                 for v in &variants {
+                    next.push(v.clone());
                     if !v.contains(&placeholder) {
-                        next.push(v.clone());
                         continue;
                     }
                     for value in &values {
@@ -157,4 +159,68 @@ fn generalizes(general: &Endpoint, specific: &Endpoint) -> bool {
     let g: Vec<&str> = general.1.split('/').collect();
     let s: Vec<&str> = specific.1.split('/').collect();
     g.len() == s.len() && g.iter().zip(&s).all(|(a, b)| a == b || a.contains("{}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Operation, PathParam};
+
+    fn op(path: &str, params: &[&str]) -> Operation {
+        Operation {
+            method: "GET".to_owned(),
+            path: path.to_owned(),
+            params: params
+                .iter()
+                .map(|name| PathParam {
+                    name: (*name).to_owned(),
+                    schema: serde_json::Value::Null,
+                    example: None,
+                    description: String::new(),
+                })
+                .collect(),
+            query: Vec::new(),
+            request: None,
+            response: crate::spec::Response {
+                status: 200,
+                body: None,
+            },
+        }
+    }
+
+    #[test]
+    fn each_enum_parameter_may_be_literal_on_its_own() {
+        let spec = Spec {
+            id: "example".to_owned(),
+            operations: vec![op(
+                "/search/{version}/poi/{query}.{ext}",
+                &["version", "query", "ext"],
+            )],
+            doc: serde_json::Value::Null,
+        };
+        let enums = |_: usize, name: &str| match name {
+            "version" => Some(vec!["2".to_owned()]),
+            "ext" => Some(vec!["json".to_owned(), "xml".to_owned()]),
+            _ => None,
+        };
+        let expected = Expected::of(&spec, &enums);
+        let found = |paths: &[&str]| -> BTreeSet<Endpoint> {
+            paths
+                .iter()
+                .map(|p| ("GET".to_owned(), (*p).to_owned()))
+                .collect()
+        };
+        for paths in [
+            &["/search/{}/poi/{}.{}"][..],
+            &["/search/2/poi/{}.{}"],
+            &["/search/{}/poi/{}.json", "/search/{}/poi/{}.xml"],
+            &["/search/2/poi/{}.json", "/search/2/poi/{}.xml"],
+        ] {
+            let s = score(&expected, &found(paths));
+            assert_eq!((s.f1(), s.true_positives), (1.0, paths.len()), "{paths:?}");
+        }
+        // A value of a parameter that is not an enum is never a literal.
+        let s = score(&expected, &found(&["/search/2/poi/pizza.json"]));
+        assert_eq!(s.true_positives, 0);
+    }
 }
