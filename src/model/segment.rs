@@ -863,6 +863,10 @@ pub(crate) fn is_words(s: &str) -> bool {
     }
     let parts = word_parts(s);
     let mut words = 0;
+    // Short pieces outside the dictionary (`Dfs`, `Lineups`, `Stats`): a name of several words
+    // (`DfsSlatesByDate`, `StartingLineupsByDate`) may hold an abbreviation or a word the
+    // dictionary lacks; a value does not read as three words or more.
+    let mut unknown = 0;
     for (i, part) in parts.iter().enumerate() {
         if part.bytes().all(|c| c.is_ascii_digit()) {
             if part.len() > 4 {
@@ -878,13 +882,20 @@ pub(crate) fn is_words(s: &str) -> bool {
         if version {
             continue;
         }
-        if !is_word(part) {
+        if is_word(part) {
+            words += 1;
+        } else if part.len() <= MAX_UNKNOWN_PART && part.bytes().all(|c| c.is_ascii_alphabetic()) {
+            unknown += 1;
+        } else {
             return false;
         }
-        words += 1;
     }
-    words > 0
+    words > 0 && (unknown == 0 || (words >= 3 && unknown * 3 <= words))
 }
+
+/// Longest piece outside the dictionary that a name of several words may hold (see
+/// [`is_words`]).
+const MAX_UNKNOWN_PART: usize = 7;
 
 /// Whether one piece is a dictionary word or an API term (a plural of an API term counts).
 pub(crate) fn is_word(part: &str) -> bool {
@@ -993,6 +1004,29 @@ mod tests {
         }
         assert_ne!(classify(""), TOK);
         assert_ne!(classify("a1"), TOK);
+    }
+
+    #[test]
+    fn names_of_several_words_may_hold_an_abbreviation() {
+        for name in [
+            "DfsSlatesByDate",
+            "StartingLineupsByDate",
+            "PlayerSeasonProjectionStatsByTeam",
+            "get_user_stats_by_id",
+        ] {
+            assert!(is_words(name), "{name}");
+        }
+        // Too few words around the unknown piece, too many unknown pieces, or one too long.
+        for value in [
+            "DfsSlates",
+            "XyzQvkByDate",
+            "QwErTyUiOpAs",
+            "acme-zorblax",
+            "PlayerZorblaxicon",
+            "ByDateQ7",
+        ] {
+            assert!(!is_words(value), "{value}");
+        }
     }
 
     #[test]
