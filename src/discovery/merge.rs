@@ -1011,6 +1011,13 @@ impl Forest {
         if group.len() < settings.min_distinct {
             return Structure::Leaves;
         }
+        // Names made of letters alone (`logs`, `appsettings`, `slotConfigNames`) are what a family
+        // of fixed leaves is called; handles have separators or digits (`api-orbit`, `db_12`).
+        let plain = group
+            .iter()
+            .filter(|c| c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic()))
+            .count();
+        let handles = plain * 2 < group.len();
         let mut sets: HashMap<BTreeSet<&str>, usize> = HashMap::new();
         for c in group {
             let methods: BTreeSet<&str> = self.nodes[c.node]
@@ -1018,7 +1025,13 @@ impl Forest {
                 .iter()
                 .map(|e| e.method.as_str())
                 .collect();
-            if methods.len() >= SAME_METHODS {
+            // Handles read and written in place (`GET` and `PUT` on every subscription
+            // definition) are items of one collection; a family of fixed leaves so served
+            // (`config/logs`, `config/web`) is named by words.
+            let writes = methods
+                .iter()
+                .any(|m| matches!(*m, "PUT" | "PATCH" | "DELETE"));
+            if methods.len() >= SAME_METHODS || (handles && writes && methods.len() >= 2) {
                 *sets.entry(methods).or_default() += 1;
             }
         }
@@ -2610,6 +2623,71 @@ mod tests {
         }
         let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
         assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn handles_read_and_written_in_place_are_values() {
+        // A dozen hot definitions named by handles, each read and replaced many times, beside
+        // the collection's list.
+        let names = [
+            "api-orbit",
+            "auth-sdk",
+            "core-app",
+            "acme_37",
+            "lumen_27",
+            "infra-sdk",
+            "sync-worker",
+            "ui-client",
+            "tundra_12",
+            "search-quanta",
+            "edge-sdk",
+            "payments-orbit",
+        ];
+        let mut requests = vec![(
+            "GET",
+            "/providers/Acme.Billing/definitions".to_owned(),
+            None,
+        )];
+        for name in names {
+            for _ in 0..3 {
+                for method in ["GET", "PUT"] {
+                    let path = format!("/providers/Acme.Billing/definitions/{name}");
+                    requests.push((method, path, None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/providers/Acme.Billing/definitions"),
+                ("GET", "/providers/Acme.Billing/definitions/{definition}"),
+                ("PUT", "/providers/Acme.Billing/definitions/{definition}"),
+            ])
+        );
+        // Fixed leaves named by words, each read and replaced alike, stay.
+        let config = [
+            "appsettings",
+            "authsettings",
+            "connectionstrings",
+            "logs",
+            "metadata",
+            "web",
+            "backup",
+            "pushsettings",
+            "slotConfigNames",
+            "storage",
+        ];
+        let mut fixed = Vec::new();
+        for name in config {
+            for _ in 0..3 {
+                for method in ["GET", "PUT"] {
+                    fixed.push((method, format!("/sites/4711/config/{name}"), None));
+                }
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2 * config.len(), "{found:?}");
     }
 
     #[test]
