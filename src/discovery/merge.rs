@@ -187,12 +187,16 @@ struct End {
 #[derive(Debug)]
 struct Forest {
     nodes: Vec<Node>,
+    /// Per node with several children, how many of its children have each literal grandchild,
+    /// taken before any of them is merged (see [`Forest::recurring_in_cousins`]).
+    grandchildren: HashMap<usize, HashMap<String, usize>>,
 }
 
 impl Default for Forest {
     fn default() -> Self {
         Forest {
             nodes: vec![Node::default()],
+            grandchildren: HashMap::new(),
         }
     }
 }
@@ -291,6 +295,17 @@ impl Forest {
             .iter()
             .map(|(k, &c)| (k.clone(), c))
             .collect();
+        if children.len() >= 2 {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for (_, child) in &children {
+                for key in self.nodes[*child].children.keys() {
+                    if let Key::Literal(text) = key {
+                        *counts.entry(text.clone()).or_default() += 1;
+                    }
+                }
+            }
+            self.grandchildren.insert(node, counts);
+        }
         ancestors.push(node);
         for (key, child) in children {
             path.push(key);
@@ -556,7 +571,8 @@ impl Forest {
                     ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(n) as f64
                 })
             });
-        let decision = self.decide(&group, reference, structure, extra, settings);
+        let cousins = self.recurring_in_cousins(ancestors, &group);
+        let decision = self.decide(&group, reference, structure, extra, cousins, settings);
         let Some(mut chosen) = decision else {
             return;
         };
@@ -604,6 +620,19 @@ impl Forest {
         }
     }
 
+    /// How many candidates are also literal children of another child of the node's parent (the
+    /// same name one level over: `getDeparturesByCRS/<station>` for a station under
+    /// `getArrivalsByCRS`), as the parent's children were before any of them merged.
+    fn recurring_in_cousins(&self, ancestors: &[usize], group: &[Candidate]) -> usize {
+        let Some(counts) = ancestors.last().and_then(|p| self.grandchildren.get(p)) else {
+            return 0;
+        };
+        group
+            .iter()
+            .filter(|c| counts.get(&c.text).is_some_and(|&n| n >= 2))
+            .count()
+    }
+
     /// The traffic of the busiest endpoint (method and node) under a node: a fixed resource has
     /// endpoints with its operations' whole traffic, a parameter value only its share of it.
     fn density(&self, node: usize) -> f64 {
@@ -642,6 +671,7 @@ impl Forest {
         reference: Option<f64>,
         structure: Structure,
         extra: usize,
+        cousins: usize,
         settings: &MergeSettings,
     ) -> Option<Vec<(String, usize)>> {
         // Siblings leading to different sub-resources are a family of literals, however many.
@@ -731,7 +761,12 @@ impl Forest {
         let crowd = group.len() >= CROWD * settings.min_distinct && hits[hits.len() / 2] <= 1;
         // Siblings with the same sub-resources are values of one parameter, however hot each of
         // them is (a dozen tenants, each under every route).
-        (mostly_not_words || light_traffic || crowd || structure.shared()).then_some(keep)
+        // So are siblings that recur below the node's own siblings: one pool of handles, each
+        // under every route that takes it (`getArrivalsByCRS/<station>`,
+        // `getDeparturesByCRS/<station>`); a family of fixed leaves belongs to one resource.
+        let pooled = cousins >= settings.min_distinct
+            && cousins as f64 >= settings.min_shared_children * group.len() as f64;
+        (mostly_not_words || light_traffic || crowd || pooled || structure.shared()).then_some(keep)
     }
 
     /// What the subtrees below the candidates say. Values of a parameter lead to the same
@@ -1166,7 +1201,7 @@ impl Forest {
         let reference = (!ends.is_empty()).then(|| {
             ends.iter().map(|e| e.hits).sum::<u64>() as f64 / self.own_endpoints(node) as f64
         });
-        self.decide(&group, reference, structure, 0, settings)
+        self.decide(&group, reference, structure, 0, 0, settings)
             .is_some_and(|keep| keep.len() >= settings.min_distinct)
     }
 
@@ -2688,6 +2723,51 @@ mod tests {
         }
         let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 2 * config.len(), "{found:?}");
+    }
+
+    #[test]
+    fn hot_leaves_that_recur_under_sibling_routes_are_values() {
+        // A dozen stations, each requested many times under each of four routes that take one.
+        let stations = [
+            "payments",
+            "api-hooli",
+            "auth-app",
+            "cobalt_37",
+            "data-platform",
+            "initech_28",
+            "ml-quanta",
+            "search-platform",
+            "search-zephyr",
+            "umbrella_24",
+            "billing",
+            "growth",
+        ];
+        let routes = [
+            "getArrivalsByCRS",
+            "getDeparturesByCRS",
+            "getFastestDeparturesByCRS",
+            "getNextDeparturesByCRS",
+        ];
+        let mut requests = Vec::new();
+        for route in routes {
+            for station in stations {
+                for _ in 0..20 {
+                    requests.push(("GET", format!("/api/v2.0/{route}/{station}"), None));
+                }
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), routes.len(), "{found:?}");
+        assert!(found.iter().all(|(_, p)| p.ends_with('}')), "{found:?}");
+        // The same hot names below one route only stay: nothing shows they are not its fixed
+        // leaves.
+        let one: Vec<_> = requests
+            .iter()
+            .filter(|(_, p, _)| p.contains("/getArrivalsByCRS/"))
+            .cloned()
+            .collect();
+        let found = discover(&one, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), stations.len(), "{found:?}");
     }
 
     #[test]
