@@ -761,10 +761,12 @@ impl Forest {
         let crowd = group.len() >= CROWD * settings.min_distinct && hits[hits.len() / 2] <= 1;
         // Siblings with the same sub-resources are values of one parameter, however hot each of
         // them is (a dozen tenants, each under every route).
-        // So are siblings that recur below the node's own siblings: one pool of handles, each
-        // under every route that takes it (`getArrivalsByCRS/<station>`,
-        // `getDeparturesByCRS/<station>`); a family of fixed leaves belongs to one resource.
-        let pooled = cousins >= settings.min_distinct
+        // So are handles that recur below the node's own siblings: one pool of names, each under
+        // every route that takes it (`getArrivalsByCRS/<station>`, `getDeparturesByCRS/<station>`).
+        // Sub-resources named by words recur below every item not merged yet
+        // (`/users/octocat/followers`, `/users/torvalds/followers`), so words do not count.
+        let pooled = mostly_handles(group)
+            && cousins >= settings.min_distinct
             && cousins as f64 >= settings.min_shared_children * group.len() as f64;
         (mostly_not_words || light_traffic || crowd || pooled || structure.shared()).then_some(keep)
     }
@@ -1046,13 +1048,7 @@ impl Forest {
         if group.len() < settings.min_distinct {
             return Structure::Leaves;
         }
-        // Names made of letters alone (`logs`, `appsettings`, `slotConfigNames`) are what a family
-        // of fixed leaves is called; handles have separators or digits (`api-orbit`, `db_12`).
-        let plain = group
-            .iter()
-            .filter(|c| c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic()))
-            .count();
-        let handles = plain * 2 < group.len();
+        let handles = mostly_handles(group);
         let mut sets: HashMap<BTreeSet<&str>, usize> = HashMap::new();
         for c in group {
             let methods: BTreeSet<&str> = self.nodes[c.node]
@@ -1381,6 +1377,17 @@ fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
         parts.entry(key).or_default().push(c);
     }
     parts.into_values().collect()
+}
+
+/// Whether fewer than half the candidates are names made of letters alone (`logs`,
+/// `appsettings`, `slotConfigNames`), what fixed resources are called: handles have separators
+/// or digits (`api-orbit`, `db_12`) or are not words (`acme`, `KGX`).
+fn mostly_handles(group: &[Candidate]) -> bool {
+    let plain = group
+        .iter()
+        .filter(|c| c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic()))
+        .count();
+    plain * 2 < group.len()
 }
 
 /// Where a group of candidates sits, which decides what evidence merges it.
@@ -2759,6 +2766,28 @@ mod tests {
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), routes.len(), "{found:?}");
         assert!(found.iter().all(|(_, p)| p.ends_with('}')), "{found:?}");
+        // Sub-resources named by words below a few items not merged yet stay.
+        let mut items = Vec::new();
+        for user in ["octocat", "torvalds", "gaearon"] {
+            for sub in [
+                "followers",
+                "following",
+                "repos",
+                "gists",
+                "events",
+                "orgs",
+                "starred",
+                "subscriptions",
+                "keys",
+                "packages",
+            ] {
+                for _ in 0..20 {
+                    items.push(("GET", format!("/users/{user}/{sub}"), None));
+                }
+            }
+        }
+        let found = discover(&items, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.ends_with('}')), "{found:?}");
         // The same hot names below one route only stay: nothing shows they are not its fixed
         // leaves.
         let one: Vec<_> = requests
