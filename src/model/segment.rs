@@ -24,6 +24,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
@@ -229,12 +230,15 @@ fn kind_decoded(s: &str) -> Kind {
     if s.is_empty() {
         return Kind::Literal;
     }
-    let lower = s.to_ascii_lowercase();
-    if BUILTIN_LITERALS.contains(&lower.as_str()) {
-        return Kind::Builtin;
-    }
-    if API_PREFIXES.contains(&lower.as_str()) {
-        return Kind::ApiPrefix;
+    // Longer text is none of the built-in literals or prefixes (the longest has 12 bytes).
+    let mut buffer = [0u8; 16];
+    if let Some(lower) = ascii_lowercase_in(s, &mut buffer) {
+        if BUILTIN_LITERALS.contains(&lower) {
+            return Kind::Builtin;
+        }
+        if API_PREFIXES.contains(&lower) {
+            return Kind::ApiPrefix;
+        }
     }
     if is_version(s) {
         return Kind::Version;
@@ -400,11 +404,14 @@ fn is_compact_date(s: &str) -> bool {
 
 /// `1.0`, `2.1`, `2.1.0`: two or three dotted numbers of at most three digits.
 fn is_dotted_version(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit()))
+    let mut parts = 0;
+    for p in s.split('.') {
+        parts += 1;
+        if parts > 3 || p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    parts >= 2
 }
 
 /// A date or a small number that stands for an API version when it opens a path
@@ -576,8 +583,9 @@ fn is_time_suffix(t: &str) -> bool {
     match zone {
         [] | [b'Z'] | [b'z'] => true,
         [b'+' | b'-', rest @ ..] => {
-            let rest: Vec<u8> = rest.iter().copied().filter(|&c| c != b':').collect();
-            (rest.len() == 2 || rest.len() == 4) && rest.iter().all(u8::is_ascii_digit)
+            let mut digits = rest.iter().filter(|&&c| c != b':');
+            let len = digits.clone().count();
+            (len == 2 || len == 4) && digits.all(u8::is_ascii_digit)
         }
         _ => false,
     }
@@ -616,13 +624,14 @@ fn is_email(s: &str) -> bool {
         && local
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || b"._%+-'".contains(&c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels
-            .iter()
+    // At least two labels, all valid, the last a top-level domain.
+    let domain_ok = domain.contains('.')
+        && domain
+            .split('.')
             .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-        && labels
-            .last()
+        && domain
+            .rsplit('.')
+            .next()
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic()));
     local_ok && domain_ok
 }
@@ -722,17 +731,22 @@ fn is_token(s: &str) -> bool {
     if letters == 0 {
         return false;
     }
-    let parts = word_parts(s);
-    let alpha_chars: usize = parts
-        .iter()
-        .filter(|p| p.chars().all(char::is_alphabetic))
-        .map(|p| p.len())
-        .sum();
-    let word_chars: usize = parts
-        .iter()
-        .filter(|p| p.len() >= 2 && p.chars().all(char::is_alphabetic) && is_word(p))
-        .map(|p| p.len())
-        .sum();
+    // One pass over the pieces: the letters in alphabetic pieces, in those that are words (of
+    // two letters or more), in words of three letters or more, and how many alphabetic pieces.
+    let (mut alpha_chars, mut word_chars, mut long_word_chars, mut alpha_parts) = (0, 0, 0, 0);
+    for p in word_parts(s) {
+        if !p.chars().all(char::is_alphabetic) {
+            continue;
+        }
+        alpha_chars += p.len();
+        alpha_parts += 1;
+        if p.len() >= 2 && is_word(p) {
+            word_chars += p.len();
+            if p.len() >= 3 {
+                long_word_chars += p.len();
+            }
+        }
+    }
     let wordy = alpha_chars > 0 && word_chars * 10 >= alpha_chars * 7;
     // Digits among letters (Akto's "alphanumeric id"): at least three digits, split into several
     // runs or next to letters that are not words: `a1b2c3d4`, `8fJ2kLq9`, `x7k9p2`.
@@ -748,11 +762,6 @@ fn is_token(s: &str) -> bool {
     // Letter-heavy generated ids: a digit or two inside long runs of letters that are not
     // words (`Phn4uqzk1seu`, `OGF5KHIO1qWA`, `SJY6ZQZU5QTV`). Words of three letters or more
     // make the text a name (`ipv4address`, `oauth2callback`).
-    let long_word_chars: usize = parts
-        .iter()
-        .filter(|p| p.len() >= 3 && p.chars().all(char::is_alphabetic) && is_word(p))
-        .map(|p| p.len())
-        .sum();
     let few_words = long_word_chars * 10 < alpha_chars * 3;
     if b.len() >= 10
         && b.iter().all(u8::is_ascii_alphanumeric)
@@ -765,14 +774,13 @@ fn is_token(s: &str) -> bool {
     }
     // Case flipping with short pieces that are not words: `aZbQxRtYkP`, `QwErTyUiOpAs` (pieces
     // of two letters say nothing about words: `Er`, `As`).
-    if upper >= 3 && lower >= 3 && (!wordy || few_words) {
-        let alpha_parts = parts
-            .iter()
-            .filter(|p| p.chars().all(char::is_alphabetic))
-            .count();
-        if alpha_parts > 0 && alpha_chars / alpha_parts < 3 {
-            return true;
-        }
+    if upper >= 3
+        && lower >= 3
+        && (!wordy || few_words)
+        && alpha_parts > 0
+        && alpha_chars / alpha_parts < 3
+    {
+        return true;
     }
     // Mixed-case alphanumerics with digits or few vowels and no words: `dQw4w9WgXcQ`,
     // `NrvpOWnppwrpSv`.
@@ -826,30 +834,52 @@ pub(crate) fn split_extension(s: &str) -> Option<(&str, &str)> {
 
 /// Splits text into lowercase-insensitive pieces at separators, case changes
 /// (`IncomingPhoneNumbers`, `HTTPServer`) and letter/digit boundaries.
-fn word_parts(s: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    for chunk in s.split(|c: char| !c.is_alphanumeric()) {
-        let chars: Vec<(usize, char)> = chunk.char_indices().collect();
-        let mut start = 0;
-        for i in 1..chars.len() {
-            let (pos, c) = chars[i];
-            let prev = chars[i - 1].1;
-            let next = chars.get(i + 1).map(|&(_, n)| n);
+fn word_parts(s: &str) -> WordParts<'_> {
+    WordParts {
+        chunks: s.split(is_separator as fn(char) -> bool),
+        chunk: "",
+    }
+}
+
+fn is_separator(c: char) -> bool {
+    !c.is_alphanumeric()
+}
+
+/// The pieces of [`word_parts`], found one at a time.
+#[derive(Clone)]
+struct WordParts<'a> {
+    /// The alphanumeric runs not reached yet.
+    chunks: std::str::Split<'a, fn(char) -> bool>,
+    /// What is left of the current run; it starts a piece.
+    chunk: &'a str,
+}
+
+impl<'a> Iterator for WordParts<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while self.chunk.is_empty() {
+            self.chunk = self.chunks.next()?;
+        }
+        let chunk = self.chunk;
+        let mut chars = chunk.char_indices().peekable();
+        let (_, mut prev) = chars.next()?;
+        while let Some((pos, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
             let boundary = (prev.is_lowercase() && c.is_uppercase())
                 || (prev.is_uppercase()
                     && c.is_uppercase()
                     && next.is_some_and(char::is_lowercase))
                 || (prev.is_ascii_digit() != c.is_ascii_digit());
             if boundary {
-                parts.push(&chunk[start..pos]);
-                start = pos;
+                self.chunk = &chunk[pos..];
+                return Some(&chunk[..pos]);
             }
+            prev = c;
         }
-        if start < chunk.len() {
-            parts.push(&chunk[start..]);
-        }
+        self.chunk = "";
+        Some(chunk)
     }
-    parts
 }
 
 /// Whether the segment is made of English words (and short numbers between them):
@@ -861,13 +891,13 @@ pub(crate) fn is_words(s: &str) -> bool {
     {
         return false;
     }
-    let parts = word_parts(s);
+    let mut parts = word_parts(s).peekable();
     let mut words = 0;
     // Short pieces outside the dictionary (`Dfs`, `Lineups`, `Stats`): a name of several words
     // (`DfsSlatesByDate`, `StartingLineupsByDate`) may hold an abbreviation or a word the
     // dictionary lacks; a value does not read as three words or more.
     let mut unknown = 0;
-    for (i, part) in parts.iter().enumerate() {
+    while let Some(part) = parts.next() {
         if part.bytes().all(|c| c.is_ascii_digit()) {
             if part.len() > 4 {
                 return false;
@@ -875,9 +905,9 @@ pub(crate) fn is_words(s: &str) -> bool {
             continue;
         }
         // `v2` inside a compound (`copy_v2`).
-        let version = (*part == "v" || *part == "V")
+        let version = (part == "v" || part == "V")
             && parts
-                .get(i + 1)
+                .peek()
                 .is_some_and(|n| n.bytes().all(|c| c.is_ascii_digit()));
         if version {
             continue;
@@ -899,9 +929,16 @@ const MAX_UNKNOWN_PART: usize = 7;
 
 /// Whether one piece is a dictionary word or an API term (a plural of an API term counts).
 pub(crate) fn is_word(part: &str) -> bool {
-    let lower = part.to_ascii_lowercase();
+    let mut buffer = [0u8; 64];
+    match ascii_lowercase_in(part, &mut buffer) {
+        Some(lower) => is_lowercase_word(lower),
+        None => is_lowercase_word(&part.to_ascii_lowercase()),
+    }
+}
+
+fn is_lowercase_word(lower: &str) -> bool {
     let dict = dictionary();
-    if dict.english.contains(lower.as_str()) || dict.terms.contains(lower.as_str()) {
+    if dict.english.contains(lower) || dict.terms.contains(lower) {
         return true;
     }
     let singular = lower
@@ -911,9 +948,42 @@ pub(crate) fn is_word(part: &str) -> bool {
     singular.is_some_and(|s| dict.terms.contains(s))
 }
 
+/// `s` lower-cased as [`str::to_ascii_lowercase`] does, written into `buffer`; `None` when it
+/// does not fit.
+fn ascii_lowercase_in<'b>(s: &str, buffer: &'b mut [u8]) -> Option<&'b str> {
+    let out = buffer.get_mut(..s.len())?;
+    out.copy_from_slice(s.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
+}
+
 struct Dictionary {
-    english: HashSet<&'static str>,
-    terms: HashSet<&'static str>,
+    english: HashSet<&'static str, WordHash>,
+    terms: HashSet<&'static str, WordHash>,
+}
+
+/// The dictionary's hash: its sets are fixed and looked up with short words on every new path,
+/// where the standard library's DoS-resistant hash costs more than the lookup itself.
+type WordHash = BuildHasherDefault<WordHasher>;
+
+/// A multiply-rotate hash over eight bytes at a time (the scheme of rustc's `FxHasher`).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiplication mixes into the high bits; hash tables index with the low ones.
+        self.0.rotate_left(26)
+    }
 }
 
 const ENGLISH_WORDS: &str = include_str!("words/english.txt");
@@ -926,7 +996,7 @@ fn dictionary() -> &'static Dictionary {
             text.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .collect::<HashSet<_>>()
+                .collect::<HashSet<_, WordHash>>()
         };
         Dictionary {
             english: lines(ENGLISH_WORDS),

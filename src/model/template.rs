@@ -12,7 +12,6 @@
 //! `{id}`, `{uuid}`, `{hash}`, `{token}`, `{date}`, `{dateTime}`, `{email}`, `{ip}`, `{number}`,
 //! `{name}`. Names are unique within a template: the second `{id}` is `{id2}`.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use super::segment::{self, Kind, ParamType};
@@ -158,7 +157,26 @@ fn render(segments: &[Segment], params: &[Param], annotated: bool) -> String {
     if segments.is_empty() {
         return "/".to_owned();
     }
-    let mut text = String::new();
+    let len: usize = segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Literal(literal) => 1 + literal.len(),
+            Segment::Param {
+                index,
+                prefix,
+                suffix,
+            } => {
+                let param = &params[*index];
+                let annotation = if annotated {
+                    1 + param.kind.as_str().len()
+                } else {
+                    0
+                };
+                3 + prefix.len() + param.name.len() + annotation + suffix.len()
+            }
+        })
+        .sum();
+    let mut text = String::with_capacity(len);
     for segment in segments {
         text.push('/');
         match segment {
@@ -317,7 +335,7 @@ pub fn templatize(normalized_path: &str, rules: &HostRules) -> Template {
                 Some(suffix) => builder.param("", suffix, kind, None),
                 None => builder.param("", "", kind, None),
             },
-            _ => builder.literal(value),
+            kind => builder.literal_of_kind(value, kind),
         }
     }
     builder.finish()
@@ -333,8 +351,10 @@ pub(crate) fn is_version_prefix_member(segment: &str) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
     segments: Vec<Segment>,
-    /// (kind, given name, literal before it).
-    pending: Vec<(ParamType, Option<String>, Option<String>)>,
+    /// (kind, given name, literal before it, that literal's [`segment::kind`] when known).
+    pending: Vec<(ParamType, Option<String>, Option<String>, Option<Kind>)>,
+    /// The [`segment::kind`] of the last segment, when it is a literal whose kind is known.
+    last_kind: Option<Kind>,
 }
 
 impl Builder {
@@ -347,6 +367,16 @@ impl Builder {
             text.to_owned()
         };
         self.segments.push(Segment::Literal(text));
+        self.last_kind = None;
+    }
+
+    /// [`Builder::literal`] for text whose [`segment::kind`] the caller already knows, so that
+    /// naming a parameter after it need not classify it again.
+    fn literal_of_kind(&mut self, text: &str, kind: Kind) {
+        self.literal(text);
+        if !text.contains(['{', '}']) {
+            self.last_kind = Some(kind);
+        }
     }
 
     pub(crate) fn param(
@@ -356,42 +386,57 @@ impl Builder {
         kind: ParamType,
         name: Option<String>,
     ) {
-        let before = match self.segments.last() {
-            Some(Segment::Literal(text)) => Some(text.clone()),
-            _ => None,
+        let (before, before_kind) = match self.segments.last() {
+            Some(Segment::Literal(text)) => (Some(text.clone()), self.last_kind),
+            _ => (None, None),
         };
         self.segments.push(Segment::Param {
             index: self.pending.len(),
             prefix: prefix.to_owned(),
             suffix: suffix.to_owned(),
         });
-        self.pending.push((kind, name, before));
+        self.pending.push((kind, name, before, before_kind));
+        self.last_kind = None;
     }
 
     /// Given names are kept (the first of two equal ones); the others are generated, then made
     /// unique with a number.
     pub(crate) fn finish(self) -> Template {
-        let mut used: HashSet<String> = HashSet::new();
-        let mut names: Vec<Option<String>> = Vec::with_capacity(self.pending.len());
-        for (_, given, _) in &self.pending {
-            match given {
-                Some(name) if used.insert(name.clone()) => names.push(Some(name.clone())),
-                _ => names.push(None),
-            }
-        }
-        let mut params = Vec::with_capacity(self.pending.len());
-        for ((kind, given, before), name) in self.pending.into_iter().zip(names) {
-            let name = match name {
-                Some(name) => name,
-                None => {
-                    let base = given.unwrap_or_else(|| param_name(before.as_deref(), kind));
+        let mut pending = self.pending;
+        // The given names kept: the first of equal ones.
+        let kept: Vec<bool> = (0..pending.len())
+            .map(|i| {
+                pending[i]
+                    .1
+                    .as_ref()
+                    .is_some_and(|name| !pending[..i].iter().any(|p| p.1.as_ref() == Some(name)))
+            })
+            .collect();
+        let mut params: Vec<Param> = Vec::with_capacity(pending.len());
+        for i in 0..pending.len() {
+            let (kind, given, before, before_kind) = &mut pending[i];
+            let kind = *kind;
+            let name = match given.take() {
+                Some(name) if kept[i] => name,
+                given => {
+                    let base =
+                        given.unwrap_or_else(|| param_name(before.as_deref(), *before_kind, kind));
+                    // Taken: the names of the parameters before this one, and the given names
+                    // kept after it.
+                    let rest = &pending[i + 1..];
+                    let taken = |candidate: &str| {
+                        params.iter().any(|p| p.name == candidate)
+                            || rest
+                                .iter()
+                                .zip(&kept[i + 1..])
+                                .any(|(p, &kept)| kept && p.1.as_deref() == Some(candidate))
+                    };
                     let mut candidate = base.clone();
                     let mut n = 2;
-                    while used.contains(&candidate) {
+                    while taken(&candidate) {
                         candidate = format!("{base}{n}");
                         n += 1;
                     }
-                    used.insert(candidate.clone());
                     candidate
                 }
             };
@@ -403,8 +448,9 @@ impl Builder {
 
 /// The name of a parameter of `kind` right after the literal `before` (if any): `{orderId}` for an
 /// identifier after `orders`, `{order}` for a merged slug, otherwise a name from the type.
-pub(crate) fn param_name(before: Option<&str>, kind: ParamType) -> String {
-    let base = before.and_then(collection_name);
+/// `before_kind` is the [`segment::kind`] of `before` when the caller knows it.
+fn param_name(before: Option<&str>, before_kind: Option<Kind>, kind: ParamType) -> String {
+    let base = before.and_then(|before| collection_name(before, before_kind));
     match (base, kind) {
         (Some(base), kind) if kind.is_identifier() => format!("{base}Id"),
         (Some(base), ParamType::String) => base,
@@ -426,8 +472,12 @@ pub(crate) fn param_name(before: Option<&str>, kind: ParamType) -> String {
 /// `orders` → `order`, `payment_intents` → `paymentIntent`, `IncomingPhoneNumbers` →
 /// `incomingPhoneNumber`, `categories` → `category`; `None` for a version, `api`, a date or text
 /// that does not start with a letter.
-fn collection_name(literal: &str) -> Option<String> {
-    if is_version_prefix_member(literal) || matches!(segment::kind(literal), Kind::Builtin) {
+fn collection_name(literal: &str, kind: Option<Kind>) -> Option<String> {
+    // Not a member of a version prefix (see `is_version_prefix_member`), nor a built-in literal.
+    let kind = kind.unwrap_or_else(|| segment::kind(literal));
+    if matches!(kind, Kind::ApiPrefix | Kind::Version | Kind::Builtin)
+        || segment::is_version_like_at_start(literal)
+    {
         return None;
     }
     let decoded = segment::percent_decode(literal);
