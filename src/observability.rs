@@ -598,15 +598,66 @@ impl RequestTimer {
     /// Counts the request with the status of `response`, and records how long it took.
     pub fn finish(self, response: &Response) {
         let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        let labels = [
-            ("route", route.to_owned()),
-            ("method", self.method.as_str().to_owned()),
-            ("status", response.status().as_u16().to_string()),
+        let status = response.status();
+        // The usual methods and statuses are labelled with constants, without copies.
+        let method = match static_method(&self.method) {
+            Some(method) => metrics::Label::from_static_parts("method", method),
+            None => metrics::Label::new("method", self.method.as_str().to_owned()),
+        };
+        let status = match static_status(status) {
+            Some(status) => metrics::Label::from_static_parts("status", status),
+            None => metrics::Label::new("status", status.as_u16().to_string()),
+        };
+        let labels = vec![
+            metrics::Label::new("route", route.to_owned()),
+            method,
+            status,
         ];
-        metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
-        metrics::histogram!(names::HTTP_REQUEST_DURATION, &labels)
+        metrics::counter!(names::HTTP_REQUESTS, labels.clone()).increment(1);
+        metrics::histogram!(names::HTTP_REQUEST_DURATION, labels)
             .record(self.start.elapsed().as_secs_f64());
     }
+}
+
+/// The text of a standard method, as a constant.
+fn static_method(method: &axum::http::Method) -> Option<&'static str> {
+    use axum::http::Method;
+    Some(match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => return None,
+    })
+}
+
+/// The number of the statuses this server sends most, as a constant.
+fn static_status(status: axum::http::StatusCode) -> Option<&'static str> {
+    Some(match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return None,
+    })
 }
 
 /// Lets one log line through per interval and counts the ones held back, so that an error

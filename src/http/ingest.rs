@@ -1,12 +1,17 @@
 //! The ingest routes: `POST /api/telemetry` (NTA / APIClarity) and `POST /api/ingestData`
 //! (Akto). Both answer only after the accepted records are committed.
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::future::{Either, MapOk};
+use futures_util::{StreamExt, TryFutureExt};
 use serde::Serialize;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -120,14 +125,69 @@ pub(super) struct Compressed;
 /// Middleware of the ingest routes, in front of the decompression layer: refuses a request
 /// without an accepted token (401), then answers unsupported codings with a JSON 415 that says
 /// which codings work. One layer does both because every layer costs each request a copy of the
-/// services behind it.
-pub(super) async fn check_ingest(
-    State(tokens): State<Tokens>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// services behind it; it is a plain service rather than `middleware::from_fn`, whose every call
+/// copies and boxes the services behind it once more.
+#[derive(Clone, Debug)]
+pub(super) struct CheckIngestLayer {
+    tokens: Arc<Tokens>,
+}
+
+impl CheckIngestLayer {
+    pub(super) fn new(tokens: Tokens) -> Self {
+        Self {
+            tokens: Arc::new(tokens),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for CheckIngestLayer {
+    type Service = CheckIngest<S>;
+
+    fn layer(&self, inner: S) -> CheckIngest<S> {
+        CheckIngest {
+            tokens: self.tokens.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service of [`CheckIngestLayer`].
+#[derive(Clone, Debug)]
+pub(super) struct CheckIngest<S> {
+    tokens: Arc<Tokens>,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for CheckIngest<S>
+where
+    S: tower::Service<Request, Error = Infallible>,
+    S::Response: IntoResponse,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future =
+        Either<Ready<Result<Response, Infallible>>, MapOk<S::Future, fn(S::Response) -> Response>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match check_ingest(&self.tokens, &mut request) {
+            Err(refusal) => Either::Left(ready(Ok(refusal))),
+            Ok(()) => Either::Right(
+                self.inner
+                    .call(request)
+                    .map_ok(IntoResponse::into_response as fn(S::Response) -> Response),
+            ),
+        }
+    }
+}
+
+/// What [`CheckIngest`] checks; `Err` holds the response refusing the request.
+fn check_ingest(tokens: &Tokens, request: &mut Request) -> Result<(), Response> {
     if !tokens.allows(request.headers()) {
-        return ApiError::Unauthorized.into_response();
+        return Err(ApiError::Unauthorized.into_response());
     }
     if request.headers().contains_key(header::CONTENT_ENCODING) {
         request.extensions_mut().insert(Compressed);
@@ -139,14 +199,14 @@ pub(super) async fn check_ingest(
                 .all(|c| c.is_empty() || SUPPORTED_ENCODINGS.contains(&c.as_str()))
         });
         if !supported {
-            return ApiError::UnsupportedMediaType(format!(
+            return Err(ApiError::UnsupportedMediaType(format!(
                 "Content-Encoding {:?} is not supported: use gzip, deflate, br or zstd",
                 String::from_utf8_lossy(value.as_bytes())
             ))
-            .into_response();
+            .into_response());
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 /// Reads the (already decompressed) body, never buffering more than the configured limit.
@@ -189,12 +249,16 @@ async fn read_body(
         }
     };
     let mut body = body.into_data_stream();
-    let mut buffer = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    // A body that arrives in one chunk (most do) is kept as it is; copies start with a second.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut buffer = bytes::BytesMut::new();
     let mut budget: Option<OwnedSemaphorePermit> = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(read_error)?;
         claim_budget(state, &mut budget, chunk.len())?;
-        if buffer.len() + chunk.len() > limit {
+        let held = first.as_ref().map_or(0, bytes::Bytes::len) + buffer.len();
+        if held + chunk.len() > limit {
+            drop(first);
             drop(buffer);
             let mut discarded = chunk.len();
             let _ = tokio::time::timeout(DRAIN_TIME, async {
@@ -208,13 +272,27 @@ async fn read_body(
             .await;
             return Err(too_large());
         }
+        if first.is_none() && buffer.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(first) = first.take() {
+            buffer.reserve(
+                declared
+                    .unwrap_or(0)
+                    .min(limit)
+                    .max(first.len() + chunk.len()),
+            );
+            buffer.extend_from_slice(&first);
+        }
         buffer.extend_from_slice(&chunk);
     }
-    metrics::histogram!(names::INGEST_REQUEST_BODY).record(buffer.len() as f64);
-    Ok(ReadBody {
-        bytes: buffer.freeze(),
-        budget,
-    })
+    let bytes = match first {
+        Some(first) => first,
+        None => buffer.freeze(),
+    };
+    metrics::histogram!(names::INGEST_REQUEST_BODY).record(bytes.len() as f64);
+    Ok(ReadBody { bytes, budget })
 }
 
 /// A request body read into memory, with its share of the in-flight budget.

@@ -11,14 +11,18 @@ mod ingest;
 mod params;
 mod ui;
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::routing::{get, post, put};
 use axum::{Router, middleware};
+use futures_util::future::BoxFuture;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -83,15 +87,17 @@ pub fn router(state: AppState) -> Router {
     let ingest = Router::new()
         .route("/api/telemetry", post(ingest::telemetry))
         .route("/api/ingestData", post(ingest::ingest_data))
-        // Innermost first: undo Content-Encoding (gzip, deflate, br, zstd; the body limit is
-        // applied to the decompressed stream); before that, check the token and refuse codings
-        // we cannot undo with a JSON 415.
-        .route_layer(RequestDecompressionLayer::new())
-        .route_layer(middleware::from_fn_with_state(
-            ingest_tokens,
-            ingest::check_ingest,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::disable());
+        // One stack, outermost first, because every layer added on its own wraps each route in
+        // one more boxed service that each request clones: no axum body limit (the handlers
+        // read against their own); check the token and refuse codings we cannot undo with a
+        // JSON 415; undo Content-Encoding (gzip, deflate, br, zstd; the body limit is applied
+        // to the decompressed stream).
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .layer(ingest::CheckIngestLayer::new(ingest_tokens))
+                .layer(RequestDecompressionLayer::new()),
+        );
 
     let read = Router::new()
         .route("/api/exchanges", get(exchanges::list))
@@ -152,65 +158,96 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .with_state(state)
-        .layer(middleware::from_fn(around_routes))
+        // One stack (see the ingest routes), outermost first: panics become 500s, then the
+        // request span, then metrics and JSON 405s.
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map(MatchedPath::as_str)
-                        .unwrap_or("unmatched");
-                    // Field values are computed only when the span is enabled.
-                    tracing::info_span!(
-                        "request",
-                        http.route = route,
-                        http.method = %request.method(),
-                        client.address = client::client_ip(request, &trusted_proxies)
-                            .map(|ip| ip.to_string())
-                            .unwrap_or_default()
-                    )
-                })
-                .on_request(())
-                // 5xx are logged once, with their cause, where the error is turned into a
-                // response; a second, causeless line here would only add noise.
-                .on_failure(())
-                .on_response(
-                    |response: &axum::response::Response, latency: Duration, _: &tracing::Span| {
-                        tracing::debug!(
-                            status = response.status().as_u16(),
-                            latency_ms = latency.as_secs_f64() * 1000.0,
-                            "response"
-                        );
-                    },
-                ),
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(|_panic| {
+                    error::ApiError::Internal(anyhow::anyhow!("handler panicked"))
+                        .into_response_owned()
+                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |request: &Request| {
+                            let route = request
+                                .extensions()
+                                .get::<MatchedPath>()
+                                .map(MatchedPath::as_str)
+                                .unwrap_or("unmatched");
+                            // Field values are computed only when the span is enabled.
+                            tracing::info_span!(
+                                "request",
+                                http.route = route,
+                                http.method = %request.method(),
+                                client.address = client::client_ip(request, &trusted_proxies)
+                                    .map(|ip| ip.to_string())
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .on_request(())
+                        // 5xx are logged once, with their cause, where the error is turned into a
+                        // response; a second, causeless line here would only add noise.
+                        .on_failure(())
+                        .on_response(
+                            |response: &axum::response::Response,
+                             latency: Duration,
+                             _: &tracing::Span| {
+                                tracing::debug!(
+                                    status = response.status().as_u16(),
+                                    latency_ms = latency.as_secs_f64() * 1000.0,
+                                    "response"
+                                );
+                            },
+                        ),
+                )
+                .layer(tower::layer::layer_fn(|inner| AroundRoutes { inner })),
         )
-        .layer(CatchPanicLayer::custom(|_panic| {
-            error::ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
-        }))
 }
 
 /// Middleware around every route: counts and times the request, and gives a 405 its JSON body
 /// (see [`json_method_not_allowed`]). One layer does both because every layer costs each request a
-/// copy of the services behind it.
-async fn around_routes(request: Request, next: middleware::Next) -> axum::response::Response {
-    let timer = crate::observability::RequestTimer::start(&request);
-    let response = json_method_not_allowed(request, next).await;
-    timer.finish(&response);
-    response
+/// copy of the services behind it; it is a plain service rather than `middleware::from_fn`,
+/// whose every call copies and boxes the services behind it once more.
+#[derive(Clone, Debug)]
+struct AroundRoutes<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for AroundRoutes<S>
+where
+    S: tower::Service<Request, Response = axum::response::Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<axum::response::Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let timer = crate::observability::RequestTimer::start(&request);
+        // Cheap copies (a `Uri` shares its bytes); the path is cut and copied only for a 405.
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = json_method_not_allowed(response.await?, &method, &uri);
+            timer.finish(&response);
+            Ok(response)
+        })
+    }
 }
 
 /// Gives the router's bare 405 (a route exists, not for this method) the JSON error body every
 /// other error has, keeping its `Allow` header. Runs outside the token checks, so a caller
 /// without a token still learns nothing about a route's methods.
-async fn json_method_not_allowed(
-    request: Request,
-    next: middleware::Next,
+fn json_method_not_allowed(
+    response: axum::response::Response,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
 ) -> axum::response::Response {
-    // Cheap copies (a `Uri` shares its bytes); the path is cut and copied only for a 405.
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let response = next.run(request).await;
     if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
