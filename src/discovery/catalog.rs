@@ -8,6 +8,7 @@
 //! templates are a cache of the catalog, refreshed from the store; a stale cache only means a
 //! row that the next merge folds, never a wrong count.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
@@ -59,7 +60,11 @@ pub fn is_api(exchange: &Exchange) -> bool {
     if is_static_asset(&exchange.path) {
         return false;
     }
-    match exchange.response.as_ref().and_then(|r| r.content_type()) {
+    match exchange
+        .response
+        .as_ref()
+        .and_then(|r| r.content_type_ref())
+    {
         Some(media) => !is_non_api_media(&media),
         None => true,
     }
@@ -74,7 +79,7 @@ pub fn response_fields(exchange: &Exchange) -> Option<i64> {
     if !matches!(exchange.status, Some(200..=299)) || response.body.truncated {
         return None;
     }
-    let media = response.content_type()?;
+    let media = response.content_type_ref()?;
     if !(media == "application/json" || media.ends_with("+json")) {
         return None;
     }
@@ -449,7 +454,7 @@ impl Classifier {
             if admit(&key, exchange) {
                 catalog.note_fields(&key, || response_fields(exchange));
                 if api {
-                    sampled.push((i, template));
+                    sampled.push((i, template.into_owned()));
                 }
             }
             keys.push(key);
@@ -493,10 +498,12 @@ pub struct Classified {
 }
 
 impl Learned {
-    fn classify(&self, exchange: &Exchange) -> (EndpointKey, Template, bool) {
+    /// The endpoint of an exchange, its template (borrowed when it is a learned one) and
+    /// whether it looks like an API call.
+    fn classify(&self, exchange: &Exchange) -> (EndpointKey, Cow<'_, Template>, bool) {
         let host = host_key(&exchange.host, exchange.port, exchange.scheme);
         let rules = self.rules.get(&host).unwrap_or(&NO_RULES);
-        let template = resolve_template(
+        let template = resolve_template_ref(
             &exchange.path,
             rules,
             self.resolvers.get(&host).map(|r| &**r),
@@ -513,13 +520,22 @@ impl Learned {
 /// The template of a path: its own template, or the learned one it fits. A path under a literal
 /// rule keeps its own template.
 pub fn resolve_template(path: &str, rules: &HostRules, resolver: Option<&Resolver>) -> Template {
+    resolve_template_ref(path, rules, resolver).into_owned()
+}
+
+/// [`resolve_template`], borrowing a learned template rather than copying it.
+fn resolve_template_ref<'r>(
+    path: &str,
+    rules: &HostRules,
+    resolver: Option<&'r Resolver>,
+) -> Cow<'r, Template> {
     let own = templatize(path, rules);
     let learned = resolver
         .filter(|_| rules.literal_prefix(&split_path(path)) == 0)
         .and_then(|r| r.lookup(&own));
     match learned {
-        Some(t) => t.clone(),
-        None => own,
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(own),
     }
 }
 

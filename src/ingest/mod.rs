@@ -324,15 +324,18 @@ impl Decoder {
     ) -> Result<Decoded, DecodeError> {
         let cx = self.context(received_at);
         let body = strip_bom(body);
-        let decode_one = |raw: &str| -> Result<Exchange, RecordError> {
-            let mut telemetry: wire::nta::Telemetry = decode_record(raw)?;
-            if telemetry.request.is_none()
-                && let Some(misspelled) = unknown_telemetry_fields(raw)
-            {
-                return Err(misspelled);
-            }
-            normalize::normalize(formats::nta(&mut telemetry)?, &cx)
-        };
+        // `raw` is the record's text, for the messages of a record without `request`.
+        let decoded_one =
+            |mut telemetry: wire::nta::Telemetry, raw: &str| -> Result<Exchange, RecordError> {
+                if telemetry.request.is_none()
+                    && let Some(misspelled) = unknown_telemetry_fields(raw)
+                {
+                    return Err(misspelled);
+                }
+                normalize::normalize(formats::nta(&mut telemetry)?, &cx)
+            };
+        let decode_one =
+            |raw: &str| -> Result<Exchange, RecordError> { decoded_one(decode_record(raw)?, raw) };
         match encoding {
             TelemetryEncoding::NdJson => {
                 let text = std::str::from_utf8(body).map_err(|e| {
@@ -372,12 +375,23 @@ impl Decoder {
                     ))
                 }
                 Some(b'{') => {
-                    let raw: &RawValue =
-                        serde_json::from_slice(body).map_err(|e| DecodeError::syntax(&e))?;
-                    let decoded =
-                        collect(SourceFormat::Nta, std::iter::once(decode_one(raw.get())));
+                    // Most bodies are one valid record: decoded straight from the body, it needs
+                    // no first pass that finds the end of its text. Anything else (not UTF-8, not
+                    // JSON, not a valid record) takes the general path, with its messages.
+                    let direct = std::str::from_utf8(body)
+                        .ok()
+                        .and_then(|text| Some((serde_json::from_str(text).ok()?, text)));
+                    let (result, raw) = match direct {
+                        Some((telemetry, text)) => (decoded_one(telemetry, text), text),
+                        None => {
+                            let raw: &RawValue = serde_json::from_slice(body)
+                                .map_err(|e| DecodeError::syntax(&e))?;
+                            (decode_one(raw.get()), raw.get())
+                        }
+                    };
+                    let decoded = collect(SourceFormat::Nta, std::iter::once(result));
                     if decoded.exchanges.is_empty()
-                        && object_keys(raw.get()).is_some_and(|keys| keys.contains("batchData"))
+                        && object_keys(raw).is_some_and(|keys| keys.contains("batchData"))
                     {
                         return Err(DecodeError::WrongRoute(
                             "this looks like an Akto batch: send it to /api/ingestData".to_owned(),

@@ -318,6 +318,21 @@ fn parse_target(target: Option<&str>, field: &str) -> Result<Target, RecordError
 
 /// Removes dot segments (RFC 3986 §5.2.4) and empty segments, keeping a trailing slash.
 pub(crate) fn normalize_path(raw: &str) -> String {
+    // The usual case, a path that is already normal, is kept as it is.
+    if let Some(rest) = raw.strip_prefix('/') {
+        let mut parts = rest.split('/').peekable();
+        let mut normal = true;
+        while let Some(part) = parts.next() {
+            let last = parts.peek().is_none();
+            if (part.is_empty() && !last) || part == "." || part == ".." {
+                normal = false;
+                break;
+            }
+        }
+        if normal {
+            return raw.to_owned();
+        }
+    }
     let mut segments: Vec<&str> = Vec::new();
     for segment in raw.split('/') {
         match segment {
@@ -450,8 +465,7 @@ fn build_message(
 }
 
 fn redact_message(mut message: Message, redactor: &Redactor) -> Message {
-    let content_type = message.header("content-type").map(str::to_owned);
-    if let Some(redacted) = redactor.body(content_type.as_deref(), &message.body.bytes) {
+    if let Some(redacted) = redactor.body(message.header("content-type"), &message.body.bytes) {
         message.body.bytes = redacted;
     }
     for (name, value) in &mut message.headers {
@@ -497,6 +511,11 @@ mod tests {
             ("/../../a", "/a"),
             ("/a/b/", "/a/b/"),
             ("/a/b/..", "/a/"),
+            ("/a/", "/a/"),
+            ("/a//", "/a/"),
+            ("/.", "/"),
+            ("/a/.", "/a/"),
+            ("/a/.b/..c", "/a/.b/..c"),
             ("//a", "/a"),
             ("a/b", "/a/b"),
             ("/%2e%2e/a", "/%2e%2e/a"),

@@ -110,11 +110,15 @@ impl EndpointDelta {
         if let Some(status) = exchange.status {
             *self.status_codes.entry(status).or_default() += 1;
         }
-        if let Some(media) = exchange.request.content_type() {
-            *self.request_types.entry(media).or_default() += 1;
+        if let Some(media) = exchange.request.content_type_ref() {
+            count(&mut self.request_types, media);
         }
-        if let Some(media) = exchange.response.as_ref().and_then(|r| r.content_type()) {
-            *self.response_types.entry(media).or_default() += 1;
+        if let Some(media) = exchange
+            .response
+            .as_ref()
+            .and_then(|r| r.content_type_ref())
+        {
+            count(&mut self.response_types, media);
         }
     }
 
@@ -128,6 +132,16 @@ impl EndpointDelta {
         add_counts(&mut self.request_types, &other.request_types);
         add_counts(&mut self.response_types, &other.response_types);
         self.fields = self.fields.or(other.fields);
+    }
+}
+
+/// Counts one more `key`, copying it only when it is new to `counts`.
+fn count(counts: &mut BTreeMap<String, u64>, key: std::borrow::Cow<'_, str>) {
+    match counts.get_mut(&*key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.into_owned(), 1);
+        }
     }
 }
 

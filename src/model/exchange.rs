@@ -102,9 +102,20 @@ impl Message {
 
     /// The media type without parameters, lower-cased (`application/json`).
     pub fn content_type(&self) -> Option<String> {
+        self.content_type_ref().map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Message::content_type`], borrowed from the header when it is already lower-case.
+    pub fn content_type_ref(&self) -> Option<std::borrow::Cow<'_, str>> {
         let value = self.header("content-type")?;
         let media = value.split(';').next().unwrap_or_default().trim();
-        (!media.is_empty()).then(|| media.to_ascii_lowercase())
+        if media.is_empty() {
+            None
+        } else if media.bytes().any(|b| b.is_ascii_uppercase()) {
+            Some(std::borrow::Cow::Owned(media.to_ascii_lowercase()))
+        } else {
+            Some(std::borrow::Cow::Borrowed(media))
+        }
     }
 }
 

@@ -60,14 +60,14 @@ pub(super) fn encode_exchanges(
         out.headers(&e.request.headers, whole);
         out.bytes(Some(stored_body(&e.request.body.bytes, whole)));
         out.bool(Some(e.request.body.truncated));
-        out.text(e.request.content_type().as_deref());
+        out.text(e.request.content_type_ref().as_deref());
         match response {
             Some(r) => out.headers(&r.headers, whole),
             None => out.null(),
         }
         out.bytes(response.map(|r| stored_body(&r.body.bytes, whole)));
         out.bool(response.map(|r| r.body.truncated));
-        out.text(response.and_then(|r| r.content_type()).as_deref());
+        out.text(response.and_then(|r| r.content_type_ref()).as_deref());
         out.text(e.client_address.as_deref());
         if e.producer.is_empty() {
             out.null();
