@@ -174,7 +174,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         match check_ingest(&self.tokens, &mut request) {
-            Err(refusal) => Either::Left(ready(Ok(refusal))),
+            Err(refusal) => Either::Left(ready(Ok(refusal.into_response()))),
             Ok(()) => Either::Right(
                 self.inner
                     .call(request)
@@ -184,10 +184,10 @@ where
     }
 }
 
-/// What [`CheckIngest`] checks; `Err` holds the response refusing the request.
-fn check_ingest(tokens: &Tokens, request: &mut Request) -> Result<(), Response> {
+/// What [`CheckIngest`] checks; `Err` says why the request is refused.
+fn check_ingest(tokens: &Tokens, request: &mut Request) -> Result<(), ApiError> {
     if !tokens.allows(request.headers()) {
-        return Err(ApiError::Unauthorized.into_response());
+        return Err(ApiError::Unauthorized);
     }
     if request.headers().contains_key(header::CONTENT_ENCODING) {
         request.extensions_mut().insert(Compressed);
@@ -202,8 +202,7 @@ fn check_ingest(tokens: &Tokens, request: &mut Request) -> Result<(), Response> 
             return Err(ApiError::UnsupportedMediaType(format!(
                 "Content-Encoding {:?} is not supported: use gzip, deflate, br or zstd",
                 String::from_utf8_lossy(value.as_bytes())
-            ))
-            .into_response());
+            )));
         }
     }
     Ok(())

@@ -347,12 +347,15 @@ pub(crate) fn is_version_prefix_member(segment: &str) -> bool {
         || segment::is_version_like_at_start(segment)
 }
 
+/// A parameter waiting for its name: its kind, its given name, the literal before it and that
+/// literal's [`segment::kind`] when known.
+type PendingParam = (ParamType, Option<String>, Option<String>, Option<Kind>);
+
 /// Assembles a template, naming parameters once all are known.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
     segments: Vec<Segment>,
-    /// (kind, given name, literal before it, that literal's [`segment::kind`] when known).
-    pending: Vec<(ParamType, Option<String>, Option<String>, Option<Kind>)>,
+    pending: Vec<PendingParam>,
     /// The [`segment::kind`] of the last segment, when it is a literal whose kind is known.
     last_kind: Option<Kind>,
 }
