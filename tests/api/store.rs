@@ -105,6 +105,7 @@ crate::trials! {
         a_disk_budget_deletes_the_oldest_exchanges_and_keeps_the_counts,
         folds_chain_without_rewriting_exchanges,
         sampled_storage_keeps_a_sample_whole_and_counts_everything,
+        counts_per_status_and_media_type_add_up_over_commits,
     ],
     tokio: [
         sqlite_locked_answers_503_and_stores_nothing,
@@ -134,6 +135,73 @@ fn gets(host: &str, paths: impl IntoIterator<Item = String>) -> Value {
         })
         .collect();
     json!({ "batchData": records })
+}
+
+/// The status and media type counts of an endpoint stay exact over commits that bring one key
+/// (added with `jsonb_set` on Postgres), none (a request without a media type) and several (the
+/// PL/pgSQL path), to an endpoint that is new and then known.
+async fn counts_per_status_and_media_type_add_up_over_commits(db: Db) {
+    let app = TestApp::spawn(db, |_| {}).await;
+    let host = "counts.example";
+    let record = |method: &str, request_type: Option<&str>, status: u16, response_type: &str| {
+        let headers: Vec<(&str, &str)> = request_type
+            .map(|t| vec![("content-type", t)])
+            .unwrap_or_default();
+        let body = if request_type.is_some() { "{}" } else { "" };
+        crate::common::akto_record(
+            method,
+            &format!("https://{host}/orders"),
+            &headers,
+            body,
+            status,
+            response_type,
+            "{}",
+        )
+    };
+    let json = "application/json";
+    let text = "text/plain";
+    let batches = [
+        // New endpoints, several keys each.
+        vec![
+            record("GET", None, 200, json),
+            record("GET", None, 404, text),
+            record("POST", Some(json), 201, json),
+            record("POST", Some(text), 400, json),
+        ],
+        // One key each (and none for the GET's request).
+        vec![
+            record("GET", None, 200, json),
+            record("POST", Some(json), 201, json),
+        ],
+        // Several statuses, one response media type counted twice.
+        vec![
+            record("GET", None, 500, json),
+            record("GET", None, 200, json),
+            record("POST", Some(json), 201, text),
+            record("POST", Some(json), 201, text),
+        ],
+    ];
+    for batch in batches {
+        let response = app
+            .post("/api/ingestData", json!({ "batchData": batch }).to_string())
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let (_, body) = app
+        .get_json(&format!("/api/hosts/{host}/endpoints?include_non_api=true"))
+        .await;
+    let endpoints = body["endpoints"].as_array().unwrap();
+    let get = endpoints.iter().find(|e| e["method"] == "GET").unwrap();
+    let post = endpoints.iter().find(|e| e["method"] == "POST").unwrap();
+    assert_eq!(get["hits"], 5, "{body}");
+    assert_eq!(get["status_codes"], json!({"200": 3, "404": 1, "500": 1}));
+    assert_eq!(get["request_content_types"], json!({}));
+    assert_eq!(get["response_content_types"], json!({json: 4, text: 1}));
+    assert_eq!(post["hits"], 5, "{body}");
+    assert_eq!(post["status_codes"], json!({"201": 4, "400": 1}));
+    assert_eq!(post["request_content_types"], json!({json: 4, text: 1}));
+    assert_eq!(post["response_content_types"], json!({json: 3, text: 2}));
+    app.stop().await;
 }
 
 /// Exchanges past the retention go (a whole day partition on Postgres, rows elsewhere); the
