@@ -792,7 +792,8 @@ pub(crate) fn decode_rules(rows: Vec<(String, String)>) -> HashMap<String, HostR
 }
 
 /// Host rows with what is computed from their endpoints (exchanges, first and last sighting,
-/// API endpoints); both backends append their own conditions.
+/// API endpoints); SQLite appends its own conditions. Postgres reads the same figures in a form
+/// of its own (`postgres::HOST_SELECT`), which does not go through `endpoint_totals`.
 pub(crate) const HOST_SELECT: &str = "select h.host, h.hostname, h.port, h.schemes, h.namespaces, \
      s.exchanges, s.first_seen, s.last_seen, s.endpoints \
      from hosts h join (select host, cast(sum(hits) as bigint) as exchanges, min(first_seen) as first_seen, \
