@@ -38,7 +38,7 @@
 //! template first and win over merges. The defaults were chosen with the accuracy benchmark
 //! (`docs/discovery-accuracy.md`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::model::segment::{self, Kind, ParamType};
 use crate::model::template::{self, Builder, HostRules, Segment, Template, templatize};
@@ -114,14 +114,19 @@ pub fn merge(
         .iter()
         .map(|o| Template::parse(&o.template).map(|t| templatize(&t.annotated(), rules)))
         .collect();
+    let mut values = HashSet::new();
     for _ in 0..settings.max_rounds.max(1) {
-        let mut forest = Forest::default();
+        let mut forest = Forest {
+            values: std::mem::take(&mut values),
+            ..Forest::default()
+        };
         for (i, (o, t)) in observed.iter().zip(&current).enumerate() {
             if let Some(t) = t {
                 forest.insert(i, o, t);
             }
         }
         forest.process(0, &mut Vec::new(), &mut Vec::new(), rules, settings);
+        values = std::mem::take(&mut forest.values);
         let next = forest.templates(observed.len());
         let changed = next.iter().zip(&current).any(|(n, c)| {
             n.as_ref().map(Template::annotated) != c.as_ref().map(Template::annotated)
@@ -190,6 +195,9 @@ struct Forest {
     /// Per node with several children, how many of its children have each literal grandchild,
     /// taken before any of them is merged (see [`Forest::recurring_in_cousins`]).
     grandchildren: HashMap<usize, HashMap<String, usize>>,
+    /// The literals merged into parameters so far, in this round and the rounds before: the
+    /// host's pool of values (see [`Forest::merge_known`]).
+    values: HashSet<String>,
 }
 
 impl Default for Forest {
@@ -197,6 +205,7 @@ impl Default for Forest {
         Forest {
             nodes: vec![Node::default()],
             grandchildren: HashMap::new(),
+            values: HashSet::new(),
         }
     }
 }
@@ -288,7 +297,11 @@ impl Forest {
             // resources (`/users`, `/v1/customers`), so only the strongest evidence merges
             // there: siblings with the same sub-resources are the values of a leading
             // parameter (`/<tenant>/users`, `/<tenant>/clients` for every tenant).
-            self.merge_children(node, path, ancestors, rules, settings, Position::Leading);
+            let position = match after_named_version(path) {
+                true => Position::Named,
+                false => Position::Leading,
+            };
+            self.merge_children(node, path, ancestors, rules, settings, position);
         }
         let children: Vec<(Key, usize)> = self.nodes[node]
             .children
@@ -331,7 +344,7 @@ impl Forest {
                 continue;
             }
             if !rule_keeps(rules, path, text)
-                && let Some(candidate) = self.candidate(text, child)
+                && let Some(candidate) = self.candidate(text, child, position == Position::Inner)
             {
                 group.push(candidate);
             }
@@ -553,6 +566,14 @@ impl Forest {
         position: Position,
         settings: &MergeSettings,
     ) {
+        // After a version named by the API's own names (`/orders/v3/<x>`), handles are the
+        // values of a leading parameter (a marketplace, a tenant) and merge as anywhere else;
+        // words are its top-level resources (`/api.xro/2.0/Accounts`).
+        let position = match position {
+            Position::Named if mostly_handles(&group) => Position::Inner,
+            Position::Named => Position::Leading,
+            other => other,
+        };
         let structure = self.structure(&group, settings, true);
         if position == Position::Leading && !structure.shared() {
             return;
@@ -560,6 +581,9 @@ impl Forest {
         // Values seen at this position under other suffixes count towards `min_distinct`.
         let extra = pool.saturating_sub(group.len());
         if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
+            if position == Position::Inner && structure != Structure::Differing {
+                self.merge_known(node, &group);
+            }
             return;
         }
         // The traffic of an endpoint at this level: the node's own endpoints, else its parent's.
@@ -574,6 +598,24 @@ impl Forest {
         let cousins = self.recurring_in_cousins(ancestors, &group);
         let decision = self.decide(&group, reference, structure, extra, cousins, settings);
         let Some(mut chosen) = decision else {
+            if position != Position::Inner {
+                return;
+            }
+            // Handles beside a family of word-named resources (`/orders/<marketplace>` for many
+            // marketplaces beside `/orders/invoices`, `/orders/batches`): the handles are judged
+            // on their own.
+            let (handles, words): (Vec<Candidate>, Vec<Candidate>) =
+                group.into_iter().partition(marked_handle);
+            if structure == Structure::Differing
+                && !words.is_empty()
+                && handles.len() >= settings.min_distinct
+            {
+                let pool = handles.len();
+                return self.merge_group(node, ancestors, handles, pool, position, settings);
+            }
+            if structure != Structure::Differing {
+                self.merge_known(node, &handles);
+            }
             return;
         };
         if position == Position::Leading {
@@ -584,6 +626,30 @@ impl Forest {
                 return;
             }
         }
+        self.apply(node, chosen);
+    }
+
+    /// Merges too few candidates for [`MergeSettings::min_distinct`] when they are handles
+    /// ([`marked_handle`]) and at least two of them were merged as values elsewhere on the host:
+    /// one pool of names, each under a few of the routes that take it
+    /// (`/revisionInfo/<repo>` with many repositories, `/pathHistory/<repo>` with a handful of
+    /// the same). A word seen as a value elsewhere proves nothing (`status` is a value of a
+    /// settings key and a fixed resource), so words are left out.
+    fn merge_known(&mut self, node: usize, group: &[Candidate]) {
+        let handles: Vec<&Candidate> = group.iter().filter(|c| marked_handle(c)).collect();
+        let known = handles
+            .iter()
+            .filter(|c| self.values.contains(&c.text))
+            .count();
+        if known < 2 || known * 2 < handles.len() {
+            return;
+        }
+        let chosen = handles.iter().map(|c| (c.text.clone(), c.node)).collect();
+        self.apply(node, chosen);
+    }
+
+    /// Merges the chosen literal children of `node` into one parameter child.
+    fn apply(&mut self, node: usize, chosen: Vec<(String, usize)>) {
         // `{}.json` or `{}:cancel` when every merged literal has the same suffix, `{}` otherwise;
         // `boundingBox.{}` when every one is a format of the same stem.
         let suffix_of =
@@ -615,8 +681,11 @@ impl Forest {
                 .map_or(ParamType::String, |k| k.unify(ParamType::String)),
         );
         for (text, child) in chosen {
-            self.nodes[node].children.remove(&Key::Literal(text));
+            self.nodes[node]
+                .children
+                .remove(&Key::Literal(text.clone()));
             self.absorb(target, child);
+            self.values.insert(text);
         }
     }
 
@@ -674,8 +743,12 @@ impl Forest {
         cousins: usize,
         settings: &MergeSettings,
     ) -> Option<Vec<(String, usize)>> {
+        // `min_distinct` siblings each seen exactly once, subtree and all, are values, words or
+        // not: fixed resources are asked for again and again, and a sibling seen once shows
+        // nothing of what lies below it (one item under it is no collection).
+        let seen_once = group.len() >= settings.min_distinct && group.iter().all(|c| c.hits == 1);
         // Siblings leading to different sub-resources are a family of literals, however many.
-        if structure == Structure::Differing {
+        if structure == Structure::Differing && !seen_once {
             return None;
         }
         let needed = structure.needed(settings);
@@ -696,6 +769,7 @@ impl Forest {
         let mut densities: Vec<f64> = group.iter().map(|c| c.density).collect();
         densities.sort_by(f64::total_cmp);
         let median_density = densities[densities.len() / 2];
+        let handles = mostly_handles(group);
         let mut with_evidence = 0;
         let mut agreeing = 0;
         let mut keep = Vec::new();
@@ -727,7 +801,11 @@ impl Forest {
             let constant = c.word
                 && c.density >= settings.constant_traffic * median_density
                 && !self.children_recur(c, group);
-            if agree >= disagree && !constant {
+            // Among handles, a plain word that shares neither a method nor a sub-resource with
+            // any of them is a resource of its own (`/orders/v3/batches/changeOrders` beside
+            // `/orders/v3/<marketplace>/{account}/{order}`).
+            let apart = handles && plain_word(c) && !self.shares_with(c, group);
+            if agree >= disagree && !constant && !apart {
                 keep.push((c.text.clone(), c.node));
             }
         }
@@ -750,7 +828,12 @@ impl Forest {
         {
             return None;
         }
-        let words = group.iter().filter(|c| c.word).count();
+        // Names made of words that also carry a number or a file extension (`checkout-v2`,
+        // `us-east-1`, `logo.png`) are how values are named; fixed resources are plain words.
+        let words = group
+            .iter()
+            .filter(|c| c.word && !numbered_or_file(&c.text))
+            .count();
         let mostly_not_words = words as f64 <= settings.max_word_share * group.len() as f64;
         let light_traffic =
             reference.is_some_and(|r| median_density <= settings.max_value_traffic * r);
@@ -768,7 +851,31 @@ impl Forest {
         let pooled = mostly_handles(group)
             && cousins >= settings.min_distinct
             && cousins as f64 >= settings.min_shared_children * group.len() as f64;
-        (mostly_not_words || light_traffic || crowd || pooled || structure.shared()).then_some(keep)
+        (mostly_not_words || light_traffic || crowd || seen_once || pooled || structure.shared())
+            .then_some(keep)
+    }
+
+    /// Whether `c` has a method at its own node, or a child, in common with another candidate
+    /// of `group`: a literal of the same name, or a value on both sides (a parameter, or a
+    /// literal not made of letters alone, which may be a value not merged yet).
+    fn shares_with(&self, c: &Candidate, group: &[Candidate]) -> bool {
+        let value = |k: &Key| match k {
+            Key::Param { .. } => true,
+            Key::Literal(text) => !text.bytes().all(|b| b.is_ascii_alphabetic()),
+        };
+        let own = &self.nodes[c.node];
+        let own_value = own.children.keys().any(value);
+        group.iter().filter(|o| o.node != c.node).any(|o| {
+            let other = &self.nodes[o.node];
+            own.ends
+                .iter()
+                .any(|e| other.ends.iter().any(|f| f.method == e.method))
+                || own
+                    .children
+                    .keys()
+                    .any(|k| matches!(k, Key::Literal(_)) && other.children.contains_key(k))
+                || (own_value && other.children.keys().any(value))
+        })
     }
 
     /// What the subtrees below the candidates say. Values of a parameter lead to the same
@@ -1185,7 +1292,7 @@ impl Forest {
             .children
             .iter()
             .filter_map(|(key, &child)| match key {
-                Key::Literal(text) => self.candidate(text, child),
+                Key::Literal(text) => self.candidate(text, child, true),
                 Key::Param { .. } => None,
             })
             .collect();
@@ -1204,9 +1311,13 @@ impl Forest {
     /// A literal child as a merge candidate, unless it is protected (built-in literals,
     /// versions, typed values). Past the version prefix (where candidates are looked for),
     /// `api` or `rest` name nothing special: a project called `api` is a value like any other.
-    fn candidate(&self, text: &str, child: usize) -> Option<Candidate> {
+    /// Where `versions` holds (inside a path, not at its leading positions), a version is a
+    /// candidate too: many of them side by side are the values of a version parameter
+    /// (`/skus/{sku}/versions/16.59`), while a few stay (`/apis/apps/v1`, `/apis/apps/v1beta1`).
+    fn candidate(&self, text: &str, child: usize, versions: bool) -> Option<Candidate> {
         let word = match segment::kind(text) {
             Kind::Literal => false,
+            Kind::Version if versions => false,
             Kind::Word | Kind::ApiPrefix => true,
             _ => return None,
         };
@@ -1336,19 +1447,32 @@ fn number_shape(text: &str) -> Option<(String, String)> {
 
 /// Splits the candidates of one position by their constant suffix where it names a different
 /// endpoint: a custom method (`abc:cancel` beside `abc`) always, a file extension when the same
-/// stems also occur without it (`AR.json` beside `AR`); otherwise extensions stay together
-/// (`index.js`, `package.json` are values of one `{path}`).
+/// stems also occur without it (`AR.json` beside `AR`), or when every candidate has one of a
+/// few extensions, each under several stems (`home.json`, `arts.jsonp`: formats of one
+/// resource, `{section}.json`); otherwise extensions stay together (`index.js`, `package.json`
+/// are values of one `{path}`).
 fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
+    /// The most extensions that are formats of one resource.
+    const FORMATS: usize = 3;
     let plain: BTreeSet<&str> = group
         .iter()
         .filter(|c| segment::split_suffix(&c.text).is_none())
         .map(|c| c.text.as_str())
         .collect();
-    // Extensions that some stem also has without.
+    let mut extensions: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &group {
+        if let Some((_, ext)) = segment::split_extension(&c.text) {
+            *extensions.entry(ext).or_default() += 1;
+        }
+    }
+    let formats = extensions.len() <= FORMATS
+        && extensions.values().all(|&n| n >= 2)
+        && extensions.values().sum::<usize>() == group.len();
+    // Extensions that some stem also has without, or that are formats.
     let split: BTreeSet<&str> = group
         .iter()
         .filter_map(|c| segment::split_extension(&c.text))
-        .filter(|(stem, _)| plain.contains(stem))
+        .filter(|(stem, _)| formats || plain.contains(stem))
         .map(|(_, ext)| ext)
         .collect();
     // Stems seen with several extensions: one resource in several formats
@@ -1383,11 +1507,19 @@ fn partition_by_suffix(group: Vec<Candidate>) -> Vec<Vec<Candidate>> {
 /// `appsettings`, `slotConfigNames`), what fixed resources are called: handles have separators
 /// or digits (`api-orbit`, `db_12`) or are not words (`acme`, `KGX`).
 fn mostly_handles(group: &[Candidate]) -> bool {
-    let plain = group
-        .iter()
-        .filter(|c| c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic()))
-        .count();
+    let plain = group.iter().filter(|c| plain_word(c)).count();
     plain * 2 < group.len()
+}
+
+/// A name with a separator or a digit in it (`api-orbit`, `db_12`, `sync-v2`): letters alone
+/// may be a resource's name even when no dictionary knows it (`deallocate`, `reimageall`).
+fn marked_handle(c: &Candidate) -> bool {
+    !c.text.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// A word made of letters alone (`logs`, `batches`).
+fn plain_word(c: &Candidate) -> bool {
+    c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// Where a group of candidates sits, which decides what evidence merges it.
@@ -1396,6 +1528,9 @@ enum Position {
     /// The first segment or the one right after the version prefix: only the same
     /// sub-resources below the siblings.
     Leading,
+    /// Right after a version named by one or two names (`/orders/v3/x`): [`Position::Inner`]
+    /// for handles, [`Position::Leading`] for words.
+    Named,
     /// Right after the version prefix, resources named before a custom method.
     Verbs,
     /// Anywhere else: all the evidence of [`Forest::decide`].
@@ -1454,9 +1589,14 @@ const VALUE_POSITION: usize = 4;
 const MIN_SAME_SHAPE: usize = 4;
 
 /// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
-/// `/rest/api/3/x`). A version closes the prefix to `api`-like names: past `/api/v1`, `apis` is
-/// a collection like any other (`/api/v1/apis/<owner>`).
+/// `/rest/api/3/x`), nor one that follows a version named after one or two names of the API
+/// itself (`/api.xro/2.0/x`, `/services/data/v58.0/x`, `/freeplan/v1/x`). A version closes the
+/// prefix to `api`-like names: past `/api/v1`, `apis` is a collection like any other
+/// (`/api/v1/apis/<owner>`).
 fn mergeable_position(path: &[Key]) -> bool {
+    if after_named_version(path) {
+        return false;
+    }
     let mut versioned = false;
     !path.is_empty()
         && !path.iter().all(|key| match key {
@@ -1466,6 +1606,30 @@ fn mergeable_position(path: &[Key]) -> bool {
                 versioned |= !api_name;
                 member
             }
+            Key::Param { .. } => false,
+        })
+}
+
+/// A name with a digit in it or a file extension (`ci-runner-3`, `README.md`).
+fn numbered_or_file(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit()) || segment::split_extension(text).is_some()
+}
+
+/// Whether `path` is one or two literal names followed by an API version (`v1`, `v2beta1`,
+/// `2.0`). A three-part number (`4.17.21`) is more likely a package's version, a value, and a
+/// small number or a date after names is a value (`/orders/items/3`).
+fn after_named_version(path: &[Key]) -> bool {
+    let [names @ .., Key::Literal(last)] = path else {
+        return false;
+    };
+    (1..=2).contains(&names.len())
+        && segment::kind(last) == Kind::Version
+        && last.matches('.').count() < 2
+        && names.iter().all(|key| match key {
+            Key::Literal(text) => matches!(
+                segment::kind(text),
+                Kind::Literal | Kind::Word | Kind::ApiPrefix
+            ),
             Key::Param { .. } => false,
         })
 }
@@ -2028,7 +2192,8 @@ mod tests {
                 format!("/groups/{group}/providers/Insights/events/default/query"),
                 None,
             ));
-            requests.push(("GET", format!("/settings/{group}/edit"), None));
+            // Other names than the groups': a name merged as a value elsewhere is a value.
+            requests.push(("GET", format!("/settings/{group}-x/edit"), None));
         }
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 6, "{found:?}");
@@ -2493,6 +2658,313 @@ mod tests {
     }
 
     #[test]
+    fn fewer_named_values_seen_once_are_values() {
+        // Ten names, words or not, each seen once at a leaf with nothing above them: fewer than
+        // a crowd, yet not one was asked for twice.
+        let names = [
+            "blue-green",
+            "staging",
+            "README.md",
+            "weekly-digest",
+            "q3-report",
+            "invoice-template",
+            "gpu-pool",
+            "logo.png",
+            "checkout-v2",
+            "us-east-1",
+        ];
+        let requests: Vec<_> = names
+            .iter()
+            .map(|n| ("GET", format!("/location/{n}"), None))
+            .collect();
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found, set(&[("GET", "/location/{location}")]));
+        // The same ten with one of them asked for twice: the numbered and file names are how
+        // values are named, so the plain words are few enough.
+        let mut again = requests.clone();
+        again.push(("GET", "/location/staging".to_owned(), None));
+        let found = discover(&again, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found, set(&[("GET", "/location/{location}")]));
+        // Ten plain words asked for once each but with a sub-resource each, one asked twice:
+        // a family of resources.
+        let words = [
+            "accounts",
+            "balances",
+            "payments",
+            "refunds",
+            "invoices",
+            "credits",
+            "disputes",
+            "payouts",
+            "transfers",
+            "reports",
+        ];
+        let mut fixed: Vec<_> = words
+            .iter()
+            .map(|n| ("GET", format!("/ledger/{n}"), None))
+            .collect();
+        fixed.push(("GET", "/ledger/accounts".to_owned(), None));
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
+    }
+
+    #[test]
+    fn resources_after_a_version_named_by_the_api_stay_literal() {
+        // `/api.xro/2.0/<collection>`: the collections of the API, each listed, created and
+        // read by id, hot as such resources are.
+        let collections = [
+            "Accounts",
+            "BankTransactions",
+            "Contacts",
+            "Invoices",
+            "Items",
+            "Journals",
+            "Payments",
+            "Quotes",
+            "Receipts",
+            "Users",
+        ];
+        let mut requests = Vec::new();
+        for (i, name) in collections.iter().enumerate() {
+            for j in 0..4 {
+                requests.push(("GET", format!("/api.xro/2.0/{name}"), None));
+                requests.push(("POST", format!("/api.xro/2.0/{name}"), None));
+                let id = format!("3fa85f64-5717-4562-b3fc-2c963f66a{i:02}{j}");
+                requests.push(("GET", format!("/api.xro/2.0/{name}/{id}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 3 * collections.len(), "{found:?}");
+        assert!(
+            found.iter().all(|(_, p)| !p.starts_with("/api.xro/2.0/{")),
+            "{found:?}"
+        );
+        // Handles after such a version are values: a marketplace under every order route,
+        // beside the API's own `batches`.
+        let marketplaces = [
+            "amazon-de",
+            "amazon-fr",
+            "cdiscount-fr",
+            "ebay-uk",
+            "fnac-fr",
+            "zalando-de",
+            "otto-de",
+            "bol-nl",
+            "allegro-pl",
+            "etsy-us",
+        ];
+        let mut orders = Vec::new();
+        for (i, m) in marketplaces.iter().enumerate() {
+            for j in 0..5 {
+                let path = format!("/orders/v3/{m}/{}/{}", 1000 + i, 50_000 + j);
+                orders.push(("GET", path.clone(), None));
+                orders.push(("GET", format!("{path}/history"), None));
+            }
+        }
+        for _ in 0..3 {
+            orders.push(("POST", "/orders/v3/batches/changeOrders".to_owned(), None));
+            orders.push(("POST", "/orders/v3/batches/clearInfos".to_owned(), None));
+        }
+        let found = discover(&orders, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/orders/v3/{name}/{id2}/{id}"),
+                ("GET", "/orders/v3/{name}/{id2}/{id}/history"),
+                ("POST", "/orders/v3/batches/changeOrders"),
+                ("POST", "/orders/v3/batches/clearInfos"),
+            ])
+        );
+    }
+
+    #[test]
+    fn many_versions_side_by_side_are_values() {
+        // Versions of an image, each read, replaced and deleted: values of `{version}`.
+        let mut requests = Vec::new();
+        for v in [
+            "07.44", "16.59", "28.48", "33.91", "37.86", "37.98", "50.88", "56.81", "60.67",
+            "95.66",
+        ] {
+            for method in ["GET", "PUT", "DELETE"] {
+                let path = format!("/publishers/4711/offers/8812/skus/990/versions/{v}");
+                requests.push((method, path, None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found.iter().all(|(_, p)| p.contains("/versions/{")),
+            "{found:?}"
+        );
+        // A few API versions side by side stay what they are.
+        let mut apis = Vec::new();
+        for group in ["apps", "batch", "policy"] {
+            for version in ["v1", "v1beta1", "v2"] {
+                for _ in 0..3 {
+                    apis.push(("GET", format!("/apis/{group}/{version}"), None));
+                }
+            }
+        }
+        let found = discover(&apis, &HostRules::default(), &MergeSettings::default());
+        assert!(
+            found
+                .iter()
+                .all(|(_, p)| p.ends_with("/v1") || p.ends_with("/v1beta1") || p.ends_with("/v2")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn handles_seen_as_values_elsewhere_are_values_where_few() {
+        // Twelve repositories under one route, four of them under another.
+        let repos = [
+            "aperture-ml",
+            "auth69",
+            "search-worker",
+            "web-app",
+            "zephyr-docs",
+            "core48",
+            "edge-cli",
+            "ml-sdk",
+            "tundra-ml",
+            "fjord-core",
+            "data-client",
+            "billing70",
+        ];
+        let mut requests = Vec::new();
+        for r in repos {
+            requests.push(("GET", format!("/rest/revisionInfo/{r}"), None));
+        }
+        for r in &repos[..4] {
+            requests.push(("GET", format!("/rest/pathHistory/{r}"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/rest/pathHistory/{pathHistory}"),
+                ("GET", "/rest/revisionInfo/{revisionInfo}"),
+            ])
+        );
+        // Words that were values of a key elsewhere prove nothing where they are few.
+        let mut words = Vec::new();
+        for k in [
+            "status",
+            "theme",
+            "locale",
+            "timezone",
+            "currency",
+            "avatar",
+            "banner",
+            "signature",
+            "language",
+            "privacy",
+        ] {
+            words.push(("GET", format!("/settings/{k}"), None));
+        }
+        for k in ["status", "theme", "locale"] {
+            for _ in 0..3 {
+                words.push(("GET", format!("/jobs/{k}"), None));
+            }
+        }
+        let found = discover(&words, &HostRules::default(), &MergeSettings::default());
+        assert!(
+            found.contains(&("GET".to_owned(), "/jobs/status".to_owned())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("GET".to_owned(), "/jobs/theme".to_owned())),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn handles_beside_a_family_of_resources_merge_alone() {
+        // Hot marketplaces, each with its orders, beside the collection's own resources.
+        let marketplaces = [
+            "amazon-de",
+            "amazon-fr",
+            "cdiscount-fr",
+            "ebay-uk",
+            "fnac-fr",
+            "zalando-de",
+            "otto-de",
+            "bol-nl",
+            "allegro-pl",
+            "etsy-us",
+        ];
+        let mut requests = Vec::new();
+        for (i, m) in marketplaces.iter().enumerate() {
+            for j in 0..5 {
+                let path = format!("/user/orders/{m}/{}/{}", 1000 + i, 50_000 + j);
+                requests.push(("GET", path.clone(), None));
+                requests.push(("GET", format!("{path}/history"), None));
+            }
+        }
+        let family = [
+            "invoices",
+            "exports",
+            "subscriptions",
+            "batches",
+            "transitions",
+            "payments",
+            "refunds",
+            "shipments",
+            "returns",
+            "labels",
+            "carriers",
+        ];
+        for name in family {
+            for j in 0..6 {
+                requests.push(("GET", format!("/user/orders/{name}"), None));
+                requests.push(("POST", format!("/user/orders/{name}"), None));
+                let item = format!("/user/orders/{name}/{}", 70_000 + j);
+                requests.push(("GET", item, None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 2 + 3 * family.len(), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .filter(|(_, p)| p.starts_with("/user/orders/{"))
+                .all(|(_, p)| p.ends_with('}') || p.ends_with("/history")),
+            "{found:?}"
+        );
+        for name in family {
+            let list = format!("/user/orders/{name}");
+            assert!(found.iter().any(|(_, p)| *p == list), "{list}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn formats_of_one_resource_do_not_merge_into_one_segment() {
+        // `{section}.json` and `{section}.jsonp`, each section once: not one `{}` for both.
+        let mut requests = Vec::new();
+        for (i, section) in [
+            "arts", "business", "health", "home", "national", "opinion", "politics", "science",
+            "sports", "world",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let format = if i % 2 == 0 { "json" } else { "jsonp" };
+            requests.push((
+                "GET",
+                format!("/svc/topstories/v2/{section}.{format}"),
+                None,
+            ));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert!(
+            found
+                .iter()
+                .all(|(_, p)| p.ends_with(".json") || p.ends_with(".jsonp")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn a_family_of_collections_stays_literal() {
         // Below an account, collections named by words, each with ids of its own and
         // sub-resources that recur from one collection to the next.
@@ -2788,13 +3260,15 @@ mod tests {
         }
         let found = discover(&items, &HostRules::default(), &MergeSettings::default());
         assert!(found.iter().all(|(_, p)| !p.ends_with('}')), "{found:?}");
-        // The same hot names below one route only stay: nothing shows they are not its fixed
-        // leaves.
-        let one: Vec<_> = requests
-            .iter()
-            .filter(|(_, p, _)| p.contains("/getArrivalsByCRS/"))
-            .cloned()
-            .collect();
+        // Hot names below one route only stay: nothing shows they are not its fixed leaves
+        // (numbered names such as `cobalt_37` are named like values, so none here).
+        let names = stations.map(|s| s.trim_end_matches(|c: char| c == '_' || c.is_ascii_digit()));
+        let mut one = Vec::new();
+        for station in names {
+            for _ in 0..20 {
+                one.push(("GET", format!("/api/v2.0/getArrivalsByCRS/{station}"), None));
+            }
+        }
         let found = discover(&one, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), stations.len(), "{found:?}");
     }
