@@ -1093,12 +1093,15 @@ impl Forest {
     /// [`LONG_PATH`] literal segments down (`/<group>/providers/Microsoft.PolicyInsights/
     /// policyEvents/default/queryResults` for every group): one sub-resource, but a chain below
     /// it that a family of literals would hardly repeat under each member.
+    /// A single such path below each candidate may also pass through a value of the
+    /// candidate's own: a segment that differs from every other candidate's at that depth
+    /// (`/projects/<p>/locations/<region>/deliveryData` for every project).
     fn same_long_paths(&self, group: &[Candidate]) -> bool {
         /// The fewest segments of such a path.
         const LONG_PATH: usize = 3;
         /// How deep below a candidate its endpoints are looked for.
         const DEPTH: usize = 8;
-        let mut first: Option<Vec<Vec<&str>>> = None;
+        let mut all: Vec<Vec<Vec<&str>>> = Vec::with_capacity(group.len());
         for c in group {
             if !self.nodes[c.node].ends.is_empty() {
                 return false;
@@ -1109,13 +1112,25 @@ impl Forest {
             if found.is_empty() || found.iter().any(|p| p.len() < LONG_PATH) {
                 return false;
             }
-            match &first {
-                None => first = Some(found),
-                Some(f) if *f == found => {}
-                Some(_) => return false,
-            }
+            all.push(found);
         }
-        first.is_some()
+        let Some(first) = all.first() else {
+            return false;
+        };
+        if all.iter().all(|found| found == first) {
+            return true;
+        }
+        // One path each, of one length, ending in the same literal; at every depth the
+        // candidates agree or each has its own segment.
+        let single = all
+            .iter()
+            .all(|found| found.len() == 1 && found[0].len() == first[0].len());
+        single
+            && all.iter().all(|found| found[0].last() == first[0].last())
+            && (0..first[0].len()).all(|depth| {
+                let at: BTreeSet<&str> = all.iter().map(|found| found[0][depth]).collect();
+                at.len() == 1 || (at.len() == all.len() && !at.contains("*"))
+            })
     }
 
     /// The paths from `node` to the endpoints below it, at most `depth` segments long; `*` for
@@ -2962,6 +2977,43 @@ mod tests {
                 .all(|(_, p)| p.ends_with(".json") || p.ends_with(".jsonp")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_long_chain_through_values_of_their_own_merges_few_siblings() {
+        // Four projects, each seen once, each in a region of its own.
+        let mut requests = Vec::new();
+        for (project, region) in [
+            ("ml", "us-east1"),
+            ("orbit-auth", "europe-west1"),
+            ("payments-tools", "us-central1"),
+            ("wayne-payments", "us-west1"),
+        ] {
+            let path = format!("/v1beta1/projects/{project}/locations/{region}/deliveryData");
+            requests.push(("GET", path, None));
+        }
+        let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
+        assert!(
+            found
+                .iter()
+                .all(|(_, p)| p.starts_with("/v1beta1/projects/{project}/locations/")),
+            "{found:?}"
+        );
+        // Four fixed leaves, each with its own chain to a different end, stay.
+        let mut fixed = Vec::new();
+        for (name, end) in [
+            ("billing", "invoices"),
+            ("identity", "users"),
+            ("storage", "buckets"),
+            ("network", "routes"),
+        ] {
+            for _ in 0..3 {
+                fixed.push(("GET", format!("/v1/{name}/config/defaults/{end}"), None));
+            }
+        }
+        let found = discover(&fixed, &HostRules::default(), &MergeSettings::default());
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
     }
 
     #[test]
