@@ -861,7 +861,7 @@ impl Forest {
     fn shares_with(&self, c: &Candidate, group: &[Candidate]) -> bool {
         let value = |k: &Key| match k {
             Key::Param { .. } => true,
-            Key::Literal(text) => !text.bytes().all(|b| b.is_ascii_alphabetic()),
+            Key::Literal(text) => handle_name(text),
         };
         let own = &self.nodes[c.node];
         let own_value = own.children.keys().any(value);
@@ -1529,7 +1529,12 @@ fn mostly_handles(group: &[Candidate]) -> bool {
 /// A name with a separator or a digit in it (`api-orbit`, `db_12`, `sync-v2`): letters alone
 /// may be a resource's name even when no dictionary knows it (`deallocate`, `reimageall`).
 fn marked_handle(c: &Candidate) -> bool {
-    !c.text.bytes().all(|b| b.is_ascii_alphabetic())
+    handle_name(&c.text)
+}
+
+/// See [`marked_handle`].
+fn handle_name(text: &str) -> bool {
+    !text.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// A word made of letters alone (`logs`, `batches`).
@@ -2723,6 +2728,32 @@ mod tests {
         assert!(found.iter().all(|(_, p)| !p.contains('{')), "{found:?}");
     }
 
+    /// Ten marketplaces below `prefix`, each with five orders of one account read with their
+    /// history: `{prefix}/<marketplace>/{account}/{order}[/history]`.
+    fn marketplace_orders(prefix: &str) -> Vec<(&'static str, String, Option<u64>)> {
+        let marketplaces = [
+            "amazon-de",
+            "amazon-fr",
+            "cdiscount-fr",
+            "ebay-uk",
+            "fnac-fr",
+            "zalando-de",
+            "otto-de",
+            "bol-nl",
+            "allegro-pl",
+            "etsy-us",
+        ];
+        let mut requests = Vec::new();
+        for (i, m) in marketplaces.iter().enumerate() {
+            for j in 0..5 {
+                let path = format!("{prefix}/{m}/{}/{}", 1000 + i, 50_000 + j);
+                requests.push(("GET", path.clone(), None));
+                requests.push(("GET", format!("{path}/history"), None));
+            }
+        }
+        requests
+    }
+
     #[test]
     fn resources_after_a_version_named_by_the_api_stay_literal() {
         // `/api.xro/2.0/<collection>`: the collections of the API, each listed, created and
@@ -2756,26 +2787,7 @@ mod tests {
         );
         // Handles after such a version are values: a marketplace under every order route,
         // beside the API's own `batches`.
-        let marketplaces = [
-            "amazon-de",
-            "amazon-fr",
-            "cdiscount-fr",
-            "ebay-uk",
-            "fnac-fr",
-            "zalando-de",
-            "otto-de",
-            "bol-nl",
-            "allegro-pl",
-            "etsy-us",
-        ];
-        let mut orders = Vec::new();
-        for (i, m) in marketplaces.iter().enumerate() {
-            for j in 0..5 {
-                let path = format!("/orders/v3/{m}/{}/{}", 1000 + i, 50_000 + j);
-                orders.push(("GET", path.clone(), None));
-                orders.push(("GET", format!("{path}/history"), None));
-            }
-        }
+        let mut orders = marketplace_orders("/orders/v3");
         for _ in 0..3 {
             orders.push(("POST", "/orders/v3/batches/changeOrders".to_owned(), None));
             orders.push(("POST", "/orders/v3/batches/clearInfos".to_owned(), None));
@@ -2896,26 +2908,7 @@ mod tests {
     #[test]
     fn handles_beside_a_family_of_resources_merge_alone() {
         // Hot marketplaces, each with its orders, beside the collection's own resources.
-        let marketplaces = [
-            "amazon-de",
-            "amazon-fr",
-            "cdiscount-fr",
-            "ebay-uk",
-            "fnac-fr",
-            "zalando-de",
-            "otto-de",
-            "bol-nl",
-            "allegro-pl",
-            "etsy-us",
-        ];
-        let mut requests = Vec::new();
-        for (i, m) in marketplaces.iter().enumerate() {
-            for j in 0..5 {
-                let path = format!("/user/orders/{m}/{}/{}", 1000 + i, 50_000 + j);
-                requests.push(("GET", path.clone(), None));
-                requests.push(("GET", format!("{path}/history"), None));
-            }
-        }
+        let mut requests = marketplace_orders("/user/orders");
         let family = [
             "invoices",
             "exports",
