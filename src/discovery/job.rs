@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::catalog::Classifier;
-use super::merge::{MergeSettings, Observed, merge};
+use super::merge::{self, MergeSettings, Observed, merge};
 use super::settings::DiscoverySettings;
 use super::summaries;
 use crate::model::catalog::{CatalogBatch, EndpointKey, Fold, host_key};
@@ -842,7 +842,8 @@ impl Discovery {
     }
 
     /// The hosts whose merge need not wait for the merge timer: those never merged with a
-    /// position that has at least `min_distinct` distinct literal children, and merged ones due
+    /// position that has as many distinct literal children as any evidence merges
+    /// ([`merge::FEWEST_VALUES`]), and merged ones due
     /// for a follow-up (new endpoints since their last merge, and their traffic paused); among
     /// `hosts`, as they are now.
     pub async fn hosts_due(&self, hosts: &[HostRow]) -> Result<Vec<String>, StoreError> {
@@ -862,7 +863,8 @@ impl Discovery {
             let templates = endpoints
                 .iter()
                 .map(|e| crate::store::plain_template(&e.template));
-            if has_wide_position(templates, self.settings.min_distinct) {
+            let fewest = merge::FEWEST_VALUES.min(self.settings.min_distinct);
+            if has_wide_position(templates, fewest) {
                 due.push(host.host.clone());
                 continue;
             }

@@ -575,12 +575,15 @@ impl Forest {
             other => other,
         };
         let structure = self.structure(&group, settings, true);
-        if position == Position::Leading && !structure.shared() {
+        if position == Position::Leading
+            && !matches!(structure, Structure::Shared | Structure::SameShape)
+        {
             return;
         }
         // Values seen at this position under other suffixes count towards `min_distinct`.
         let extra = pool.saturating_sub(group.len());
-        if group.len() + extra < settings.min_distinct && structure != Structure::SameShape {
+        let few = matches!(structure, Structure::SameShape | Structure::FewAlike);
+        if group.len() + extra < settings.min_distinct && !few {
             if position == Position::Inner && structure != Structure::Differing {
                 self.merge_known(node, &group);
             }
@@ -841,7 +844,11 @@ impl Forest {
         // fixed path is requested again and again, a value now and then.
         let mut hits: Vec<u64> = group.iter().map(|c| c.hits).collect();
         hits.sort_unstable();
-        let crowd = group.len() >= CROWD * settings.min_distinct && hits[hits.len() / 2] <= 1;
+        // Handles with a separator or a digit need no crowd: `min_distinct` of them will do.
+        let marked = group.iter().filter(|c| marked_handle(c)).count();
+        let crowd = hits[hits.len() / 2] <= 1
+            && (group.len() >= CROWD * settings.min_distinct
+                || (group.len() >= settings.min_distinct && marked * 2 > group.len()));
         // Siblings with the same sub-resources are values of one parameter, however hot each of
         // them is (a dozen tenants, each under every route).
         // So are handles that recur below the node's own siblings: one pool of names, each under
@@ -993,6 +1000,9 @@ impl Forest {
             if same {
                 return Structure::SameShape;
             }
+            if group.len() < settings.min_distinct && self.same_chain(group) {
+                return Structure::FewAlike;
+            }
             return if parents.len() * 2 >= settings.min_distinct {
                 Structure::Shared
             } else {
@@ -1133,6 +1143,85 @@ impl Forest {
             })
     }
 
+    /// Whether a handful of handles lead to one chain of sub-resources: below every candidate,
+    /// every endpoint lies along the same names, with values in between
+    /// (`/resourceGroups/<group>/providers/<namespace>/servers/<server>/privateLinkResources`
+    /// for each of three groups, `/locations/<region>/serviceTags` for each of four regions).
+    /// Where the paths differ at a depth, every segment there reads as a value
+    /// ([`value_like`]), so each candidate may have values of its own below it; where they
+    /// agree, the segment is a fixed name of the chain. The first segment below the candidates
+    /// is such a name, and the paths have at most two lengths (`…/privateLinkResources` and
+    /// `…/privateLinkResources/<name>`). A family of handle-named resources would hardly repeat
+    /// a chain of names under each member; a chain of one fixed name needs [`MIN_SAME_SHAPE`]
+    /// candidates, a longer one [`FEWEST_VALUES`].
+    fn same_chain(&self, group: &[Candidate]) -> bool {
+        /// How deep below a candidate its endpoints are looked for.
+        const DEPTH: usize = 8;
+        /// The most distinct lengths of path below the candidates.
+        const MAX_LENGTHS: usize = 2;
+        if group.len() < FEWEST_VALUES || !mostly_handles(group) {
+            return false;
+        }
+        let mut paths: Vec<Vec<&str>> = Vec::new();
+        for c in group {
+            let mut found = Vec::new();
+            self.relative_paths(c.node, &mut Vec::new(), DEPTH, &mut found);
+            let before = paths.len();
+            paths.extend(found.into_iter().filter(|p| !p.is_empty()));
+            if paths.len() == before {
+                return false;
+            }
+        }
+        let lengths: BTreeSet<usize> = paths.iter().map(Vec::len).collect();
+        let Some(&shortest) = lengths.first() else {
+            return false;
+        };
+        if lengths.len() > MAX_LENGTHS {
+            return false;
+        }
+        let mut fixed = 0;
+        for depth in 0..shortest {
+            let at: BTreeSet<&str> = paths.iter().map(|p| p[depth]).collect();
+            let one = at.len() == 1 && !at.contains("*");
+            if one {
+                fixed += 1;
+            } else if depth == 0 || !at.iter().all(|text| value_like(text)) {
+                return false;
+            }
+        }
+        fixed >= 2 || (fixed == 1 && group.len() >= MIN_SAME_SHAPE)
+    }
+
+    /// Whether [`MIN_SAME_SHAPE`] or more bare leaves, mostly handles, were seen once each
+    /// (but for a third of them at most), all with the same methods: a host with little traffic
+    /// shows each value of a parameter once or twice (`/iec/api-nimbus`, `/iec/tundra_38`),
+    /// while fixed resources are asked for again and again and are named by words.
+    fn few_leaves_seen_once(&self, group: &[Candidate]) -> bool {
+        let methods = |c: &Candidate| -> BTreeSet<&str> {
+            self.nodes[c.node]
+                .ends
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect()
+        };
+        // Handles with a separator or a digit for the most part, the rest names that no
+        // dictionary knows (`orbithq`) but for one word in four at most.
+        let marked = group.iter().filter(|c| marked_handle(c)).count();
+        let words = group.iter().filter(|c| plain_word(c)).count();
+        let first = methods(&group[0]);
+        // Files are left out: formats of fixed resources (`boundingBox.geojson`,
+        // `feature.geojson`) are leaves with names of their own.
+        // A third of them may have been asked for again (a long tail has a few hot values).
+        let again = group.iter().filter(|c| c.hits > 1).count();
+        group.len() >= MIN_SAME_SHAPE
+            && marked * 2 > group.len()
+            && words * 4 <= group.len()
+            && again * 3 <= group.len()
+            && group.iter().all(|c| {
+                self.nodes[c.node].children.is_empty() && !file_like(&c.text) && methods(c) == first
+            })
+    }
+
     /// The paths from `node` to the endpoints below it, at most `depth` segments long; `*` for
     /// a parameter. Stops at `MAX_PATHS`.
     fn relative_paths<'a>(
@@ -1168,7 +1257,10 @@ impl Forest {
     /// tag); a family of fixed leaves has methods of its own each.
     fn leaf_structure(&self, group: &[Candidate], settings: &MergeSettings) -> Structure {
         if group.len() < settings.min_distinct {
-            return Structure::Leaves;
+            return match self.few_leaves_seen_once(group) {
+                true => Structure::FewAlike,
+                false => Structure::Leaves,
+            };
         }
         let handles = mostly_handles(group);
         let mut sets: HashMap<BTreeSet<&str>, usize> = HashMap::new();
@@ -1537,6 +1629,29 @@ fn handle_name(text: &str) -> bool {
     !text.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
+/// Whether a segment may be a value rather than a sub-resource's name: a parameter (`*`), a
+/// handle with a separator, a digit or a dot in it, anything but a word (the stem before a
+/// custom method counts). A built-in literal among values (`search` beside `nimbus_7`) is one
+/// of them here; where it stands beside a parameter it stays protected all the same.
+fn value_like(text: &str) -> bool {
+    let stem = segment::split_verb(text).map_or(text, |(stem, _)| stem);
+    text == "*" || handle_name(stem) || segment::kind(stem) != Kind::Word
+}
+
+/// Whether a name reads as a file: a name, a dot and a short lower-case extension
+/// (`feature.geojson`, `report.csv`), whether or not the extension is a well-known one. Ids with
+/// a dot in them (`AppConfig.JmZbcqYEjGmArt`, `.B3`) are not files.
+fn file_like(text: &str) -> bool {
+    text.rsplit_once('.').is_some_and(|(stem, extension)| {
+        !stem.is_empty()
+            && (1..=8).contains(&extension.len())
+            && extension.starts_with(|c: char| c.is_ascii_lowercase())
+            && extension
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
 /// A word made of letters alone (`logs`, `batches`).
 fn plain_word(c: &Candidate) -> bool {
     c.word && c.text.bytes().all(|b| b.is_ascii_alphabetic())
@@ -1567,6 +1682,9 @@ enum Structure {
     /// Every candidate has the very same two or more sub-resources: values of one parameter,
     /// even when there are few of them.
     SameShape,
+    /// A handful of handles with one chain of sub-resources below each, or bare leaves each
+    /// seen once: values of one parameter, though not at a leading position.
+    FewAlike,
     /// Different sub-resources named by words: a family of literals.
     Differing,
 }
@@ -1574,7 +1692,9 @@ enum Structure {
 impl Structure {
     /// How many candidates must merge for a group with this structure to merge at all.
     fn needed(self, settings: &MergeSettings) -> usize {
-        if self == Structure::SameShape {
+        if self == Structure::FewAlike {
+            FEWEST_VALUES.min(settings.min_distinct)
+        } else if self == Structure::SameShape {
             MIN_SAME_SHAPE.min(settings.min_distinct)
         } else {
             settings.min_distinct
@@ -1582,7 +1702,10 @@ impl Structure {
     }
 
     fn shared(self) -> bool {
-        matches!(self, Structure::Shared | Structure::SameShape)
+        matches!(
+            self,
+            Structure::Shared | Structure::SameShape | Structure::FewAlike
+        )
     }
 }
 
@@ -1607,6 +1730,10 @@ const VALUE_POSITION: usize = 4;
 /// The least number of siblings with the very same sub-resources that merge below
 /// [`MergeSettings::min_distinct`].
 const MIN_SAME_SHAPE: usize = 4;
+
+/// The fewest distinct values any evidence merges (handles that lead to one chain of words,
+/// [`Structure::FewAlike`]): a position with fewer literals never merges.
+pub const FEWEST_VALUES: usize = 3;
 
 /// Never the first segment, nor one that follows only a version prefix (`/v1/x`, `/api/x`,
 /// `/rest/api/3/x`), nor one that follows a version named after one or two names of the API
@@ -2198,22 +2325,21 @@ mod tests {
             9
         );
         // One sub-resource with the same long chain below it under each of five groups merges;
-        // one short leaf under each of five settings does not.
+        // one short leaf under each of five settings named by words does not.
         let mut requests = Vec::new();
-        for group in [
-            "aperture-dev",
-            "cobalt-labs",
-            "hooli-cloud",
-            "stark-labs",
-            "soylent",
+        for (group, setting) in [
+            ("aperture-dev", "email"),
+            ("cobalt-labs", "profile"),
+            ("hooli-cloud", "billing"),
+            ("stark-labs", "security"),
+            ("soylent", "privacy"),
         ] {
             requests.push((
                 "POST",
                 format!("/groups/{group}/providers/Insights/events/default/query"),
                 None,
             ));
-            // Other names than the groups': a name merged as a value elsewhere is a value.
-            requests.push(("GET", format!("/settings/{group}-x/edit"), None));
+            requests.push(("GET", format!("/settings/{setting}/edit"), None));
         }
         let found = discover(&requests, &HostRules::default(), &MergeSettings::default());
         assert_eq!(found.len(), 6, "{found:?}");
@@ -2351,6 +2477,163 @@ mod tests {
                 Segment::Param { .. } => "/{}".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_handful_of_handles_leading_to_one_chain_merge() {
+        let settings = MergeSettings::default();
+        // Three resource groups and five servers, each seen once or twice: one chain of words
+        // below every group, `privateLinkResources` below every server.
+        let mut requests = Vec::new();
+        for (group, server) in [
+            ("cyberdyne", "nimbus_7"),
+            ("fjord-eng", "data-vandelay"),
+            ("stark-dev", "nimbus_7"),
+            ("stark-dev", "web-cobalt"),
+            ("fjord-eng", "wonka_77"),
+            ("cyberdyne", "mobile-sdk"),
+        ] {
+            requests.push((
+                "GET",
+                format!(
+                    "/subscriptions/2f1c6a4e-96b1-4c47-8d2a-0c5f3b7e9a11/resourceGroups/{group}\
+                     /providers/Microsoft.DBforMySQL/servers/{server}/privateLinkResources"
+                ),
+                None,
+            ));
+        }
+        // Four regions, one word below each.
+        for region in ["us-east1", "europe-west4", "mobile-v2", "sync_3"] {
+            requests.push(("GET", format!("/locations/{region}/serviceTags"), None));
+        }
+        let found = discover(&requests, &HostRules::default(), &settings);
+        assert_eq!(
+            found,
+            set(&[
+                (
+                    "GET",
+                    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}\
+                     /providers/Microsoft.DBforMySQL/servers/{server}/privateLinkResources"
+                ),
+                ("GET", "/locations/{location}/serviceTags"),
+            ]),
+        );
+
+        // Words with the same chain below them are a family; so are handles whose chains
+        // differ, and three handles with a chain of one word; a leading position needs more.
+        let stays = |requests: &[(&'static str, String, Option<u64>)]| {
+            let found = discover(requests, &HostRules::default(), &settings);
+            assert_eq!(found.len(), requests.len(), "{found:?}");
+        };
+        stays(&["alpha", "bravo", "charlie"].map(|g| {
+            (
+                "GET",
+                format!("/groups/{g}/providers/Insights/servers/list"),
+                None,
+            )
+        }));
+        stays(&[
+            ("GET", "/groups/acme-1/providers/Insights".to_owned(), None),
+            ("GET", "/groups/acme-2/backups/list".to_owned(), None),
+            ("GET", "/groups/acme-3/users/list".to_owned(), None),
+        ]);
+        stays(
+            &["us-east1", "mobile-v2", "sync_3"]
+                .map(|r| ("GET", format!("/locations/{r}/tags"), None)),
+        );
+        stays(
+            &["us-east1", "europe-west4", "mobile-v2", "sync_3"]
+                .map(|r| ("GET", format!("/v1/{r}/serviceTags"), None)),
+        );
+    }
+
+    #[test]
+    fn a_few_handles_seen_once_are_values() {
+        let settings = MergeSettings::default();
+        let names = [
+            "api-nimbus",
+            "docs-kestrel",
+            "edge-vandelay",
+            "tundra_38",
+            "orbithq",
+        ];
+        let once: Vec<_> = names
+            .iter()
+            .map(|n| ("GET", format!("/dgft/v1/iec/{n}"), None))
+            .collect();
+        let found = discover(&once, &HostRules::default(), &settings);
+        assert_eq!(found, set(&[("GET", "/dgft/v1/iec/{iec}")]));
+        // One of them asked for again still merges.
+        let mut again = once.clone();
+        again.push(once[0].clone());
+        assert_eq!(discover(&again, &HostRules::default(), &settings).len(), 1);
+
+        let stays = |requests: &[(&'static str, String, Option<u64>)]| {
+            let found = discover(requests, &HostRules::default(), &settings);
+            let distinct: BTreeSet<_> = requests.iter().map(|(m, p, _)| (m, p)).collect();
+            assert_eq!(found.len(), distinct.len(), "{found:?}");
+        };
+        // Asked for again and again: fixed resources.
+        stays(&[once.clone(), once.clone()].concat());
+        // Words, even seen once each.
+        stays(
+            &["status", "history", "summary", "details", "owners"]
+                .map(|n| ("GET", format!("/dgft/v1/iec/{n}"), None)),
+        );
+        // Served with different methods.
+        let mut methods = once.clone();
+        methods[0].0 = "POST";
+        stays(&methods);
+        // Formats of fixed resources.
+        stays(
+            &["boundingBox", "feature", "parts", "point"]
+                .map(|n| ("GET", format!("/geomarks/{n}.geojson"), None)),
+        );
+        // Too few.
+        stays(&once[..3]);
+    }
+
+    #[test]
+    fn handles_mostly_seen_once_are_values_without_a_crowd() {
+        let settings = MergeSettings::default();
+        let names = [
+            "api-tundra",
+            "core-umbrella",
+            "data-client",
+            "edge-orbit",
+            "infra-service",
+            "massive_92",
+            "ml-worker",
+            "stark_63",
+            "ui-tools",
+            "web-aperture",
+        ];
+        let mut requests = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let method = ["GET", "POST", "DELETE"][i % 3];
+            requests.push((method, format!("/tags/{name}"), None));
+            if i < 3 {
+                requests.push((method, format!("/tags/{name}"), None));
+            }
+        }
+        let found = discover(&requests, &HostRules::default(), &settings);
+        assert_eq!(
+            found,
+            set(&[
+                ("GET", "/tags/{tag}"),
+                ("POST", "/tags/{tag}"),
+                ("DELETE", "/tags/{tag}")
+            ])
+        );
+        // Asked for three times each, they are fixed resources.
+        let hot: Vec<_> = requests
+            .iter()
+            .flat_map(|r| [r.clone(), r.clone(), r.clone()])
+            .collect();
+        assert_eq!(
+            discover(&hot, &HostRules::default(), &settings).len(),
+            names.len()
+        );
     }
 
     #[test]
