@@ -448,11 +448,14 @@ impl Classifier {
         let mut keys = Vec::with_capacity(exchanges.len());
         let mut catalog = CatalogBatch::default();
         let mut sampled = Vec::new();
+        let mut fields = Vec::new();
         for (i, exchange) in exchanges.iter().enumerate() {
             let (key, template, api) = learned.classify(exchange);
             catalog.add(exchange, &key, api);
             if admit(&key, exchange) {
-                catalog.note_fields(&key, || response_fields(exchange));
+                if let Some(signature) = catalog.note_fields(&key, || response_fields(exchange)) {
+                    fields.push((i, signature));
+                }
                 if api {
                     sampled.push((i, template.into_owned()));
                 }
@@ -463,6 +466,7 @@ impl Classifier {
             exchanges,
             keys,
             catalog,
+            fields,
             sampled,
             summaries: Vec::new(),
             whole: Vec::new(),
@@ -485,8 +489,12 @@ pub struct Classified {
     pub exchanges: Vec<Exchange>,
     /// `keys[i]` is the endpoint of `exchanges[i]`.
     pub keys: Vec<EndpointKey>,
-    /// The aggregates (counts, no summaries).
+    /// The aggregates (counts, no summaries). A group commit takes them (see
+    /// [`Classified::recount`]).
     pub catalog: CatalogBatch,
+    /// The response shape signatures recorded in [`Classified::catalog`], each with the exchange
+    /// (by index) it was read from, so that [`Classified::recount`] gives the same catalog.
+    pub fields: Vec<(usize, i64)>,
     /// The exchanges (by index) to read into their endpoint's summary, with their template.
     pub sampled: Vec<(usize, Template)>,
     /// What the sampled exchanges show of their endpoints, committed with the exchanges
@@ -495,6 +503,25 @@ pub struct Classified {
     /// Under the `sampled` storage policy, whether `exchanges[i]` is stored whole (else only
     /// its metadata); empty when every exchange is.
     pub whole: Vec<bool>,
+}
+
+impl Classified {
+    /// [`Classified::catalog`] counted again from the exchanges and their keys: the same batch,
+    /// for a commit of these exchanges alone after a group commit that took the catalog failed.
+    /// Whether an exchange is an API call depends on the exchange only, and the signatures are
+    /// those recorded in [`Classified::fields`].
+    pub fn recount(&self) -> CatalogBatch {
+        let mut catalog = CatalogBatch::default();
+        for (exchange, key) in self.exchanges.iter().zip(&self.keys) {
+            catalog.add(exchange, key, is_api(exchange));
+        }
+        for &(i, signature) in &self.fields {
+            if let Some(key) = self.keys.get(i) {
+                catalog.note_fields(key, || Some(signature));
+            }
+        }
+        catalog
+    }
 }
 
 impl Learned {
@@ -640,6 +667,79 @@ mod tests {
             resolve("/users/bob", &rules, Some(&resolver)),
             "/users/{user:string}"
         );
+    }
+
+    #[test]
+    fn a_recount_gives_the_catalog_that_classification_gave() {
+        use crate::model::exchange::{CapturedBody, Message, Producer, Scheme, SourceFormat};
+        let exchange = |host: &str, path: &str, status: u16, media: &str, body: &str| Exchange {
+            observed_at: chrono::Utc::now(),
+            source: SourceFormat::Nta,
+            scheme: Scheme::Https,
+            host: host.into(),
+            port: 443,
+            method: "GET".into(),
+            raw_path: path.into(),
+            path: path.into(),
+            query: None,
+            status: Some(status),
+            request: Message::default(),
+            response: Some(Message {
+                headers: vec![("content-type".into(), media.into())],
+                body: CapturedBody {
+                    bytes: body.as_bytes().to_vec(),
+                    truncated: false,
+                },
+            }),
+            client_address: None,
+            producer: Producer {
+                namespace: Some("shop".into()),
+                ..Producer::default()
+            },
+        };
+        let exchanges = vec![
+            // No signature from the first exchange of the endpoint, one from the second.
+            exchange("a.example", "/users/1", 200, "text/plain", "hello"),
+            exchange(
+                "a.example",
+                "/users/2",
+                200,
+                "application/json",
+                r#"{"id":2}"#,
+            ),
+            exchange(
+                "a.example",
+                "/users/3",
+                404,
+                "application/json",
+                r#"{"error":"x"}"#,
+            ),
+            exchange("a.example", "/app.js", 200, "text/javascript", "x()"),
+            exchange(
+                "b.example",
+                "/orders/7",
+                201,
+                "application/json",
+                r#"{"id":7,"n":1}"#,
+            ),
+            // Not admitted below: no signature is read from it.
+            exchange(
+                "b.example",
+                "/items/9",
+                200,
+                "application/json",
+                r#"{"sku":"q"}"#,
+            ),
+        ];
+        let classifier = Classifier::new(HashMap::new());
+        let classified = classifier.classify(exchanges, |_, exchange| exchange.path != "/items/9");
+        let catalog = &classified.catalog;
+        assert_eq!(catalog.hosts.len(), 2);
+        assert_eq!(catalog.endpoints.len(), 4);
+        let signatures = catalog.endpoints.values().filter(|d| d.fields.is_some());
+        assert_eq!(signatures.count(), 2);
+        assert_eq!(classified.fields.len(), 2);
+        assert_eq!(&classified.recount(), catalog);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::discovery::catalog::Classified;
 use crate::discovery::summaries;
+use crate::model::catalog::CatalogBatch;
 use crate::model::exchange::Exchange;
 use crate::observability::names;
 use crate::store::{Store, StoreError, WriteBatch};
@@ -368,10 +369,25 @@ async fn gather(
     batch
 }
 
-/// Commits jobs as one transaction. A deadlock or serialization failure (possible when a
-/// discovery merge folds rows this batch touches) is retried a few times before it fails.
-async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::default();
+/// The catalog counts of jobs committed together, taken out of the jobs rather than copied:
+/// a job whose commit must be redone alone counts its exchanges again
+/// ([`Classified::recount`]).
+fn take_catalogs(jobs: &mut [Job]) -> CatalogBatch {
+    let mut catalog = CatalogBatch::default();
+    for job in jobs {
+        catalog.absorb(std::mem::take(&mut job.records.catalog));
+    }
+    catalog
+}
+
+/// Commits jobs, whose catalog counts together are `catalog`, as one transaction. A deadlock or
+/// serialization failure (possible when a discovery merge folds rows this batch touches) is
+/// retried a few times before it fails.
+async fn append(store: &dyn Store, jobs: &[Job], catalog: CatalogBatch) -> Result<(), StoreError> {
+    let mut batch = WriteBatch {
+        catalog,
+        ..WriteBatch::default()
+    };
     let sampled = jobs.iter().any(|j| !j.records.whole.is_empty());
     for job in jobs {
         if sampled {
@@ -383,7 +399,6 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
         }
         batch.exchanges.extend(job.records.exchanges.iter());
         batch.keys.extend(job.records.keys.iter());
-        batch.catalog.absorb(&job.records.catalog);
     }
     batch.summaries = summaries::encode(jobs.iter().map(|j| j.records.summaries.as_slice()));
     let mut attempt = 0;
@@ -399,12 +414,12 @@ async fn append(store: &dyn Store, jobs: &[&Job]) -> Result<(), StoreError> {
     }
 }
 
-async fn commit_batch(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
+async fn commit_batch(store: &dyn Store, mut batch: Vec<Job>, queued: &Queued) {
     let records: usize = batch.iter().map(|j| j.records.exchanges.len()).sum();
     let bytes: usize = batch.iter().map(|j| j.bytes).sum();
     let start = Instant::now();
-    let all: Vec<&Job> = batch.iter().collect();
-    let result = append(store, &all).await;
+    let catalog = take_catalogs(&mut batch);
+    let result = append(store, &batch, catalog).await;
     let elapsed = start.elapsed().as_secs_f64();
     {
         let mut disk_full = queued
@@ -438,7 +453,8 @@ async fn commit_batch(store: &dyn Store, batch: Vec<Job>, queued: &Queued) {
             for job in batch {
                 let records = job.records.exchanges.len();
                 let bytes = job.bytes;
-                let result = append(store, &[&job]).await;
+                let catalog = job.records.recount();
+                let result = append(store, std::slice::from_ref(&job), catalog).await;
                 if result.is_ok() {
                     queued.commits.fetch_add(1, Ordering::Relaxed);
                 }

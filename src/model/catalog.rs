@@ -4,6 +4,7 @@
 //! Aggregates are keyed by `(host, method, template)` in a [`BTreeMap`], so the store writes
 //! them in one stable order in every replica, which keeps concurrent upserts free of deadlocks.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -184,20 +185,30 @@ pub struct CatalogBatch {
 
 impl CatalogBatch {
     /// Counts one classified exchange.
+    ///
+    /// A host, scheme or namespace is copied only when it is new to the batch: most exchanges
+    /// of a batch share them.
     pub fn add(&mut self, exchange: &Exchange, key: &EndpointKey, api: bool) {
         let at = exchange.observed_at;
-        let host = self
-            .hosts
-            .entry(key.host.clone())
-            .or_insert_with(|| HostDelta {
-                hostname: exchange.host.clone(),
-                port: exchange.port,
-                schemes: BTreeSet::new(),
-                namespaces: BTreeSet::new(),
-            });
-        host.schemes.insert(exchange.scheme.as_str().to_owned());
+        let host = match self.hosts.get_mut(&key.host) {
+            Some(host) => host,
+            None => self
+                .hosts
+                .entry(key.host.clone())
+                .or_insert_with(|| HostDelta {
+                    hostname: exchange.host.clone(),
+                    port: exchange.port,
+                    schemes: BTreeSet::new(),
+                    namespaces: BTreeSet::new(),
+                }),
+        };
+        let scheme = exchange.scheme.as_str();
+        if !host.schemes.contains(scheme) {
+            host.schemes.insert(scheme.to_owned());
+        }
         if let Some(ns) = &exchange.producer.namespace
             && host.namespaces.len() < 64
+            && !host.namespaces.contains(ns)
         {
             host.namespaces.insert(ns.clone());
         }
@@ -211,31 +222,43 @@ impl CatalogBatch {
         }
     }
 
-    /// Records an endpoint's response shape signature if none is known yet.
-    pub fn note_fields(&mut self, key: &EndpointKey, fields: impl FnOnce() -> Option<i64>) {
-        if let Some(delta) = self.endpoints.get_mut(key)
-            && delta.fields.is_none()
-        {
-            delta.fields = fields();
+    /// Records an endpoint's response shape signature if none is known yet; returns the
+    /// signature when this call recorded one.
+    pub fn note_fields(
+        &mut self,
+        key: &EndpointKey,
+        fields: impl FnOnce() -> Option<i64>,
+    ) -> Option<i64> {
+        let delta = self.endpoints.get_mut(key)?;
+        if delta.fields.is_some() {
+            return None;
         }
+        delta.fields = fields();
+        delta.fields
     }
 
     /// Adds the counts of another batch (hosts and endpoint statistics): what the store writes
-    /// at commit.
-    pub fn absorb(&mut self, other: &CatalogBatch) {
-        for (key, delta) in &other.hosts {
-            match self.hosts.get_mut(key) {
-                Some(mine) => mine.absorb(delta),
-                None => {
-                    self.hosts.insert(key.clone(), delta.clone());
+    /// at commit. The batch is taken by value: a group commit gathers the batches of dozens of
+    /// requests, nearly every endpoint of which is new to it, and moving their keys and counts
+    /// in spares a copy of each (and freeing the copy afterwards).
+    pub fn absorb(&mut self, other: CatalogBatch) {
+        if self.hosts.is_empty() && self.endpoints.is_empty() {
+            *self = other;
+            return;
+        }
+        for (key, delta) in other.hosts {
+            match self.hosts.entry(key) {
+                Entry::Occupied(mut mine) => mine.get_mut().absorb(&delta),
+                Entry::Vacant(slot) => {
+                    slot.insert(delta);
                 }
             }
         }
-        for (key, delta) in &other.endpoints {
-            match self.endpoints.get_mut(key) {
-                Some(mine) => mine.absorb(delta),
-                None => {
-                    self.endpoints.insert(key.clone(), delta.clone());
+        for (key, delta) in other.endpoints {
+            match self.endpoints.entry(key) {
+                Entry::Occupied(mut mine) => mine.get_mut().absorb(&delta),
+                Entry::Vacant(slot) => {
+                    slot.insert(delta);
                 }
             }
         }
@@ -245,6 +268,83 @@ impl CatalogBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::exchange::{Message, Producer, SourceFormat};
+
+    fn exchange(host: &str, scheme: Scheme, namespace: Option<&str>, status: u16) -> Exchange {
+        Exchange {
+            observed_at: Utc::now(),
+            source: SourceFormat::Nta,
+            scheme,
+            host: host.into(),
+            port: scheme.default_port(),
+            method: "GET".into(),
+            raw_path: "/a".into(),
+            path: "/a".into(),
+            query: None,
+            status: Some(status),
+            request: Message::default(),
+            response: None,
+            client_address: None,
+            producer: Producer {
+                namespace: namespace.map(str::to_owned),
+                ..Producer::default()
+            },
+        }
+    }
+
+    fn key(host: &str, template: &str) -> EndpointKey {
+        EndpointKey {
+            host: host.into(),
+            method: "GET".into(),
+            template: template.into(),
+        }
+    }
+
+    #[test]
+    fn absorbed_batches_count_what_one_batch_counts() {
+        let traffic = [
+            (
+                exchange("a.example", Scheme::Https, Some("x"), 200),
+                key("a.example", "/a"),
+            ),
+            (
+                exchange("a.example", Scheme::Http, None, 404),
+                key("a.example", "/a"),
+            ),
+            (
+                exchange("a.example", Scheme::Https, Some("y"), 200),
+                key("a.example", "/b"),
+            ),
+            (
+                exchange("b.example", Scheme::Https, Some("x"), 500),
+                key("b.example", "/a"),
+            ),
+            (
+                exchange("a.example", Scheme::Https, Some("x"), 200),
+                key("a.example", "/a"),
+            ),
+        ];
+        let mut whole = CatalogBatch::default();
+        for (e, k) in &traffic {
+            whole.add(e, k, true);
+        }
+        // Split in three requests, one empty, absorbed in turn.
+        let mut parts = vec![CatalogBatch::default(); 3];
+        for (i, (e, k)) in traffic.iter().enumerate() {
+            parts[i % 2].add(e, k, true);
+        }
+        let mut absorbed = CatalogBatch::default();
+        for part in parts {
+            absorbed.absorb(part);
+        }
+        assert_eq!(absorbed, whole);
+        let a = &whole.hosts["a.example"];
+        assert_eq!(a.schemes.iter().collect::<Vec<_>>(), ["http", "https"]);
+        assert_eq!(a.namespaces.iter().collect::<Vec<_>>(), ["x", "y"]);
+        let delta = &whole.endpoints[&key("a.example", "/a")];
+        assert_eq!(delta.hits, 3);
+        assert_eq!(delta.status_codes, BTreeMap::from([(200, 2), (404, 1)]));
+    }
 
     #[test]
     fn host_keys_name_the_port_only_when_it_is_not_the_default() {

@@ -673,7 +673,7 @@ async fn upsert_endpoints(
     tx: &mut sqlx::PgConnection,
     catalog: &CatalogBatch,
 ) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
-    let columns = EndpointColumns::of(catalog.endpoints.iter());
+    let columns = EndpointColumns::of(catalog.endpoints.iter(), Paths::Plain);
     let conflict = format!("do update set {}", add_counts("endpoints", "excluded"));
     insert_endpoints(tx, &columns, &conflict).await
 }
@@ -728,6 +728,16 @@ fn add_counts(to: &str, from: &str) -> String {
     )
 }
 
+/// Whether the statement an [`EndpointColumns`] is bound to reads the plain templates (`p`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paths {
+    /// It inserts endpoints: each row's plain template is computed (the annotated one parsed).
+    Plain,
+    /// It only counts into rows that exist: `p` is bound as an empty array, which `unnest`
+    /// pads with NULLs, and no template is parsed for it (one per endpoint and commit).
+    Unused,
+}
+
 /// A batch's endpoint aggregates as the column arrays the statements below bind, in key order.
 struct EndpointColumns<'a> {
     keys: Vec<&'a EndpointKey>,
@@ -750,14 +760,17 @@ struct EndpointColumns<'a> {
 }
 
 impl<'a> EndpointColumns<'a> {
-    fn of(endpoints: impl Iterator<Item = (&'a EndpointKey, &'a EndpointDelta)>) -> Self {
+    fn of(
+        endpoints: impl Iterator<Item = (&'a EndpointKey, &'a EndpointDelta)>,
+        paths: Paths,
+    ) -> Self {
         let (low, _) = endpoints.size_hint();
         let mut c = EndpointColumns {
             keys: Vec::with_capacity(low),
             hosts: Vec::with_capacity(low),
             methods: Vec::with_capacity(low),
             templates: Vec::with_capacity(low),
-            paths: Vec::with_capacity(low),
+            paths: Vec::with_capacity(if paths == Paths::Plain { low } else { 0 }),
             apis: Vec::with_capacity(low),
             hits: Vec::with_capacity(low),
             firsts: Vec::with_capacity(low),
@@ -784,7 +797,9 @@ impl<'a> EndpointColumns<'a> {
             c.hosts.push(key.host.as_str());
             c.methods.push(key.method.as_str());
             c.templates.push(key.template.as_str());
-            c.paths.push(super::plain_template(&key.template));
+            if paths == Paths::Plain {
+                c.paths.push(super::plain_template(&key.template));
+            }
             c.apis.push(d.api);
             c.hits.push(d.hits as i64);
             c.firsts.push(d.first_seen);
@@ -891,16 +906,20 @@ fn add_counts_fast(to: &str, from: &str) -> String {
 /// endpoint (two writers, two replicas) ran one after the other, each waiting for the other's
 /// fsync. Here only commits creating the same endpoint wait for each other, once; they insert in
 /// key order, so they cannot deadlock.
-async fn count_endpoints(
+///
+/// The ids are keyed by the batch's own keys, borrowed: a commit counts dozens of endpoints,
+/// and copying each key (three strings) only to look it up once is most of what this costs
+/// the server.
+async fn count_endpoints<'a>(
     tx: &mut sqlx::PgConnection,
-    catalog: &CatalogBatch,
-) -> Result<HashMap<EndpointKey, i64>, sqlx::Error> {
-    let mut ids: HashMap<EndpointKey, i64> = HashMap::with_capacity(catalog.endpoints.len());
+    catalog: &'a CatalogBatch,
+) -> Result<HashMap<&'a EndpointKey, i64>, sqlx::Error> {
+    let mut ids: HashMap<&EndpointKey, i64> = HashMap::with_capacity(catalog.endpoints.len());
     let mut pending: Vec<(&EndpointKey, &EndpointDelta)> = catalog.endpoints.iter().collect();
     // Free rows are updated: the usual case, one statement. The `= any(array(…))` condition
     // makes the update reach its rows through the primary key: with the join alone, the planner
     // (which takes the batch for 10 rows) scanned the whole endpoint table on every commit.
-    let columns = EndpointColumns::of(pending.iter().copied());
+    let columns = EndpointColumns::of(pending.iter().copied(), Paths::Unused);
     let updated: Vec<(i64, i64)> = columns
         .bind_counted(sqlx::query_as(&format!(
             "with k as (select (select e.id from endpoints e \
@@ -917,7 +936,7 @@ async fn count_endpoints(
         .fetch_all(&mut *tx)
         .await?;
     for (id, o) in updated {
-        ids.insert(columns.keys[(o - 1) as usize].clone(), id);
+        ids.insert(columns.keys[(o - 1) as usize], id);
     }
     pending.retain(|(key, _)| !ids.contains_key(*key));
     // Rows held by another commit are counted beside them; new endpoints are inserted, and one
@@ -926,7 +945,7 @@ async fn count_endpoints(
         if pending.is_empty() {
             return Ok(ids);
         }
-        let columns = EndpointColumns::of(pending.iter().copied());
+        let columns = EndpointColumns::of(pending.iter().copied(), Paths::Unused);
         let known: Vec<(i64, i64)> = columns
             .bind(sqlx::query_as(&format!(
                 "with k as (select (select e.id from endpoints e \
@@ -942,14 +961,18 @@ async fn count_endpoints(
             .fetch_all(&mut *tx)
             .await?;
         for (id, o) in known {
-            ids.insert(columns.keys[(o - 1) as usize].clone(), id);
+            ids.insert(columns.keys[(o - 1) as usize], id);
         }
         pending.retain(|(key, _)| !ids.contains_key(*key));
         if pending.is_empty() {
             return Ok(ids);
         }
-        let columns = EndpointColumns::of(pending.iter().copied());
-        ids.extend(insert_endpoints(tx, &columns, "do nothing").await?);
+        let columns = EndpointColumns::of(pending.iter().copied(), Paths::Plain);
+        for (key, id) in insert_endpoints(tx, &columns, "do nothing").await? {
+            if let Some((key, _)) = catalog.endpoints.get_key_value(&key) {
+                ids.insert(key, id);
+            }
+        }
         pending.retain(|(key, _)| !ids.contains_key(*key));
     }
     if pending.is_empty() {
