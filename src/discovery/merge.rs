@@ -575,6 +575,7 @@ impl Forest {
             other => other,
         };
         let structure = self.structure(&group, settings, true);
+        // A handful alike (`FewAlike`) is not enough at a leading position.
         if position == Position::Leading
             && !matches!(structure, Structure::Shared | Structure::SameShape)
         {
@@ -1208,11 +1209,11 @@ impl Forest {
         // dictionary knows (`orbithq`) but for one word in four at most.
         let marked = group.iter().filter(|c| marked_handle(c)).count();
         let words = group.iter().filter(|c| plain_word(c)).count();
+        // A third of them may have been asked for again (a long tail has a few hot values).
+        let again = group.iter().filter(|c| c.hits > 1).count();
         let first = methods(&group[0]);
         // Files are left out: formats of fixed resources (`boundingBox.geojson`,
         // `feature.geojson`) are leaves with names of their own.
-        // A third of them may have been asked for again (a long tail has a few hot values).
-        let again = group.iter().filter(|c| c.hits > 1).count();
         group.len() >= MIN_SAME_SHAPE
             && marked * 2 > group.len()
             && words * 4 <= group.len()
@@ -1692,12 +1693,10 @@ enum Structure {
 impl Structure {
     /// How many candidates must merge for a group with this structure to merge at all.
     fn needed(self, settings: &MergeSettings) -> usize {
-        if self == Structure::FewAlike {
-            FEWEST_VALUES.min(settings.min_distinct)
-        } else if self == Structure::SameShape {
-            MIN_SAME_SHAPE.min(settings.min_distinct)
-        } else {
-            settings.min_distinct
+        match self {
+            Structure::FewAlike => FEWEST_VALUES.min(settings.min_distinct),
+            Structure::SameShape => MIN_SAME_SHAPE.min(settings.min_distinct),
+            Structure::Leaves | Structure::Shared | Structure::Differing => settings.min_distinct,
         }
     }
 

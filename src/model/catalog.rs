@@ -192,15 +192,12 @@ impl CatalogBatch {
         let at = exchange.observed_at;
         let host = match self.hosts.get_mut(&key.host) {
             Some(host) => host,
-            None => self
-                .hosts
-                .entry(key.host.clone())
-                .or_insert_with(|| HostDelta {
-                    hostname: exchange.host.clone(),
-                    port: exchange.port,
-                    schemes: BTreeSet::new(),
-                    namespaces: BTreeSet::new(),
-                }),
+            None => self.hosts.entry(key.host.clone()).or_insert(HostDelta {
+                hostname: exchange.host.clone(),
+                port: exchange.port,
+                schemes: BTreeSet::new(),
+                namespaces: BTreeSet::new(),
+            }),
         };
         let scheme = exchange.scheme.as_str();
         if !host.schemes.contains(scheme) {
